@@ -1,0 +1,72 @@
+/**
+ * Electron entry: the only code that imports electron. It builds the window and wires the two
+ * Electron pieces (IPC and utilityProcess jobs) to the same PumaApp that browser mode uses.
+ */
+import { app, BrowserWindow, ipcMain, session, shell, utilityProcess } from 'electron';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PumaApp } from '../services/app';
+import { defaultDbPath } from '../paths';
+import { forwardEvents, registerIpcHandlers } from '../transport/ipc';
+import type { FromJob, JobLauncher } from '../jobs/protocol';
+import { CONTENT_SECURITY_POLICY, mainWindowOptions } from './window';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** Jobs run in Electron utility processes: off the main thread, and a crash only ends the job. */
+const utilityLauncher: JobLauncher = () => {
+  const child = utilityProcess.fork(path.join(here, 'job.js'), [], { serviceName: 'PUMA Lab job', stdio: 'inherit' });
+  return {
+    get pid() {
+      return child.pid ?? null;
+    },
+    send: (m) => child.postMessage(m),
+    onMessage: (l) => child.on('message', (m: unknown) => l(m as FromJob)),
+    onExit: (l) => child.on('exit', (code: number) => l(code, null)),
+    kill: () => void child.kill(),
+  };
+};
+
+function rendererUrl(): string | null {
+  return process.env.ELECTRON_RENDERER_URL ?? null;
+}
+
+function isTrustedUrl(url: string): boolean {
+  const dev = rendererUrl();
+  if (dev && url.startsWith(dev)) return true;
+  return url.startsWith('file://') && decodeURIComponent(url).includes(path.join('out', 'renderer'));
+}
+
+export async function startElectronApp(): Promise<void> {
+  await app.whenReady();
+  const dbPath = process.env.PUMA_DB ?? path.join(app.getPath('userData'), 'puma.db');
+  const puma = new PumaApp({ dbPath: dbPath ?? defaultDbPath(), launcher: utilityLauncher, mode: 'electron' });
+  registerIpcHandlers(ipcMain, puma, isTrustedUrl);
+
+  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
+  });
+
+  const win = new BrowserWindow(mainWindowOptions(path.join(here, '../preload/index.cjs')));
+  forwardEvents(puma, (channel, message) => {
+    if (!win.isDestroyed()) win.webContents.send(channel, message);
+  });
+  // Links open in the user's browser; the app window never navigates away.
+  win.webContents.setWindowOpenHandler(({ url }) => {
+    if (url.startsWith('https://')) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+  win.webContents.on('will-navigate', (e) => e.preventDefault());
+  win.once('ready-to-show', () => win.show());
+  const dev = rendererUrl();
+  if (dev) await win.loadURL(dev);
+  else await win.loadFile(path.join(here, '../renderer/index.html'));
+  puma.start();
+
+  app.on('window-all-closed', () => {
+    puma.close();
+    app.quit();
+  });
+}
+
+void startElectronApp();

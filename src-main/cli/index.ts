@@ -1,0 +1,149 @@
+/**
+ * The `puma` command: drives the same services as the app, headless. Each subcommand parses its
+ * arguments and calls a service; with --json it prints exactly one JSON object on stdout.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import type { Events } from '../../src-shared/api/contract';
+import { PerceptronConfig, type PerceptronPoint } from '../../src-shared/domain/perceptron';
+import { forkJobLauncher } from '../jobs/fork-launcher';
+import { defaultDbPath } from '../paths';
+import { PumaApp } from '../services/app';
+import { APP_ROOT } from '../services/system';
+import { startHttpServer } from '../transport/http';
+import { CliError, parseNumber, parseNumberList } from './args';
+
+const USAGE = `puma — PUMA Lab from the command line
+
+  puma serve [--port N] [--db PATH]          serve the UI on 127.0.0.1 (prints the URL with its token)
+  puma perceptron [--k 200] [--eps 0.01] [--alphas 0.5,1,2,4,8] [--ratios 0,0.5,0.8]
+                  [--strategies none,pe,pd] [--seeds 3] [--filter-below-eps]
+                  [--max-steps N] [--tol T] [--json] [--db PATH]
+  puma runs list [--json] [--db PATH]
+
+The experiment log is --db, else $PUMA_DB, else ${defaultDbPath()}.`;
+
+function openApp(db: string | undefined, mode: 'browser' = 'browser'): PumaApp {
+  return new PumaApp({ dbPath: db ? path.resolve(db) : defaultDbPath(), launcher: forkJobLauncher(), mode });
+}
+
+const print = (obj: unknown): void => void process.stdout.write(JSON.stringify(obj) + '\n');
+
+async function serve(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { port: { type: 'string' }, db: { type: 'string' } } });
+  const app = openApp(values.db);
+  app.start();
+  const server = await startHttpServer({
+    app,
+    staticDir: path.join(APP_ROOT, 'out', 'renderer'),
+    port: parseNumber('port', values.port, 0),
+  });
+  process.stdout.write(`PUMA Lab is running in browser mode.\nOpen: ${server.url}\nExperiment log: ${app.options.dbPath}\n`);
+  const stop = (): void => {
+    void server.close().then(() => {
+      app.close();
+      process.exit(0);
+    });
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+async function perceptron(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      k: { type: 'string' },
+      eps: { type: 'string' },
+      alphas: { type: 'string' },
+      ratios: { type: 'string' },
+      strategies: { type: 'string' },
+      seeds: { type: 'string' },
+      'filter-below-eps': { type: 'boolean', default: false },
+      'max-steps': { type: 'string' },
+      tol: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      db: { type: 'string' },
+    },
+  });
+  const defaults = PerceptronConfig.parse({});
+  const parsed = PerceptronConfig.safeParse({
+    k: parseNumber('k', values.k, defaults.k),
+    eps: parseNumber('eps', values.eps, defaults.eps),
+    alphas: parseNumberList('alphas', values.alphas, defaults.alphas),
+    ratios: parseNumberList('ratios', values.ratios, defaults.ratios),
+    strategies: values.strategies ? values.strategies.split(',').map((s) => s.trim()) : defaults.strategies,
+    seeds: parseNumber('seeds', values.seeds, defaults.seeds),
+    filterBelowEps: values['filter-below-eps'],
+    maxSteps: parseNumber('max-steps', values['max-steps'], defaults.maxSteps),
+    tol: parseNumber('tol', values.tol, defaults.tol),
+  });
+  if (!parsed.success) throw new CliError(`Invalid perceptron settings: ${z.prettifyError(parsed.error)}`);
+  const app = openApp(values.db);
+  try {
+    const runId = app.startRun('perceptron', parsed.data, 'Perceptron study (CLI)');
+    if (!values.json) {
+      app.onEvent((m) => {
+        if (m.name !== 'run.progress') return;
+        const p = m.payload as Events['run.progress'];
+        if (p.runId === runId) process.stderr.write(`\r${Math.round(p.progress * 100)}% ${p.text}   `);
+      });
+    }
+    const status = await app.runner.waitFor(runId);
+    const run = app.runs.get(runId);
+    if (status !== 'finished') throw new CliError(`Run ${runId} ended ${status}: ${run.error ?? ''}`);
+    const result = run.result as { points: PerceptronPoint[]; seconds: number };
+    const points = result.points.map((p) => ({
+      alpha: p.alpha,
+      strategy: p.strategy,
+      ratio: p.ratio,
+      eps: p.eps,
+      filter: p.filter,
+      error_mean: p.error_mean,
+      error_std: p.error_std,
+      one_minus_r_mean: p.one_minus_r_mean,
+      steps_mean: p.steps_mean,
+      converged_fraction: p.converged_fraction,
+    }));
+    if (values.json) print({ run_id: runId, points, convergence: { max_steps: parsed.data.maxSteps, tol: parsed.data.tol } });
+    else {
+      process.stderr.write('\n');
+      console.log(`run ${runId} finished in ${result.seconds.toFixed(1)} s`);
+      console.table(points);
+    }
+  } finally {
+    app.close();
+  }
+}
+
+async function runs(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'list') throw new CliError(`Unknown 'runs' subcommand '${sub ?? ''}'. Try: puma runs list --json`);
+  const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false }, db: { type: 'string' } } });
+  const app = openApp(values.db);
+  try {
+    const list = app.runs.list();
+    if (values.json) print({ runs: list });
+    else console.table(list.map((r) => ({ id: r.id, kind: r.kind, name: r.name, status: r.status, backend: r.backend, created: r.created_at })));
+  } finally {
+    app.close();
+  }
+}
+
+const commands: Record<string, (argv: string[]) => Promise<void>> = { serve, perceptron, runs };
+
+export async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  const run = commands[cmd];
+  if (!run) throw new CliError(`Unknown command '${cmd}'.\n\n${USAGE}`);
+  await run(rest);
+}
+
+export function registerCommand(name: string, fn: (argv: string[]) => Promise<void>): void {
+  commands[name] = fn;
+}

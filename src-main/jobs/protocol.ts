@@ -1,0 +1,26 @@
+import type { MetricPoint, RunKind } from '../../src-shared/domain/runs';
+
+/** Messages from the main process to a job process. */
+export type ToJob =
+  | { type: 'start'; runId: number; kind: RunKind; config: unknown; dbPath: string; dataDir: string }
+  | { type: 'cancel' };
+
+/** Messages from a job process to the main process, which alone writes them to the log. */
+export type FromJob =
+  | { type: 'environment'; backend: string; device: string }
+  | { type: 'progress'; progress: number; text: string; etaSeconds: number | null }
+  | { type: 'metrics'; points: MetricPoint[] }
+  | { type: 'result'; result: unknown; final: boolean }
+  | { type: 'done' }
+  | { type: 'error'; message: string };
+
+/** A running job process, whatever started it (child_process.fork or Electron's utilityProcess). */
+export interface JobProcess {
+  readonly pid: number | null;
+  send(message: ToJob): void;
+  onMessage(listener: (message: FromJob) => void): void;
+  onExit(listener: (code: number | null, signal: string | null) => void): void;
+  kill(): void;
+}
+
+export type JobLauncher = () => JobProcess;

@@ -1,0 +1,155 @@
+import type { EventMessage, Events, EventName } from '../../src-shared/api/contract';
+import { isTerminal, type RunStatus } from '../../src-shared/domain/runs';
+import type { RunsRepo } from '../store/repos/runs';
+import type { FromJob, JobLauncher, JobProcess } from './protocol';
+
+export type EventSink = <K extends EventName>(name: K, payload: Events[K]) => void;
+
+interface Active {
+  proc: JobProcess;
+  cancelRequested: boolean;
+  gotDone: boolean;
+  error: string | null;
+}
+
+/**
+ * Runs queued runs, each in its own process, at most `concurrency` at a time. The runner is the
+ * log's single writer for everything a job reports; runs still queued survive a restart.
+ */
+export class JobRunner {
+  private active = new Map<number, Active>();
+  private waiters = new Map<number, Array<(s: RunStatus) => void>>();
+  private stopped = false;
+
+  constructor(
+    private readonly repo: RunsRepo,
+    private readonly launch: JobLauncher,
+    private readonly emit: EventSink,
+    private readonly paths: { dbPath: string; dataDir: string },
+    private readonly concurrency = 1,
+  ) {}
+
+  /** Starts queued runs while there is a free slot. */
+  pump(): void {
+    if (this.stopped) return;
+    while (this.active.size < this.concurrency) {
+      const next = this.repo.nextQueued();
+      if (!next) return;
+      this.startRun(next.id, next.kind, JSON.parse(next.config_json));
+    }
+  }
+
+  private startRun(runId: number, kind: Parameters<typeof this.repo.create>[0]['kind'], config: unknown): void {
+    let proc: JobProcess;
+    try {
+      proc = this.launch();
+    } catch (err) {
+      this.settle(runId, 'failed', `Could not start the job process: ${(err as Error).message}`);
+      return;
+    }
+    const state: Active = { proc, cancelRequested: false, gotDone: false, error: null };
+    this.active.set(runId, state);
+    this.repo.markRunning(runId, proc.pid);
+    this.emit('run.status', { runId, status: 'running' });
+    proc.onMessage((m) => this.onMessage(runId, state, m));
+    proc.onExit((code, signal) => {
+      this.active.delete(runId);
+      // On shutdown the log may be closed already; the next start marks the run interrupted.
+      if (this.stopped) return;
+      let status: RunStatus;
+      let error: string | null = null;
+      if (state.cancelRequested) status = 'cancelled';
+      else if (state.gotDone) status = 'finished';
+      else if (state.error) (status = 'failed'), (error = state.error);
+      else {
+        // Killed or crashed without a word: the run can be resumed, it did not fail on its own.
+        status = 'interrupted';
+        error = `The job process ended unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}).`;
+      }
+      this.settle(runId, status, error);
+      this.pump();
+    });
+    proc.send({ type: 'start', runId, kind, config, dbPath: this.paths.dbPath, dataDir: this.paths.dataDir });
+  }
+
+  private onMessage(runId: number, state: Active, m: FromJob): void {
+    try {
+      switch (m.type) {
+        case 'environment':
+          this.repo.setEnvironment(runId, m.backend, m.device);
+          break;
+        case 'progress':
+          this.repo.setProgress(runId, m.progress, m.text, m.etaSeconds);
+          this.emit('run.progress', { runId, progress: m.progress, text: m.text, etaSeconds: m.etaSeconds });
+          break;
+        case 'metrics':
+          this.repo.addMetrics(runId, m.points);
+          this.emit('run.metrics', { runId, points: m.points });
+          break;
+        case 'result':
+          this.repo.setResult(runId, m.result);
+          this.emit('run.result', { runId });
+          break;
+        case 'done':
+          state.gotDone = true;
+          break;
+        case 'error':
+          if (m.message !== 'cancelled') state.error = m.message;
+          break;
+      }
+    } catch (err) {
+      // A bad message must not crash main; record it against the run.
+      state.error = `Could not record a job message: ${(err as Error).message}`;
+      state.proc.kill();
+    }
+  }
+
+  private settle(runId: number, status: RunStatus, error: string | null): void {
+    this.repo.finish(runId, status, error);
+    this.emit('run.status', { runId, status, error });
+    for (const w of this.waiters.get(runId) ?? []) w(status);
+    this.waiters.delete(runId);
+  }
+
+  /** Cancels a queued run at once, a running one by asking its job and killing it if it does not stop. */
+  cancel(runId: number): RunStatus {
+    const active = this.active.get(runId);
+    if (active) {
+      active.cancelRequested = true;
+      active.proc.send({ type: 'cancel' });
+      setTimeout(() => {
+        if (this.active.get(runId) === active) active.proc.kill();
+      }, 3000).unref();
+      return 'running';
+    }
+    const run = this.repo.get(runId);
+    if (run.status === 'queued') {
+      this.settle(runId, 'cancelled', null);
+      return 'cancelled';
+    }
+    return run.status;
+  }
+
+  isActive(runId: number): boolean {
+    return this.active.has(runId);
+  }
+
+  /** Resolves with the run's terminal status. */
+  waitFor(runId: number): Promise<RunStatus> {
+    const status = this.repo.get(runId).status;
+    if (isTerminal(status)) return Promise.resolve(status);
+    return new Promise((resolve) => {
+      const list = this.waiters.get(runId) ?? [];
+      list.push(resolve);
+      this.waiters.set(runId, list);
+    });
+  }
+
+  /** Kills every job (app shutdown); their runs become interrupted. */
+  stopAll(): void {
+    this.stopped = true;
+    for (const a of this.active.values()) a.proc.kill();
+  }
+}
+
+export type { EventMessage };

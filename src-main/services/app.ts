@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import {
+  isOperationName,
+  operations,
+  type AppInfo,
+  type EventMessage,
+  type EventName,
+  type Events,
+  type OperationName,
+  type ParsedRequestOf,
+  type ResponseOf,
+} from '../../src-shared/api/contract';
+import type { RunKind } from '../../src-shared/domain/runs';
+import { JobRunner } from '../jobs/runner';
+import type { JobLauncher } from '../jobs/protocol';
+import { dataDir as dataDirFor } from '../paths';
+import { openDatabase, type Db } from '../store/db';
+import { RunsRepo } from '../store/repos/runs';
+import { APP_VERSION, gitCommit, plannedBackend } from './system';
+
+/** A request that failed validation: transports answer it with 400 / a rejected IPC promise. */
+export class BadRequest extends Error {
+  readonly status = 400;
+}
+
+export type Handlers = { [K in OperationName]: (req: ParsedRequestOf<K>) => Promise<ResponseOf<K>> | ResponseOf<K> };
+
+export interface PumaAppOptions {
+  dbPath: string;
+  launcher: JobLauncher;
+  mode: AppInfo['mode'];
+  concurrency?: number;
+}
+
+/**
+ * The services of PUMA Lab behind one dispatcher. Electron IPC, the HTTP server and the CLI are
+ * thin transports over `dispatch`; none has logic of its own.
+ */
+export class PumaApp {
+  readonly db: Db;
+  readonly runs: RunsRepo;
+  readonly runner: JobRunner;
+  readonly dataDir: string;
+  private listeners = new Set<(m: EventMessage) => void>();
+  private readonly handlers: Handlers;
+
+  constructor(readonly options: PumaAppOptions) {
+    this.db = openDatabase(options.dbPath);
+    this.dataDir = dataDirFor(options.dbPath);
+    this.runs = new RunsRepo(this.db);
+    this.runs.markOrphansInterrupted();
+    this.runner = new JobRunner(
+      this.runs,
+      options.launcher,
+      (name, payload) => this.emit(name, payload),
+      { dbPath: options.dbPath, dataDir: this.dataDir },
+      options.concurrency ?? 1,
+    );
+    this.handlers = this.createHandlers();
+  }
+
+  private createHandlers(): Handlers {
+    return {
+      'app.info': () => ({
+        name: 'PUMA Lab',
+        version: APP_VERSION,
+        mode: this.options.mode,
+        dbPath: this.options.dbPath,
+        dataDir: this.dataDir,
+        backend: plannedBackend(),
+        git_commit: gitCommit(),
+      }),
+      'runs.list': (req) => this.runs.list(req),
+      'runs.get': (req) => this.runs.get(req.id),
+      'runs.metrics': (req) => {
+        this.runs.get(req.id);
+        return this.runs.metrics(req.id, req.keys, req.maxPoints);
+      },
+      'runs.cancel': (req) => {
+        this.runs.get(req.id);
+        return { id: req.id, status: this.runner.cancel(req.id) };
+      },
+      'perceptron.start': (req) => ({ runId: this.startRun('perceptron', req.config, req.name ?? 'Perceptron study') }),
+    };
+  }
+
+  /** Queues a run and starts it when a slot is free. */
+  startRun(kind: RunKind, config: unknown, name: string, extra: { experimentId?: number; seed?: number } = {}): number {
+    const id = this.runs.create({
+      kind,
+      name,
+      config,
+      experimentId: extra.experimentId ?? null,
+      seed: extra.seed ?? null,
+      appVersion: APP_VERSION,
+      gitCommit: gitCommit(),
+    });
+    this.emit('run.status', { runId: id, status: 'queued' });
+    this.runner.pump();
+    return id;
+  }
+
+  /** Validates the payload against the contract and calls the operation's service. */
+  async dispatch(op: string, payload: unknown): Promise<unknown> {
+    if (!isOperationName(op)) throw new BadRequest(`Unknown operation '${String(op)}'.`);
+    const parsed = operations[op].request.safeParse(payload ?? {});
+    if (!parsed.success) throw new BadRequest(`Invalid request for ${op}: ${z.prettifyError(parsed.error)}`);
+    const handler = this.handlers[op] as (req: unknown) => unknown;
+    return await handler(parsed.data);
+  }
+
+  emit<K extends EventName>(name: K, payload: Events[K]): void {
+    for (const l of this.listeners) l({ name, payload } as EventMessage);
+  }
+
+  onEvent(listener: (m: EventMessage) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resumes queued work (e.g. after a restart). */
+  start(): void {
+    this.runner.pump();
+  }
+
+  close(): void {
+    this.runner.stopAll();
+    this.db.close();
+  }
+}

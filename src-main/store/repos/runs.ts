@@ -1,0 +1,236 @@
+import type { Db } from '../db';
+import type { MetricPoint, MetricSeries, RunDetail, RunKind, RunStatus, RunSummary } from '../../../src-shared/domain/runs';
+
+const now = (): string => new Date().toISOString();
+
+interface RunRow {
+  id: number;
+  experiment_id: number | null;
+  kind: RunKind;
+  name: string;
+  config_json: string;
+  status: RunStatus;
+  seed: number | null;
+  backend: string | null;
+  device: string | null;
+  app_version: string;
+  git_commit: string | null;
+  pid: number | null;
+  progress: number;
+  progress_text: string;
+  eta_seconds: number | null;
+  result_json: string | null;
+  error: string | null;
+  tags: string;
+  notes: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface NewRun {
+  kind: RunKind;
+  name?: string;
+  config: unknown;
+  experimentId?: number | null;
+  seed?: number | null;
+  appVersion: string;
+  gitCommit?: string | null;
+}
+
+/** Runs, their metrics and the latest value per metric. The main process is the only writer. */
+export class RunsRepo {
+  constructor(private readonly db: Db) {}
+
+  createExperiment(name: string, kind: string, config: unknown): number {
+    const r = this.db
+      .prepare('INSERT INTO experiments (name, kind, config_json, created_at) VALUES (?, ?, ?, ?)')
+      .run(name, kind, JSON.stringify(config ?? {}), now());
+    return Number(r.lastInsertRowid);
+  }
+
+  create(run: NewRun): number {
+    const r = this.db
+      .prepare(
+        `INSERT INTO runs (experiment_id, kind, name, config_json, status, seed, app_version, git_commit, created_at)
+         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
+      )
+      .run(
+        run.experimentId ?? null,
+        run.kind,
+        run.name ?? '',
+        JSON.stringify(run.config),
+        run.seed ?? null,
+        run.appVersion,
+        run.gitCommit ?? null,
+        now(),
+      );
+    return Number(r.lastInsertRowid);
+  }
+
+  private row(id: number): RunRow | undefined {
+    return this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+  }
+
+  exists(id: number): boolean {
+    return this.row(id) !== undefined;
+  }
+
+  get(id: number): RunDetail {
+    const row = this.row(id);
+    if (!row) throw new Error(`Run ${id} does not exist in the experiment log.`);
+    return {
+      ...this.summary(row, this.latestFor([id]).get(id) ?? {}),
+      config: JSON.parse(row.config_json),
+      result: row.result_json ? JSON.parse(row.result_json) : null,
+      app_version: row.app_version,
+      git_commit: row.git_commit,
+      notes: row.notes,
+    };
+  }
+
+  list(filter: { kind?: RunKind; experimentId?: number; limit?: number } = {}): RunSummary[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.kind) (where.push('kind = ?'), args.push(filter.kind));
+    if (filter.experimentId) (where.push('experiment_id = ?'), args.push(filter.experimentId));
+    const sql = `SELECT * FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, filter.limit ?? 10_000) as RunRow[];
+    const latest = this.latestFor(rows.map((r) => r.id));
+    return rows.map((r) => this.summary(r, latest.get(r.id) ?? {}));
+  }
+
+  private latestFor(ids: number[]): Map<number, Record<string, number>> {
+    const out = new Map<number, Record<string, number>>();
+    if (ids.length === 0) return out;
+    // One query for the whole page of runs rather than one per run.
+    const rows = this.db
+      .prepare(`SELECT run_id, key, value FROM latest_metrics WHERE run_id IN (SELECT value FROM json_each(?))`)
+      .all(JSON.stringify(ids)) as Array<{ run_id: number; key: string; value: number }>;
+    for (const r of rows) {
+      let m = out.get(r.run_id);
+      if (!m) out.set(r.run_id, (m = {}));
+      m[r.key] = r.value;
+    }
+    return out;
+  }
+
+  private summary(r: RunRow, latest: Record<string, number>): RunSummary {
+    return {
+      id: r.id,
+      experiment_id: r.experiment_id,
+      kind: r.kind,
+      name: r.name,
+      status: r.status,
+      seed: r.seed,
+      backend: r.backend,
+      device: r.device,
+      progress: r.progress,
+      progress_text: r.progress_text,
+      eta_seconds: r.eta_seconds,
+      error: r.error,
+      tags: r.tags,
+      created_at: r.created_at,
+      started_at: r.started_at,
+      finished_at: r.finished_at,
+      latest,
+    };
+  }
+
+  nextQueued(): RunRow | undefined {
+    return this.db.prepare(`SELECT * FROM runs WHERE status = 'queued' ORDER BY id LIMIT 1`).get() as RunRow | undefined;
+  }
+
+  markRunning(id: number, pid: number | null): void {
+    this.db
+      .prepare(`UPDATE runs SET status = 'running', pid = ?, started_at = ?, error = NULL WHERE id = ?`)
+      .run(pid, now(), id);
+  }
+
+  setEnvironment(id: number, backend: string, device: string): void {
+    this.db.prepare('UPDATE runs SET backend = ?, device = ? WHERE id = ?').run(backend, device, id);
+  }
+
+  setProgress(id: number, progress: number, text: string, etaSeconds: number | null): void {
+    this.db
+      .prepare('UPDATE runs SET progress = ?, progress_text = ?, eta_seconds = ? WHERE id = ?')
+      .run(progress, text, etaSeconds, id);
+  }
+
+  setResult(id: number, result: unknown): void {
+    this.db.prepare('UPDATE runs SET result_json = ? WHERE id = ?').run(JSON.stringify(result), id);
+  }
+
+  finish(id: number, status: RunStatus, error: string | null = null): void {
+    this.db
+      .prepare(
+        `UPDATE runs SET status = ?, error = ?, pid = NULL, finished_at = ?,
+           progress = CASE WHEN ? = 'finished' THEN 1 ELSE progress END, eta_seconds = NULL WHERE id = ?`,
+      )
+      .run(status, error, now(), status, id);
+  }
+
+  setStatus(id: number, status: RunStatus): void {
+    this.db.prepare('UPDATE runs SET status = ? WHERE id = ?').run(status, id);
+  }
+
+  /**
+   * At start-up no job of ours is alive, so a run still marked running lost its worker (a crash,
+   * a kill, a power cut): it is interrupted, not running.
+   */
+  markOrphansInterrupted(): number {
+    return this.db
+      .prepare(
+        `UPDATE runs SET status = 'interrupted', pid = NULL, finished_at = ?,
+           error = COALESCE(error, 'The job stopped without finishing (the app or its worker process ended).')
+         WHERE status = 'running'`,
+      )
+      .run(now()).changes;
+  }
+
+  /** Appends metric points in one transaction and keeps latest_metrics current. */
+  addMetrics(runId: number, points: MetricPoint[]): void {
+    if (points.length === 0) return;
+    const t = now();
+    const ins = this.db.prepare('INSERT INTO metrics (run_id, key, step, value, time) VALUES (?, ?, ?, ?, ?)');
+    const latest = this.db.prepare(
+      `INSERT INTO latest_metrics (run_id, key, step, value, time) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(run_id, key) DO UPDATE SET step = excluded.step, value = excluded.value, time = excluded.time
+       WHERE excluded.step >= latest_metrics.step`,
+    );
+    this.db.transaction(() => {
+      for (const p of points) {
+        ins.run(runId, p.key, p.step, p.value, t);
+        latest.run(runId, p.key, p.step, p.value, t);
+      }
+    })();
+  }
+
+  /**
+   * Metric series of a run; with maxPoints, long series are down-sampled in SQL (every n-th
+   * step, the last point always kept) so plots stay fast.
+   */
+  metrics(runId: number, keys?: string[], maxPoints?: number): MetricSeries[] {
+    const keyRows = (
+      keys && keys.length
+        ? keys.map((key) => ({ key }))
+        : this.db.prepare('SELECT DISTINCT key FROM metrics WHERE run_id = ? ORDER BY key').all(runId)
+    ) as Array<{ key: string }>;
+    const count = this.db.prepare('SELECT COUNT(*) AS n FROM metrics WHERE run_id = ? AND key = ?');
+    const all = this.db.prepare('SELECT step, value FROM metrics WHERE run_id = ? AND key = ? ORDER BY step');
+    const thinned = this.db.prepare(
+      `SELECT step, value FROM (
+         SELECT step, value, ROW_NUMBER() OVER (ORDER BY step) - 1 AS rn, COUNT(*) OVER () AS n
+         FROM metrics WHERE run_id = ? AND key = ?)
+       WHERE rn % ? = 0 OR rn = n - 1 ORDER BY step`,
+    );
+    return keyRows.map(({ key }) => {
+      const n = (count.get(runId, key) as { n: number }).n;
+      const points =
+        maxPoints && n > maxPoints
+          ? (thinned.all(runId, key, Math.ceil(n / maxPoints)) as Array<{ step: number; value: number }>)
+          : (all.all(runId, key) as Array<{ step: number; value: number }>);
+      return { key, points };
+    });
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The renderer's one client of the contract: Electron's window.puma when present, the local
+ * HTTP server (browser mode) otherwise. Pages never talk to a transport directly.
+ */
+import type {
+  EventMessage,
+  EventName,
+  Events,
+  OperationName,
+  PumaBridge,
+  RequestOf,
+  ResponseOf,
+} from '../../../src-shared/api/contract';
+
+type Listener = (m: EventMessage) => void;
+
+class PumaClient {
+  private listeners = new Set<Listener>();
+  private bridge: PumaBridge | undefined = (globalThis as { puma?: PumaBridge }).puma;
+  private source: EventSource | null = null;
+
+  constructor() {
+    if (this.bridge) this.bridge.onEvent((m) => this.dispatch(m));
+    else this.connectEvents();
+  }
+
+  private connectEvents(): void {
+    this.source = new EventSource('./api/events');
+    this.source.onmessage = (e) => this.dispatch(JSON.parse(e.data) as EventMessage);
+  }
+
+  private dispatch(m: EventMessage): void {
+    for (const l of this.listeners) l(m);
+  }
+
+  async call<K extends OperationName>(op: K, request: RequestOf<K>): Promise<ResponseOf<K>> {
+    if (this.bridge) return (await this.bridge.invoke(op, request)) as ResponseOf<K>;
+    const res = await fetch(`./api/${op}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      credentials: 'same-origin',
+      body: JSON.stringify(request),
+    });
+    const body = (await res.json().catch(() => ({ error: `HTTP ${res.status}` }))) as { result?: unknown; error?: string };
+    if (!res.ok) throw new Error(body.error ?? `HTTP ${res.status}`);
+    return body.result as ResponseOf<K>;
+  }
+
+  on<K extends EventName>(name: K, listener: (payload: Events[K]) => void): () => void {
+    const l: Listener = (m) => {
+      if (m.name === name) listener(m.payload as Events[K]);
+    };
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+}
+
+export const client = new PumaClient();

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+export const RunStatus = z.enum(['queued', 'running', 'finished', 'failed', 'cancelled', 'interrupted']);
+export type RunStatus = z.infer<typeof RunStatus>;
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['finished', 'failed', 'cancelled', 'interrupted'];
+export const isTerminal = (s: RunStatus): boolean => TERMINAL_STATUSES.includes(s);
+
+/** What kind of job a run is; each kind has one job entry point in src-main/jobs. */
+export const RunKind = z.enum(['perceptron', 'train', 'margins']);
+export type RunKind = z.infer<typeof RunKind>;
+
+export interface RunSummary {
+  id: number;
+  experiment_id: number | null;
+  kind: RunKind;
+  name: string;
+  status: RunStatus;
+  seed: number | null;
+  backend: string | null;
+  device: string | null;
+  progress: number;
+  progress_text: string;
+  eta_seconds: number | null;
+  error: string | null;
+  tags: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  /** Latest value of every metric (from latest_metrics). */
+  latest: Record<string, number>;
+}
+
+export interface RunDetail extends RunSummary {
+  config: unknown;
+  result: unknown;
+  app_version: string;
+  git_commit: string | null;
+  notes: string;
+}
+
+export interface MetricPoint {
+  key: string;
+  step: number;
+  value: number;
+}
+
+export interface MetricSeries {
+  key: string;
+  points: Array<{ step: number; value: number }>;
+}

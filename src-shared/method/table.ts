@@ -1,0 +1,454 @@
+/**
+ * Results tables: group runs by config keys, mean ± std of last-epoch metrics per group, and
+ * the best group per metric; formatted as CSV (RFC 4180), Markdown and LaTeX (booktabs), the
+ * way the paper's tables look ("87.87 ± 0.10", best in bold). Pure: no Node imports.
+ *
+ * Conventions (part of the output, keep them stable):
+ * - std is the sample standard deviation (divides by n − 1); with n = 1 it is 0, not undefined,
+ *   so a single-seed group still prints "± 0.00".
+ * - A run that lacks a metric, or has a non-finite value (NaN, ±Infinity, e.g. a diverged run),
+ *   does not count for that metric; a group with no value shows "–" (LaTeX "--", CSV empty).
+ * - Best per metric: highest mean unless `higherIsBetter[metric] === false`. Means that agree to
+ *   1e-12 (relative) are ties and all are bold: summing the same seeds in a different order
+ *   must not break a tie.
+ * - Groups keep the order in which their first run appears; config values are compared by
+ *   JSON equality (object key order ignored), and a missing key is its own value.
+ */
+
+export interface RunRow {
+  run_id: number;
+  name?: string;
+  status: string;
+  config: Record<string, unknown>;
+  /** Last-epoch values; accuracies as fractions in [0, 1]. */
+  metrics: Record<string, number>;
+}
+
+/** One metric of one group. `mean` and `std` are null when no run of the group has the metric. */
+export interface MetricSummary {
+  n: number;
+  mean: number | null;
+  std: number | null;
+  best: boolean;
+}
+
+export interface TableGroup {
+  /** The group's config values, in `groupBy` order (undefined where runs lack the key). */
+  values: unknown[];
+  runIds: number[];
+  metrics: Record<string, MetricSummary>;
+}
+
+export interface GroupedTable {
+  groupBy: string[];
+  metrics: string[];
+  higherIsBetter: Record<string, boolean>;
+  groups: TableGroup[];
+}
+
+export interface GroupRunsOptions {
+  /** Per metric; default true (accuracies). Set false for losses and errors. */
+  higherIsBetter?: Record<string, boolean>;
+  /** Keep only runs whose status is listed (e.g. ['finished']); default: all rows given. */
+  statuses?: string[];
+}
+
+const TIE_TOLERANCE = 1e-12;
+const UNSAFE_KEYS = new Set(['__proto__', 'prototype', 'constructor']);
+
+function fail(fn: string, problem: string): never {
+  throw new Error(`method/table ${fn}: ${problem}`);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Canonical JSON of a config value: object keys sorted, so {a:1,b:2} equals {b:2,a:1};
+ * undefined (missing key) gets a token no JSON text can produce.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === undefined) return '\u0000undefined';
+  return JSON.stringify(sortKeysDeep(value));
+}
+
+function sortKeysDeep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeysDeep);
+  if (isPlainObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) out[key] = sortKeysDeep(value[key]);
+    return out;
+  }
+  return value;
+}
+
+/** A config value by key: the literal key first, else a dotted path into nested objects. */
+export function getConfigValue(config: Record<string, unknown>, key: string): unknown {
+  if (Object.prototype.hasOwnProperty.call(config, key)) return config[key];
+  if (!key.includes('.')) return undefined;
+  let current: unknown = config;
+  for (const part of key.split('.')) {
+    if (!isPlainObject(current) || !Object.prototype.hasOwnProperty.call(current, part)) return undefined;
+    current = current[part];
+  }
+  return current;
+}
+
+/** Mean and sample std (n − 1; 0 when n = 1), two-pass for accuracy. Null for an empty list. */
+export function meanStd(values: readonly number[]): { mean: number | null; std: number | null } {
+  const n = values.length;
+  if (n === 0) return { mean: null, std: null };
+  let sum = 0;
+  for (const v of values) sum += v;
+  const mean = sum / n;
+  if (n === 1) return { mean, std: 0 };
+  let squares = 0;
+  for (const v of values) squares += (v - mean) * (v - mean);
+  return { mean, std: Math.sqrt(squares / (n - 1)) };
+}
+
+function checkNames(fn: string, what: string, names: unknown, allowEmpty: boolean): string[] {
+  if (!Array.isArray(names)) fail(fn, `${what} must be an array of names`);
+  if (!allowEmpty && names.length === 0) fail(fn, `${what} must name at least one key`);
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (typeof name !== 'string' || name.trim() === '') fail(fn, `${what} has an empty or non-string name`);
+    if (UNSAFE_KEYS.has(name)) fail(fn, `${what} has the reserved name "${name}"`);
+    if (seen.has(name)) fail(fn, `${what} names "${name}" twice`);
+    seen.add(name);
+  }
+  return [...names] as string[];
+}
+
+/** Group runs by config keys and summarise each metric per group (see the file's conventions). */
+export function groupRuns(
+  rows: readonly RunRow[],
+  groupBy: readonly string[],
+  metrics: readonly string[],
+  opts: GroupRunsOptions = {},
+): GroupedTable {
+  const fn = 'groupRuns';
+  if (!Array.isArray(rows)) fail(fn, 'rows must be an array');
+  const keys = checkNames(fn, 'groupBy', groupBy, true);
+  const metricNames = checkNames(fn, 'metrics', metrics, false);
+  const higherIsBetter: Record<string, boolean> = {};
+  for (const metric of metricNames) {
+    const flag = opts.higherIsBetter?.[metric];
+    if (flag !== undefined && typeof flag !== 'boolean') fail(fn, `higherIsBetter.${metric} must be a boolean`);
+    higherIsBetter[metric] = flag ?? true;
+  }
+  const statuses = opts.statuses ? new Set(opts.statuses) : null;
+
+  interface Bucket { values: unknown[]; runIds: number[]; samples: Record<string, number[]> }
+  const buckets = new Map<string, Bucket>();
+  rows.forEach((row, index) => {
+    if (!isPlainObject(row as unknown)) fail(fn, `rows[${index}] is not an object`);
+    const label = `run ${String(row.run_id)} (rows[${index}])`;
+    if (!isPlainObject(row.config as unknown)) fail(fn, `${label} has no config object`);
+    if (!isPlainObject(row.metrics as unknown)) fail(fn, `${label} has no metrics object`);
+    if (statuses && !statuses.has(row.status)) return;
+    const values = keys.map((key) => getConfigValue(row.config, key));
+    const id = values.map(canonicalJson).join('\u0001');
+    let bucket = buckets.get(id);
+    if (!bucket) {
+      bucket = { values, runIds: [], samples: Object.fromEntries(metricNames.map((m) => [m, [] as number[]])) };
+      buckets.set(id, bucket);
+    }
+    bucket.runIds.push(row.run_id);
+    for (const metric of metricNames) {
+      if (!Object.prototype.hasOwnProperty.call(row.metrics, metric)) continue;
+      const value = row.metrics[metric];
+      if (value === null || value === undefined) continue;
+      if (typeof value !== 'number') fail(fn, `${label} metric "${metric}" is ${typeof value}, not a number`);
+      if (Number.isFinite(value)) bucket.samples[metric]!.push(value);
+    }
+  });
+
+  const groups: TableGroup[] = [...buckets.values()].map((bucket) => ({
+    values: bucket.values,
+    runIds: bucket.runIds,
+    metrics: Object.fromEntries(
+      metricNames.map((metric) => {
+        const samples = bucket.samples[metric]!;
+        return [metric, { n: samples.length, ...meanStd(samples), best: false }];
+      }),
+    ),
+  }));
+
+  for (const metric of metricNames) {
+    const sign = higherIsBetter[metric] ? 1 : -1;
+    let bestScore = -Infinity;
+    for (const group of groups) {
+      const mean = group.metrics[metric]!.mean;
+      if (mean !== null) bestScore = Math.max(bestScore, sign * mean);
+    }
+    if (bestScore === -Infinity) continue;
+    for (const group of groups) {
+      const summary = group.metrics[metric]!;
+      if (summary.mean === null) continue;
+      const score = sign * summary.mean;
+      const scale = Math.max(1, Math.abs(score), Math.abs(bestScore));
+      summary.best = bestScore - score <= TIE_TOLERANCE * scale;
+    }
+  }
+
+  return { groupBy: keys, metrics: metricNames, higherIsBetter, groups };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting
+
+export interface FormatOptions {
+  /** Show values ×100 (fractions → percent). true/false for all metrics, or per metric (missing → true). Default true. */
+  percent?: boolean | Record<string, boolean>;
+  /** Decimals for mean and std. Default 2. */
+  digits?: number;
+  /** Bold the best group per metric. Default true. */
+  bold?: boolean;
+  /** Header text per group key or metric name (default: the name itself). */
+  labels?: Record<string, string>;
+}
+
+export interface CsvOptions {
+  /** Like FormatOptions.percent, but default false: CSV keeps the raw fractions for further computing. */
+  percent?: boolean | Record<string, boolean>;
+  /** Decimals; default: none (shortest exact representation). */
+  digits?: number;
+  /** Record separator; RFC 4180 says CRLF, the default. */
+  lineEnding?: '\r\n' | '\n';
+}
+
+export interface LatexOptions extends FormatOptions {
+  /** Wrap the tabular in a table environment (implied by caption or label). */
+  float?: boolean;
+  /** Text of \caption (escaped like every other string). */
+  caption?: string;
+  /** Key of \label, e.g. "tab:main"; may not contain { } \ % # or spaces. */
+  label?: string;
+  /** Placement of the table environment; default "t". */
+  placement?: string;
+}
+
+function percentFor(percent: FormatOptions['percent'], metric: string, fallback: boolean): boolean {
+  if (percent === undefined) return fallback;
+  if (typeof percent === 'boolean') return percent;
+  return percent[metric] ?? fallback;
+}
+
+function checkDigits(fn: string, digits: number | undefined, fallback: number | undefined): number | undefined {
+  if (digits === undefined) return fallback;
+  if (!Number.isInteger(digits) || digits < 0 || digits > 12) fail(fn, `digits must be an integer in 0..12, got ${digits}`);
+  return digits;
+}
+
+/**
+ * `value × 10^shift` with `digits` decimals, rounded half away from zero in decimal: noise past
+ * 12 significant digits is dropped first and the shift is done on the decimal exponent, so
+ * 1.005 → "1.01" and 0.58425 as percent → "58.43" (toFixed would give "1.00" and "58.42").
+ * Never "-0.00".
+ */
+export function formatFixed(value: number, digits: number, shift = 0): string {
+  if (!Number.isFinite(value)) return String(value);
+  const [mantissa, exponent = '0'] = Number(value.toPrecision(12)).toString().split('e');
+  const scaled = Number(`${mantissa}e${Number(exponent) + shift + digits}`);
+  const units = Math.sign(scaled) * Math.round(Math.abs(scaled));
+  if (!Number.isSafeInteger(units)) return (value * 10 ** shift).toFixed(digits);
+  if (units === 0) return (0).toFixed(digits);
+  const text = String(Math.abs(units)).padStart(digits + 1, '0');
+  const body = digits === 0 ? text : `${text.slice(0, -digits)}.${text.slice(-digits)}`;
+  return units < 0 ? `-${body}` : body;
+}
+
+interface CellText { mean: string; std: string; best: boolean }
+
+/** Mean and std of one cell as text, or null when the group has no value. */
+function cellText(summary: MetricSummary, percent: boolean, digits: number): CellText | null {
+  if (summary.mean === null || summary.std === null) return null;
+  const shift = percent ? 2 : 0;
+  return { mean: formatFixed(summary.mean, digits, shift), std: formatFixed(summary.std, digits, shift), best: summary.best };
+}
+
+/** A group value as plain text: strings as they are, other values as JSON, missing as "". */
+export function formatGroupValue(value: unknown): string {
+  if (value === undefined) return '';
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value);
+}
+
+function header(opts: { labels?: Record<string, string> }, name: string): string {
+  return opts.labels?.[name] ?? name;
+}
+
+function checkTable(fn: string, table: GroupedTable): void {
+  if (!table || !Array.isArray(table.groups) || !Array.isArray(table.metrics) || !Array.isArray(table.groupBy)) {
+    fail(fn, 'table must come from groupRuns (groupBy, metrics, groups)');
+  }
+}
+
+/** RFC 4180 field: quoted when it holds a comma, a quote or a line break; quotes doubled. */
+export function csvField(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** Without digits: 12 significant digits, which drops float noise like 0.8787000000000001 or a std of 0.000800000000000023. */
+function csvNumber(value: number, percent: boolean, digits: number | undefined): string {
+  if (digits !== undefined) return formatFixed(value, digits, percent ? 2 : 0);
+  return String(Number((percent ? value * 100 : value).toPrecision(12)));
+}
+
+/** One row per group: the group keys, then <metric>_mean, <metric>_std, <metric>_n per metric. */
+export function toCsv(table: GroupedTable, opts: CsvOptions = {}): string {
+  checkTable('toCsv', table);
+  const digits = checkDigits('toCsv', opts.digits, undefined);
+  const eol = opts.lineEnding ?? '\r\n';
+  const head = [...table.groupBy, ...table.metrics.flatMap((m) => [`${m}_mean`, `${m}_std`, `${m}_n`])];
+  const lines = [head.map(csvField).join(',')];
+  for (const group of table.groups) {
+    const cells = group.values.map(formatGroupValue);
+    for (const metric of table.metrics) {
+      const s = group.metrics[metric]!;
+      const percent = percentFor(opts.percent, metric, false);
+      cells.push(
+        s.mean === null ? '' : csvNumber(s.mean, percent, digits),
+        s.std === null ? '' : csvNumber(s.std, percent, digits),
+        String(s.n),
+      );
+    }
+    lines.push(cells.map(csvField).join(','));
+  }
+  return lines.join(eol) + eol;
+}
+
+/** Escape text for a Markdown table cell: pipes, backslashes, emphasis and code marks; no line breaks. */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[\\|*`]/g, (c) => `\\${c}`).replace(/\r?\n|\r/g, ' ');
+}
+
+/** Pipe table: group keys left-aligned, metrics centred as "87.87 ± 0.10", best in **bold**. */
+export function toMarkdown(table: GroupedTable, opts: FormatOptions = {}): string {
+  checkTable('toMarkdown', table);
+  const digits = checkDigits('toMarkdown', opts.digits, 2)!;
+  const bold = opts.bold ?? true;
+  const head = [...table.groupBy, ...table.metrics].map((name) => escapeMarkdown(header(opts, name)));
+  const align = [...table.groupBy.map(() => ':---'), ...table.metrics.map(() => ':---:')];
+  const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const lines = [row(head), row(align)];
+  for (const group of table.groups) {
+    const cells = group.values.map((v) => (v === undefined ? '–' : escapeMarkdown(formatGroupValue(v))));
+    for (const metric of table.metrics) {
+      const cell = cellText(group.metrics[metric]!, percentFor(opts.percent, metric, true), digits);
+      if (!cell) cells.push('–');
+      else {
+        const text = `${cell.mean} ± ${cell.std}`;
+        cells.push(bold && cell.best ? `**${text}**` : text);
+      }
+    }
+    lines.push(row(cells));
+  }
+  return lines.join('\n') + '\n';
+}
+
+const LATEX_ESCAPES: Record<string, string> = {
+  '\\': '\\textbackslash{}',
+  '_': '\\_',
+  '%': '\\%',
+  '&': '\\&',
+  '#': '\\#',
+  '$': '\\$',
+  '{': '\\{',
+  '}': '\\}',
+  '~': '\\textasciitilde{}',
+  '^': '\\textasciicircum{}',
+};
+
+/** Escape text for LaTeX: _ % & # $ { } and also \ ~ ^ (which have no simple backslash form). */
+export function escapeLatex(text: string): string {
+  return text.replace(/[\\_%&#${}~^]/g, (c) => LATEX_ESCAPES[c]!).replace(/\r?\n|\r/g, ' ');
+}
+
+/**
+ * booktabs tabular: column spec "l" per group key and "c" per metric; cells "$87.87_{\pm 0.10}$",
+ * best "$\mathbf{90.65}_{\pm 0.09}$", missing "--". Needs \usepackage{booktabs}.
+ */
+export function toLatex(table: GroupedTable, opts: LatexOptions = {}): string {
+  const fn = 'toLatex';
+  checkTable(fn, table);
+  const digits = checkDigits(fn, opts.digits, 2)!;
+  const bold = opts.bold ?? true;
+  if (opts.label !== undefined && !/^[^\s{}\\%#]+$/.test(opts.label)) {
+    fail(fn, `label "${opts.label}" may not be empty or contain spaces, braces, backslashes, % or #`);
+  }
+  if (opts.placement !== undefined && !/^[htbpH!]+$/.test(opts.placement)) {
+    fail(fn, `placement "${opts.placement}" must use only the letters h t b p H and !`);
+  }
+  const spec = 'l'.repeat(table.groupBy.length) + 'c'.repeat(table.metrics.length);
+  const head = [...table.groupBy, ...table.metrics].map((name) => escapeLatex(header(opts, name)));
+  const row = (cells: string[]) => `${cells.join(' & ')} \\\\`;
+  const body = [`\\begin{tabular}{${spec}}`, '\\toprule', row(head), '\\midrule'];
+  for (const group of table.groups) {
+    const cells = group.values.map((v) => (v === undefined ? '--' : escapeLatex(formatGroupValue(v))));
+    for (const metric of table.metrics) {
+      const cell = cellText(group.metrics[metric]!, percentFor(opts.percent, metric, true), digits);
+      if (!cell) cells.push('--');
+      else {
+        const mean = bold && cell.best ? `\\mathbf{${cell.mean}}` : cell.mean;
+        cells.push(`$${mean}_{\\pm ${cell.std}}$`);
+      }
+    }
+    body.push(row(cells));
+  }
+  body.push('\\bottomrule', '\\end{tabular}');
+
+  const float = opts.float ?? (opts.caption !== undefined || opts.label !== undefined);
+  if (!float) return body.join('\n') + '\n';
+  const lines = [`\\begin{table}[${opts.placement ?? 't'}]`, '\\centering'];
+  if (opts.caption !== undefined) lines.push(`\\caption{${escapeLatex(opts.caption)}}`);
+  if (opts.label !== undefined) lines.push(`\\label{${opts.label}}`);
+  lines.push(...body, '\\end{table}');
+  return lines.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw exports
+
+/** One stored metric point, as in the store's metrics table. */
+export interface RunMetricPoint {
+  run_id: number;
+  key: string;
+  step: number;
+  value: number;
+  /** ISO text (as stored) or epoch milliseconds. */
+  time: string | number;
+}
+
+/** Every point as a CSV row: run_id,key,step,value,time (values with full precision). */
+export function metricsToCsv(series: readonly RunMetricPoint[], opts: { lineEnding?: '\r\n' | '\n' } = {}): string {
+  if (!Array.isArray(series)) fail('metricsToCsv', 'series must be an array of metric points');
+  const eol = opts.lineEnding ?? '\r\n';
+  const lines = ['run_id,key,step,value,time'];
+  series.forEach((p, i) => {
+    if (!isPlainObject(p) || typeof p.key !== 'string' || typeof p.value !== 'number') {
+      fail('metricsToCsv', `series[${i}] must have a string key and a number value`);
+    }
+    lines.push([String(p.run_id), p.key, String(p.step), String(p.value), String(p.time)].map(csvField).join(','));
+  });
+  return lines.join(eol) + eol;
+}
+
+/** The points as a JSON array (non-finite values become null, as JSON has no NaN). */
+export function metricsToJson(series: readonly RunMetricPoint[]): string {
+  if (!Array.isArray(series)) fail('metricsToJson', 'series must be an array of metric points');
+  return JSON.stringify(series.map(({ run_id, key, step, value, time }) => ({ run_id, key, step, value, time })), null, 2) + '\n';
+}
+
+/** The grouped table as JSON (for scripts): groups with their values keyed by group key. */
+export function tableToJson(table: GroupedTable): string {
+  checkTable('tableToJson', table);
+  const groups = table.groups.map((g) => ({
+    group: Object.fromEntries(table.groupBy.map((key, i) => [key, g.values[i] ?? null])),
+    run_ids: g.runIds,
+    metrics: g.metrics,
+  }));
+  return JSON.stringify({ group_by: table.groupBy, metrics: table.metrics, higher_is_better: table.higherIsBetter, groups }, null, 2) + '\n';
+}

@@ -1,0 +1,85 @@
+/**
+ * The walking skeleton end to end: the served UI in Chromium, a small perceptron study started
+ * from the form, the progress bar moving and the chart drawing, then the run found in the Runs
+ * list and reopened after a reload.
+ */
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { forkJobLauncher } from '../../src-main/jobs/fork-launcher';
+import { PumaApp } from '../../src-main/services/app';
+import { startHttpServer, type RunningServer } from '../../src-main/transport/http';
+import { launchChromium } from '../helpers/browser';
+import { tempDir } from '../helpers/tmp';
+
+let app: PumaApp;
+let server: RunningServer;
+let browser: Browser;
+let page: Page;
+let cleanup: () => void;
+
+beforeAll(async () => {
+  const t = tempDir();
+  cleanup = t.cleanup;
+  app = new PumaApp({ dbPath: path.join(t.dir, 'e2e.db'), launcher: forkJobLauncher(), mode: 'browser' });
+  server = await startHttpServer({ app, staticDir: path.resolve('out/renderer') });
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  app?.close();
+  cleanup?.();
+});
+
+describe('perceptron study in the browser', () => {
+  it('configures, starts, shows progress and the chart, and reopens from the Runs list after a reload', async () => {
+    await page.goto(server.url);
+    await expect.poll(() => page.getByTestId('backend').textContent()).toMatch(/compute: /);
+
+    await page.fill('input[name=k]', '60');
+    await page.fill('input[name=alphas]', '0.5, 1, 2, 4');
+    await page.fill('input[name=ratios]', '0, 0.5, 0.8');
+    await page.fill('input[name=seeds]', '6');
+    await page.getByRole('button', { name: 'Start' }).click();
+
+    const view = page.getByTestId('run-view');
+    await view.waitFor();
+    // The bar moves: some progress strictly between start and end is observed, then 100 %.
+    const seen = new Set<number>();
+    await expect
+      .poll(
+        async () => {
+          seen.add(Number(await page.getByTestId('progress').getAttribute('aria-valuenow')));
+          return seen.has(100);
+        },
+        { timeout: 120_000, interval: 50 },
+      )
+      .toBe(true);
+    expect([...seen].some((v) => v > 0 && v < 100)).toBe(true);
+    await expect.poll(() => page.getByTestId('run-status').textContent(), { timeout: 30_000 }).toBe('finished');
+    // 4 α × (none + PE 0.5/0.8 + PD 0.5/0.8) = 20 points drawn.
+    await expect.poll(() => page.getByTestId('perceptron-chart').getAttribute('data-points')).toBe('20');
+    const runId = Number(await view.getAttribute('data-run-id'));
+    await page.screenshot({ path: path.resolve('docs/screenshot.png') });
+
+    await page.getByRole('link', { name: 'Runs' }).click();
+    const row = page.locator(`[data-testid=runs-table] tr[data-run-id="${runId}"]`);
+    await expect.poll(() => row.textContent()).toMatch(/finished/);
+
+    // A reload (a restart of the UI) finds the run in the log and reopens it.
+    await page.reload();
+    await row.locator('a').click();
+    await expect.poll(() => page.getByTestId('run-view').getAttribute('data-run-id')).toBe(String(runId));
+    await expect.poll(() => page.getByTestId('perceptron-chart').getAttribute('data-points')).toBe('20');
+    expect(await page.locator('[data-testid=points-table] tbody tr').count()).toBe(20);
+  });
+
+  it('shows a clear error for invalid settings', async () => {
+    await page.goto(server.url + '#/perceptron');
+    await page.fill('input[name=ratios]', '0, 1.5');
+    await page.getByRole('button', { name: 'Start' }).click();
+    await expect.poll(() => page.getByTestId('error').textContent()).toMatch(/ratios/);
+  });
+});
