@@ -16,14 +16,18 @@ import type { JobLauncher } from '../jobs/protocol';
 import { dataDir as dataDirFor } from '../paths';
 import { openDatabase, type Db } from '../store/db';
 import { RunsRepo } from '../store/repos/runs';
-import { APP_VERSION, gitCommit, plannedBackend } from './system';
+import { createHandlers } from './handlers';
+import { APP_VERSION, gitCommit } from './system';
 
 /** A request that failed validation: transports answer it with 400 / a rejected IPC promise. */
 export class BadRequest extends Error {
   readonly status = 400;
 }
 
-export type Handlers = { [K in OperationName]: (req: ParsedRequestOf<K>) => Promise<ResponseOf<K>> | ResponseOf<K> };
+export type DomainHandlers<N extends OperationName> = {
+  [K in N]: (req: ParsedRequestOf<K>) => Promise<ResponseOf<K>> | ResponseOf<K>;
+};
+export type Handlers = DomainHandlers<OperationName>;
 
 export interface PumaAppOptions {
   dbPath: string;
@@ -56,32 +60,7 @@ export class PumaApp {
       { dbPath: options.dbPath, dataDir: this.dataDir },
       options.concurrency ?? 1,
     );
-    this.handlers = this.createHandlers();
-  }
-
-  private createHandlers(): Handlers {
-    return {
-      'app.info': () => ({
-        name: 'PUMA Lab',
-        version: APP_VERSION,
-        mode: this.options.mode,
-        dbPath: this.options.dbPath,
-        dataDir: this.dataDir,
-        backend: plannedBackend(),
-        git_commit: gitCommit(),
-      }),
-      'runs.list': (req) => this.runs.list(req),
-      'runs.get': (req) => this.runs.get(req.id),
-      'runs.metrics': (req) => {
-        this.runs.get(req.id);
-        return this.runs.metrics(req.id, req.keys, req.maxPoints);
-      },
-      'runs.cancel': (req) => {
-        this.runs.get(req.id);
-        return { id: req.id, status: this.runner.cancel(req.id) };
-      },
-      'perceptron.start': (req) => ({ runId: this.startRun('perceptron', req.config, req.name ?? 'Perceptron study') }),
-    };
+    this.handlers = createHandlers(this);
   }
 
   /** Queues a run and starts it when a slot is free. */

@@ -4,57 +4,19 @@
  * payload type. Electron IPC and the browser-mode HTTP server are both derived from this table.
  */
 import { z } from 'zod';
-import { PerceptronConfig } from '../domain/perceptron';
-import type { MetricSeries, RunDetail, RunStatus, RunSummary } from '../domain/runs';
-import { RunKind } from '../domain/runs';
+import type { RunStatus } from '../domain/runs';
+import { coreOperations } from './ops/core';
+import { perceptronOperations } from './ops/perceptron';
 
-const Id = z.number().int().positive();
-const empty = z.object({}).strict();
+export type { AppInfo, BackendInfo } from './ops/core';
 
-/** A response type carried only at the type level. */
-const res = <T>() => undefined as unknown as T;
-
-export interface BackendInfo {
-  backend: string;
-  device: string;
-  notes: string[];
-}
-
-export interface AppInfo {
-  name: string;
-  version: string;
-  mode: 'electron' | 'browser';
-  dbPath: string;
-  dataDir: string;
-  /** Compute backend that jobs will use, and why. */
-  backend: BackendInfo;
-  git_commit: string | null;
-}
-
+/**
+ * The operation table: one module per domain under ./ops, merged here. Add a domain by writing
+ * src-shared/api/ops/<domain>.ts and spreading it below.
+ */
 export const operations = {
-  'app.info': { request: empty, response: res<AppInfo>() },
-  'runs.list': {
-    request: z
-      .object({ kind: RunKind.optional(), experimentId: Id.optional(), limit: z.number().int().min(1).max(100_000).optional() })
-      .strict(),
-    response: res<RunSummary[]>(),
-  },
-  'runs.get': { request: z.object({ id: Id }).strict(), response: res<RunDetail>() },
-  'runs.metrics': {
-    request: z
-      .object({
-        id: Id,
-        keys: z.array(z.string().max(200)).max(100).optional(),
-        maxPoints: z.number().int().min(2).max(100_000).optional(),
-      })
-      .strict(),
-    response: res<MetricSeries[]>(),
-  },
-  'runs.cancel': { request: z.object({ id: Id }).strict(), response: res<{ id: number; status: RunStatus }>() },
-  'perceptron.start': {
-    request: z.object({ config: PerceptronConfig, name: z.string().max(200).optional() }).strict(),
-    response: res<{ runId: number }>(),
-  },
+  ...coreOperations,
+  ...perceptronOperations,
 } as const;
 
 export type Operations = typeof operations;

@@ -1,0 +1,14 @@
+import type { Handlers, PumaApp } from './app';
+import { perceptronHandlers } from './perceptron/handlers';
+import { coreHandlers } from './runs/handlers';
+
+/**
+ * Every operation's handler, one factory per domain. The type makes a missing operation a
+ * compile error. Add a domain by writing services/<domain>/handlers.ts and spreading it here.
+ */
+export function createHandlers(app: PumaApp): Handlers {
+  return {
+    ...coreHandlers(app),
+    ...perceptronHandlers(app),
+  };
+}

@@ -1,0 +1,27 @@
+import type { coreOperations } from '../../../src-shared/api/ops/core';
+import type { DomainHandlers, PumaApp } from '../app';
+import { APP_VERSION, gitCommit, plannedBackend } from '../system';
+
+export function coreHandlers(app: PumaApp): DomainHandlers<keyof typeof coreOperations> {
+  return {
+    'app.info': () => ({
+      name: 'PUMA Lab',
+      version: APP_VERSION,
+      mode: app.options.mode,
+      dbPath: app.options.dbPath,
+      dataDir: app.dataDir,
+      backend: plannedBackend(),
+      git_commit: gitCommit(),
+    }),
+    'runs.list': (req) => app.runs.list(req),
+    'runs.get': (req) => app.runs.get(req.id),
+    'runs.metrics': (req) => {
+      app.runs.get(req.id);
+      return app.runs.metrics(req.id, req.keys, req.maxPoints);
+    },
+    'runs.cancel': (req) => {
+      app.runs.get(req.id);
+      return { id: req.id, status: app.runner.cancel(req.id) };
+    },
+  };
+}
