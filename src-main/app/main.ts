@@ -2,10 +2,11 @@
  * Electron entry: the only code that imports electron. It builds the window and wires the two
  * Electron pieces (IPC and utilityProcess jobs) to the same PumaApp that browser mode uses.
  */
-import { app, BrowserWindow, ipcMain, session, shell, utilityProcess } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, session, shell, utilityProcess } from 'electron';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PumaApp } from '../services/app';
+import { setPathPicker } from '../services/datasets/handlers';
 import { defaultDbPath } from '../paths';
 import { forwardEvents, registerIpcHandlers } from '../transport/ipc';
 import type { FromJob, JobLauncher } from '../jobs/protocol';
@@ -48,6 +49,11 @@ export async function startElectronApp(): Promise<void> {
   });
 
   const win = new BrowserWindow(mainWindowOptions(path.join(here, '../preload/index.cjs')));
+  // 'dialog.pickPath': the only way the window names a file to import (main remembers the choice)
+  setPathPicker(puma, async ({ kind, title }) => {
+    const r = await dialog.showOpenDialog(win, { title, properties: [kind === 'folder' ? 'openDirectory' : 'openFile'] });
+    return r.canceled ? null : (r.filePaths[0] ?? null);
+  });
   forwardEvents(puma, (channel, message) => {
     if (!win.isDestroyed()) win.webContents.send(channel, message);
   });

@@ -13,6 +13,11 @@ import { PumaApp } from '../services/app';
 import { APP_ROOT } from '../services/system';
 import { startHttpServer } from '../transport/http';
 import { CliError, parseNumber, parseNumberList } from './args';
+import { exportCommand, EXPORT_USAGE, sweep, SWEEP_USAGE } from './commands/experiments';
+import { datasetsCommand, DATASETS_USAGE } from './commands/datasets';
+import { trainCommand, TRAIN_USAGE } from './commands/train';
+import { marginsCommand, MARGINS_USAGE } from './commands/margins';
+import { modelsCommand, MODELS_USAGE } from './commands/models';
 
 const USAGE = `puma — PUMA Lab from the command line
 
@@ -21,6 +26,12 @@ const USAGE = `puma — PUMA Lab from the command line
                   [--strategies none,pe,pd] [--seeds 3] [--filter-below-eps]
                   [--max-steps N] [--tol T] [--json] [--db PATH]
   puma runs list [--json] [--db PATH]
+${SWEEP_USAGE}
+${EXPORT_USAGE}
+${DATASETS_USAGE}
+${TRAIN_USAGE}
+${MODELS_USAGE}
+${MARGINS_USAGE}
 
 The experiment log is --db, else $PUMA_DB, else ${defaultDbPath()}.`;
 
@@ -131,7 +142,7 @@ async function runs(argv: string[]): Promise<void> {
   }
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = { serve, perceptron, runs };
+const commands: Record<string, (argv: string[]) => Promise<void>> = { serve, perceptron, runs, sweep, export: exportCommand, datasets: datasetsCommand, models: modelsCommand, margins: marginsCommand, train: trainCommand };
 
 export async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;

@@ -26,8 +26,19 @@ export class JobRunner {
     private readonly launch: JobLauncher,
     private readonly emit: EventSink,
     private readonly paths: { dbPath: string; dataDir: string },
-    private readonly concurrency = 1,
+    private concurrency = 1,
   ) {}
+
+  /** How many runs may run at once (the queue's per-device setting); starts more at once if raised. */
+  setConcurrency(n: number, startNow = true): void {
+    if (!Number.isInteger(n) || n < 1) throw new Error(`JobRunner: concurrency must be a positive integer, got ${n}`);
+    this.concurrency = n;
+    if (startNow) this.pump();
+  }
+
+  get maxConcurrent(): number {
+    return this.concurrency;
+  }
 
   /** Starts queued runs while there is a free slot. */
   pump(): void {

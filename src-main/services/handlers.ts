@@ -1,5 +1,10 @@
 import type { Handlers, PumaApp } from './app';
 import { perceptronHandlers } from './perceptron/handlers';
+import { datasetHandlers } from './datasets/handlers';
+import { experimentHandlers } from './experiments/handlers';
+import { trainingHandlers } from './training/handlers';
+import { modelHandlers } from './models/handlers';
+import { marginHandlers } from './margins/handlers';
 import { coreHandlers } from './runs/handlers';
 
 /**
@@ -10,5 +15,10 @@ export function createHandlers(app: PumaApp): Handlers {
   return {
     ...coreHandlers(app),
     ...perceptronHandlers(app),
+    ...datasetHandlers(app),
+    ...experimentHandlers(app),
+    ...trainingHandlers(app),
+    ...modelHandlers(app),
+    ...marginHandlers(app),
   };
 }

@@ -7,6 +7,12 @@ import { z } from 'zod';
 import type { RunStatus } from '../domain/runs';
 import { coreOperations } from './ops/core';
 import { perceptronOperations } from './ops/perceptron';
+import { datasetOperations } from './ops/datasets';
+import type { DatasetInfo } from '../domain/datasets';
+import { experimentOperations } from './ops/experiments';
+import { trainingOperations } from './ops/training';
+import { modelOperations } from './ops/models';
+import { marginOperations } from './ops/margins';
 
 export type { AppInfo, BackendInfo } from './ops/core';
 
@@ -17,6 +23,11 @@ export type { AppInfo, BackendInfo } from './ops/core';
 export const operations = {
   ...coreOperations,
   ...perceptronOperations,
+  ...datasetOperations,
+  ...experimentOperations,
+  ...trainingOperations,
+  ...modelOperations,
+  ...marginOperations,
 } as const;
 
 export type Operations = typeof operations;
@@ -36,6 +47,10 @@ export interface Events {
   'run.progress': { runId: number; progress: number; text: string; etaSeconds: number | null };
   'run.metrics': { runId: number; points: Array<{ key: string; step: number; value: number }> };
   'run.result': { runId: number };
+  /** A dataset import or download moving on. */
+  'datasets.progress': { importId: string; fraction: number; text: string };
+  /** An import or download ended: the dataset, or the error. */
+  'datasets.imported': { importId: string; dataset: DatasetInfo | null; error: string | null };
 }
 export type EventName = keyof Events;
 export interface EventMessage<K extends EventName = EventName> {

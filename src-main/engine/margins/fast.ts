@@ -69,36 +69,58 @@ export function computeFastMargins(
 
   const end = Float32Array.from(x0); // x' of each sample
   let active = Array.from({ length: n }, (_, i) => i);
-  for (let step = 0; step < iMax && active.length > 0; step++) {
+  // One forward+backward pass per step gives both the check of the previous step (logits at the
+  // current point) and the gradient of the next one, instead of a separate forward to check.
+  for (let step = 0; active.length > 0; step++) {
     const a = active.length;
     const points = gatherRows(end, active, d);
+    let stillIdx: number[];
+    if (step === iMax) {
+      // Budget spent: only check the last step.
+      const check = logitsOf(f, points, a, imageShape);
+      result.forwardEvals += a;
+      const predictions = argmaxRows(check.data, a, classes);
+      active.forEach((i, j) => {
+        if (flippedAt(i, predictions[j]!)) result.converged[i] = 1;
+      });
+      break;
+    }
     const ys = Int32Array.from(active, (i) => labels[i]!);
-    const directions = Float32Array.from(active, (i) => (correct[i] ? stepSize : -stepSize));
-    const moved = tf.tidy(() => {
+    let logitsAt: tf.Tensor2D | null = null;
+    const signs = tf.tidy(() => {
       const xs = tf.tensor4d(points, [a, h, w, c]);
       const labelTensor = tf.tensor1d(ys, 'int32');
-      const g = tf.grad((xv: tf.Tensor) => tf.sum(crossEntropyPerSample(f(xv as tf.Tensor4D), labelTensor)))(xs);
-      let next = tf.add(xs, tf.mul(tf.sign(g), tf.tensor4d(directions, [a, 1, 1, 1])));
-      if (box) next = tf.clipByValue(next, box[0], box[1]);
-      return next;
+      const g = tf.grad((xv: tf.Tensor) => {
+        const logits = f(xv as tf.Tensor4D);
+        logitsAt = tf.keep(logits.clone());
+        return tf.sum(crossEntropyPerSample(logits, labelTensor));
+      })(xs);
+      return tf.sign(g);
     });
-    const movedValues = moved.dataSync() as Float32Array;
-    moved.dispose();
-    result.gradEvals += a;
+    const logitValues = (logitsAt as unknown as tf.Tensor2D).dataSync() as Float32Array;
+    (logitsAt as unknown as tf.Tensor2D).dispose();
+    const signValues = signs.dataSync() as Float32Array;
+    signs.dispose();
+    const predictions = argmaxRows(logitValues, a, classes);
+    stillIdx = [];
     active.forEach((i, j) => {
-      end.set(movedValues.subarray(j * d, (j + 1) * d), i * d);
-      result.iterations[i]! += 1;
-    });
-    const check = logitsOf(f, gatherRows(end, active, d), a, imageShape);
-    result.forwardEvals += a;
-    const predictions = argmaxRows(check.data, a, classes);
-    active = active.filter((i, j) => {
-      if (flippedAt(i, predictions[j]!)) {
+      if (step > 0 && flippedAt(i, predictions[j]!)) {
+        // This pass served as its check; its gradient goes unused.
         result.converged[i] = 1;
-        return false;
+        result.forwardEvals += 1;
+        return;
       }
-      return true;
+      stillIdx.push(i);
+      result.gradEvals += 1;
+      const direction = correct[i] ? stepSize : -stepSize;
+      result.iterations[i]! += 1;
+      for (let q = 0; q < d; q++) {
+        let v = points[j * d + q]! + direction * signValues[j * d + q]!;
+        if (box) v = Math.min(box[1], Math.max(box[0], v));
+        end[i * d + q] = v;
+      }
     });
+    active = stillIdx;
   }
 
   // Bisection over the fraction t ∈ [lo, hi]: not flipped at lo, flipped at hi.

@@ -138,7 +138,10 @@ export class RunsRepo {
   }
 
   nextQueued(): RunRow | undefined {
-    return this.db.prepare(`SELECT * FROM runs WHERE status = 'queued' ORDER BY id LIMIT 1`).get() as RunRow | undefined;
+    // Queue order: an explicit position (set by reordering, migration 0005) else the id.
+    return this.db
+      .prepare(`SELECT * FROM runs WHERE status = 'queued' ORDER BY COALESCE(queue_position, id), id LIMIT 1`)
+      .get() as RunRow | undefined;
   }
 
   markRunning(id: number, pid: number | null): void {

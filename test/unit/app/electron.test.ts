@@ -38,6 +38,7 @@ vi.mock('electron', () => {
     ipcMain: { handle: (ch: string, h: Handler) => mock.handlers.set(ch, h) },
     session: { defaultSession: { webRequest: { onHeadersReceived: (l: (d: unknown, cb: (r: unknown) => void) => void) => mock.cspListeners.push(l) } } },
     shell: { openExternal: vi.fn() },
+    dialog: { showOpenDialog: vi.fn(async () => ({ canceled: true, filePaths: [] })) },
     utilityProcess: { fork: vi.fn() },
   };
   return { ...api, default: api };

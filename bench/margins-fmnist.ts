@@ -1,0 +1,100 @@
+/**
+ * Margin throughput on real Fashion-MNIST (the system copy in /usr/share/datasets/fashion-mnist)
+ * with a cnn-small margin model (random weights: a trained model changes the iteration counts).
+ *
+ *   npx tsx bench/margins-fmnist.ts [--backend wasm] [--n 1024] [--batch 256] [--methods fast,deepfool]
+ *   npx tsx bench/margins-fmnist.ts --job [--workers 2] [--n 60000]   # the real job (train split), ETA to 60k
+ *
+ * Prints one JSON object per method: samples/s, gradient evaluations per sample, projected time
+ * for the 60k training set.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { createModel, initEngine } from '../src-main/engine';
+import { computeMarginsChunked } from '../src-main/engine/margins';
+import { forkJobLauncher } from '../src-main/jobs/fork-launcher';
+import { PumaApp } from '../src-main/services/app';
+import { DatasetService } from '../src-main/services/datasets';
+import { MarginService, estimatorSpec } from '../src-main/services/margins';
+import { fileSaveHandler, ModelService } from '../src-main/services/models';
+import { MarginParams } from '../src-shared/domain/margins';
+
+const { values } = parseArgs({
+  options: {
+    backend: { type: 'string', default: 'wasm' },
+    n: { type: 'string', default: '1024' },
+    batch: { type: 'string', default: '256' },
+    methods: { type: 'string', default: 'fast,deepfool' },
+    job: { type: 'boolean', default: false },
+    workers: { type: 'string', default: '2' },
+    source: { type: 'string', default: '/usr/share/datasets/fashion-mnist' },
+  },
+});
+
+async function main() {
+  const engine = await initEngine(values.backend);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'puma-bench-margins-'));
+  const app = new PumaApp({ dbPath: path.join(dir, 'log.db'), launcher: forkJobLauncher(), mode: 'browser' });
+  try {
+    const datasets = new DatasetService(app.db, app.dataDir);
+    const fmnist = await datasets.importDataset({ path: values.source!, name: 'fashion-mnist' });
+    const model = createModel('cnn-small', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
+    await model.save(fileSaveHandler(path.join(dir, 'cnn-small')));
+    const models = new ModelService(app.db, app.dataDir, datasets);
+    const info = await models.importModel({ path: path.join(dir, 'cnn-small'), name: 'cnn-small' });
+    const methods = values.methods!.split(',') as Array<'fast' | 'deepfool'>;
+    const n = Number(values.n);
+    const batch = Number(values.batch);
+    const out: Record<string, unknown> = { bench: 'margins-fmnist', backend: engine.backend, device: engine.device, model: `cnn-small (${info.params} params, random weights)`, n, batch };
+
+    if (values.job) {
+      const margins = new MarginService(app.db, app.dataDir, (kind, config, name) => app.startRun(kind, config, name));
+      for (const method of methods) {
+        const t0 = performance.now();
+        const started = margins.start({ datasetId: fmnist.id, modelId: info.id, method, chunkSize: 1024, batchSize: batch, workers: Number(values.workers), backend: values.backend });
+        // Stop after n samples are committed: enough to measure the job's rate and project 60k.
+        let done = 0;
+        while (done < Math.min(n, fmnist.splits.train!.count)) {
+          await new Promise((r) => setTimeout(r, 1000));
+          const s = margins.get(started.marginSetId);
+          done = Math.min(s.count, s.chunksDone * s.chunkSize);
+          if (s.status === 'complete') break;
+          if (app.runs.get(started.runId!).status !== 'running' && app.runs.get(started.runId!).status !== 'queued') throw new Error(app.runs.get(started.runId!).error ?? 'job ended');
+        }
+        const seconds = (performance.now() - t0) / 1000;
+        const chunks = margins.repo.chunks(started.marginSetId);
+        const grad = chunks.reduce((s, c) => s + c.gradEvals, 0);
+        const count = chunks.reduce((s, c) => s + c.count, 0);
+        app.runner.cancel(started.runId!);
+        await app.runner.waitFor(started.runId!);
+        out[`job_${method}`] = { workers: Number(values.workers), samples: count, seconds, samples_per_s: count / seconds, grad_evals_per_sample: grad / count, projected_minutes_60k: 60000 / (count / seconds) / 60 };
+      }
+    } else {
+      const reader = datasets.openSplit(fmnist.id, 'train');
+      const readBatch = (offset: number, k: number) => {
+        const bytes = reader.readRange(offset, k);
+        return { x: Float32Array.from(bytes, (v) => v / 255), y: Int32Array.from(reader.labels.subarray(offset, offset + k)), shape: [k, 28, 28, 1] };
+      };
+      for (const method of methods) {
+        const t0 = performance.now();
+        const summary = await computeMarginsChunked({ ...estimatorSpec(method, MarginParams.parse({})), model, readBatch, count: n, chunkSize: batch, batchSize: batch, onChunk: () => {} });
+        const seconds = (performance.now() - t0) / 1000;
+        out[method] = { samples_per_s: n / seconds, grad_evals_per_sample: summary.gradEvals / n, forward_evals_per_sample: summary.forwardEvals / n, seconds, projected_minutes_60k: 60000 / (n / seconds) / 60 };
+      }
+      reader.close();
+    }
+    out.tensors_alive = tf.memory().numTensors;
+    console.log(JSON.stringify(out, null, 2));
+  } finally {
+    app.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(`bench/margins-fmnist.ts: ${(e as Error).stack ?? e}`);
+  process.exit(1);
+});

@@ -1,0 +1,106 @@
+/** `puma margins`: margins of a dataset part under a margin model, as a job (resumable). */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Events } from '../../../src-shared/api/contract';
+import { MarginMethod, MarginNorm } from '../../../src-shared/domain/margins';
+import { writeNpyFloat32 } from '../../engine/margins';
+import { forkJobLauncher } from '../../jobs/fork-launcher';
+import { defaultDbPath } from '../../paths';
+import { PumaApp } from '../../services/app';
+import { MarginService } from '../../services/margins';
+import { CliError, parseNumber } from '../args';
+
+export const MARGINS_USAGE = `  puma margins --dataset D --model M --method deepfool|fast [--norm linf|l2] [--split train] [--eps E]
+               [--step-size A] [--i-max N] [--j-max N] [--max-iter N] [--candidates K] [--overshoot O]
+               [--chunk-size N] [--batch-size N] [--workers N] [--backend wasm|cpu|...] [--out FILE.npy] [--json] [--db PATH]
+                                              margins of a dataset part (resumes an interrupted job)`;
+
+const print = (obj: unknown): void => void process.stdout.write(JSON.stringify(obj) + '\n');
+const optional = (flag: string, raw: string | undefined): number | undefined => (raw === undefined ? undefined : parseNumber(flag, raw, 0));
+
+export async function marginsCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      dataset: { type: 'string' },
+      model: { type: 'string' },
+      method: { type: 'string' },
+      norm: { type: 'string' },
+      split: { type: 'string', default: 'train' },
+      eps: { type: 'string' },
+      'step-size': { type: 'string' },
+      'i-max': { type: 'string' },
+      'j-max': { type: 'string' },
+      'max-iter': { type: 'string' },
+      candidates: { type: 'string' },
+      overshoot: { type: 'string' },
+      'chunk-size': { type: 'string' },
+      'batch-size': { type: 'string' },
+      workers: { type: 'string' },
+      backend: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      db: { type: 'string' },
+    },
+  });
+  if (!values.dataset || !values.model || !values.method) throw new CliError(`puma margins needs --dataset, --model and --method.\n${MARGINS_USAGE}`);
+  const method = MarginMethod.safeParse(values.method);
+  if (!method.success) throw new CliError(`--method must be deepfool or fast, got '${values.method}'.`);
+  const norm = values.norm === undefined ? undefined : MarginNorm.safeParse(values.norm);
+  if (norm && !norm.success) throw new CliError(`--norm must be linf or l2, got '${values.norm}'.`);
+  if (values.split !== 'train' && values.split !== 'test') throw new CliError(`--split must be train or test, got '${values.split}'.`);
+  const eps = optional('eps', values.eps);
+  const params = Object.fromEntries(
+    Object.entries({
+      norm: norm?.data,
+      stepSize: optional('step-size', values['step-size']),
+      iMax: optional('i-max', values['i-max']),
+      jMax: optional('j-max', values['j-max']),
+      maxIter: optional('max-iter', values['max-iter']),
+      candidates: optional('candidates', values.candidates),
+      overshoot: optional('overshoot', values.overshoot),
+    }).filter(([, v]) => v !== undefined),
+  );
+
+  const app = new PumaApp({ dbPath: values.db ? path.resolve(values.db) : defaultDbPath(), launcher: forkJobLauncher(), mode: 'browser' });
+  try {
+    const service = new MarginService(app.db, app.dataDir, (kind, config, name) => app.startRun(kind, config, name));
+    const started = service.start({
+      datasetId: values.dataset,
+      modelId: values.model,
+      split: values.split,
+      method: method.data,
+      params,
+      eps,
+      chunkSize: optional('chunk-size', values['chunk-size']),
+      batchSize: optional('batch-size', values['batch-size']),
+      workers: optional('workers', values.workers),
+      backend: values.backend,
+    });
+    if (started.runId !== null) {
+      const runId = started.runId;
+      if (!values.json) {
+        app.onEvent((m) => {
+          if (m.name !== 'run.progress') return;
+          const p = m.payload as Events['run.progress'];
+          if (p.runId === runId) process.stderr.write(`\r${Math.round(p.progress * 100)}% ${p.text}   `);
+        });
+      }
+      const status = await app.runner.waitFor(runId);
+      if (!values.json) process.stderr.write('\n');
+      if (status !== 'finished') throw new CliError(`Margin run ${runId} ended ${status}: ${app.runs.get(runId).error ?? ''}`);
+    }
+    const margins = service.read(started.marginSetId);
+    const summary = service.summary(started.marginSetId, eps);
+    if (values.out) writeNpyFloat32(path.resolve(values.out), margins);
+    const out = { margin_set_id: started.marginSetId, ...summary };
+    if (values.json) print(out);
+    else {
+      console.log(`margin set ${started.marginSetId}: ${summary.count} margins, mean ${summary.mean.toFixed(5)}, ${(summary.fraction_negative * 100).toFixed(1)}% negative`);
+      console.table(summary.quantiles);
+      if (values.out) console.log(`wrote ${path.resolve(values.out)}`);
+    }
+  } finally {
+    app.close();
+  }
+}

@@ -1,0 +1,57 @@
+/** `puma models import|list`: margin models in the log. */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { forkJobLauncher } from '../../jobs/fork-launcher';
+import { defaultDbPath } from '../../paths';
+import { PumaApp } from '../../services/app';
+import { ModelService } from '../../services/models';
+import { initEngine } from '../../engine';
+import { CliError, parseNumber } from '../args';
+
+export const MODELS_USAGE = `  puma models import PATH --name NAME [--evaluate-on DATASET] [--robust-eps E] [--evaluate-count N] [--json] [--db PATH]
+                                              import a TF.js Layers model (model.json + weight files)
+  puma models list [--json] [--db PATH]`;
+
+const print = (obj: unknown): void => void process.stdout.write(JSON.stringify(obj) + '\n');
+
+export async function modelsCommand(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      'evaluate-on': { type: 'string' },
+      'robust-eps': { type: 'string' },
+      'evaluate-count': { type: 'string' },
+      backend: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      db: { type: 'string' },
+    },
+  });
+  const app = new PumaApp({ dbPath: values.db ? path.resolve(values.db) : defaultDbPath(), launcher: forkJobLauncher(), mode: 'browser' });
+  try {
+    const models = new ModelService(app.db, app.dataDir);
+    if (sub === 'list') {
+      const list = models.list();
+      if (values.json) print({ models: list });
+      else console.table(list.map((m) => ({ id: m.id, name: m.name, source: m.source, input: m.inputShape.join('x'), classes: m.numClasses, clean: m.accuracy?.clean ?? null, robust: m.accuracy?.robust ?? null })));
+      return;
+    }
+    if (sub !== 'import') throw new CliError(`Unknown 'models' subcommand '${sub ?? ''}'.\n${MODELS_USAGE}`);
+    if (positionals.length !== 1) throw new CliError(`puma models import expects one PATH (a model.json or its folder).\n${MODELS_USAGE}`);
+    if (!values.name) throw new CliError('puma models import needs --name NAME.');
+    await initEngine(values.backend);
+    const info = await models.importModel({
+      path: positionals[0]!,
+      name: values.name,
+      evaluateOn: values['evaluate-on'],
+      robustEps: values['robust-eps'] === undefined ? undefined : parseNumber('robust-eps', values['robust-eps'], 0),
+      evaluateCount: values['evaluate-count'] === undefined ? undefined : parseNumber('evaluate-count', values['evaluate-count'], 0),
+    });
+    if (values.json) print({ model_id: info.id, ...info });
+    else console.log(`imported margin model ${info.id} "${info.name}": input ${info.inputShape.join('x')}, ${info.numClasses} classes, ${info.params} parameters${info.droppedSoftmax ? ', final softmax dropped' : ''}`);
+  } finally {
+    app.close();
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * `puma sweep`: a grid of runs from a preset or a config file, queued under one new experiment
+ * and run to the end (one at a time unless --concurrency says otherwise).
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Events } from '../../../src-shared/api/contract';
+import { RunKind, type RunStatus } from '../../../src-shared/domain/runs';
+import { applySetArgs, parseGridArgs } from '../../../src-shared/method/sweep';
+import { forkJobLauncher } from '../../jobs/fork-launcher';
+import { defaultDbPath } from '../../paths';
+import { PumaApp } from '../../services/app';
+import { experimentService } from '../../services/experiments/handlers';
+import { getPreset, readPreset } from '../../services/experiments/presets';
+import { CliError, parseNumber } from '../args';
+
+export const SWEEP_USAGE = `  puma sweep (--preset NAME | --config FILE) --grid key=v1,v2 [--grid ...] [--set key=value ...]
+             [--name TEXT] [--kind train|perceptron] [--concurrency N] [--no-wait] [--json] [--db PATH]`;
+
+export async function sweep(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      preset: { type: 'string' },
+      config: { type: 'string' },
+      grid: { type: 'string', multiple: true, default: [] },
+      set: { type: 'string', multiple: true, default: [] },
+      name: { type: 'string' },
+      kind: { type: 'string' },
+      concurrency: { type: 'string' },
+      'no-wait': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      db: { type: 'string' },
+    },
+  });
+  if (!!values.preset === !!values.config) throw new CliError('puma sweep needs exactly one of --preset NAME or --config FILE.');
+  let preset;
+  try {
+    preset = values.preset ? getPreset(values.preset) : readPreset(path.resolve(values.config!));
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  const kindParsed = RunKind.safeParse(values.kind ?? preset.kind);
+  if (!kindParsed.success) throw new CliError(`--kind must be one of ${RunKind.options.join(', ')}, got '${values.kind}'.`);
+  let base: Record<string, unknown>;
+  let grid: Record<string, unknown[]>;
+  try {
+    base = applySetArgs(preset.config, values.set);
+    grid = parseGridArgs(values.grid);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  const app = new PumaApp({
+    dbPath: values.db ? path.resolve(values.db) : defaultDbPath(),
+    launcher: forkJobLauncher(),
+    mode: 'browser',
+    concurrency: values.concurrency !== undefined ? parseNumber('concurrency', values.concurrency, 1) : undefined,
+  });
+  try {
+    const service = experimentService(app);
+    const name = values.name ?? `sweep ${values.preset ?? path.basename(values.config!)} ${Object.keys(grid).join('×') || 'single'}`;
+    let created;
+    try {
+      created = service.create({ kind: kindParsed.data, base, grid, name });
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
+    const { experimentId, runIds } = created;
+    let statuses: RunStatus[] = runIds.map((id) => app.runs.get(id).status);
+    if (!values['no-wait']) {
+      if (!values.json) {
+        process.stderr.write(`experiment ${experimentId}: ${runIds.length} runs queued (${runIds.join(', ')})\n`);
+        app.onEvent((m) => {
+          if (m.name === 'run.progress') {
+            const p = m.payload as Events['run.progress'];
+            if (runIds.includes(p.runId)) process.stderr.write(`\rrun ${p.runId}: ${Math.round(p.progress * 100)}% ${p.text}   `);
+          } else if (m.name === 'run.status') {
+            const p = m.payload as Events['run.status'];
+            if (runIds.includes(p.runId) && p.status !== 'running') process.stderr.write(`\nrun ${p.runId} ${p.status}${p.error ? `: ${p.error}` : ''}\n`);
+          }
+        });
+      }
+      // The queue runs the grid in order; wait for every run of it.
+      statuses = await Promise.all(runIds.map((id) => app.runner.waitFor(id)));
+    }
+    if (values.json) process.stdout.write(JSON.stringify({ experiment_id: experimentId, run_ids: runIds, statuses }) + '\n');
+    else {
+      console.table(runIds.map((id, i) => ({ run: id, name: app.runs.get(id).name, status: statuses[i] })));
+      console.log(`Compare: puma export --experiment ${experimentId} --group-by ${Object.keys(grid).join(',') || 'seed'} --metrics clean_acc --format md`);
+    }
+    if (!values['no-wait'] && statuses.some((s) => s !== 'finished')) process.exitCode = 1;
+  } finally {
+    app.close();
+  }
+}

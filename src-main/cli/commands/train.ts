@@ -1,0 +1,118 @@
+/**
+ * `puma train (--config FILE.json | --preset NAME) [--set key=value ...] [--resume RUN_ID] [--json]`
+ * Runs one training job through the app's services and waits for it. With --json, stdout carries
+ * exactly one JSON object: {run_id, status, metrics: {clean_acc, robust_acc_pgd, robust_acc_cw},
+ * backend, seconds}; progress goes to stderr.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Events } from '../../../src-shared/api/contract';
+import type { TrainRunResult } from '../../../src-shared/domain/training';
+import { applySetArgs } from '../../../src-shared/method/sweep';
+import { forkJobLauncher } from '../../jobs/fork-launcher';
+import { defaultDbPath } from '../../paths';
+import { PumaApp } from '../../services/app';
+import { readPresetRaw } from '../../services/training/presets';
+import { TrainingService } from '../../services/training/service';
+import { CliError } from '../args';
+
+export const TRAIN_USAGE = `  puma train (--config FILE.json | --preset laptop|paper) [--set key=value ...] [--name NAME]
+             [--resume RUN_ID] [--json] [--db PATH]`;
+
+const print = (obj: unknown): void => void process.stdout.write(JSON.stringify(obj) + '\n');
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new CliError(`${file}: cannot read the training config (${(e as Error).message})`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new CliError(`${file}: a training config must be a JSON object`);
+  return raw as Record<string, unknown>;
+}
+
+export async function trainCommand(argv: string[]): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string' },
+        preset: { type: 'string' },
+        set: { type: 'string', multiple: true },
+        name: { type: 'string' },
+        resume: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        db: { type: 'string' },
+      },
+    }));
+  } catch (e) {
+    throw new CliError(`${(e as Error).message}\n\n${TRAIN_USAGE}`);
+  }
+  const resumeId = values.resume !== undefined ? Number(values.resume) : undefined;
+  if (resumeId !== undefined && !(Number.isInteger(resumeId) && resumeId > 0)) throw new CliError(`--resume expects a run id, got '${values.resume}'`);
+  if (resumeId === undefined && (values.config === undefined) === (values.preset === undefined)) {
+    throw new CliError(`Give exactly one of --config FILE.json or --preset NAME.\n\n${TRAIN_USAGE}`);
+  }
+  const app = new PumaApp({ dbPath: values.db ? path.resolve(values.db) : defaultDbPath(), launcher: forkJobLauncher(), mode: 'browser' });
+  const started = Date.now();
+  try {
+    const training = new TrainingService(app);
+    let runId: number;
+    if (resumeId !== undefined) {
+      runId = training.resume(resumeId).runId;
+    } else {
+      let base: Record<string, unknown>;
+      let source: string;
+      if (values.config !== undefined) (base = readConfigFile(values.config)), (source = values.config);
+      else {
+        try {
+          base = readPresetRaw(values.preset!);
+        } catch (e) {
+          throw new CliError((e as Error).message);
+        }
+        source = `preset ${values.preset}`;
+      }
+      let config: Record<string, unknown>;
+      try {
+        config = applySetArgs(base, values.set ?? []);
+      } catch (e) {
+        throw new CliError((e as Error).message);
+      }
+      try {
+        runId = (await training.start(config, values.name, source)).runId;
+      } catch (e) {
+        throw new CliError((e as Error).message);
+      }
+    }
+    if (!values.json || process.stderr.isTTY) {
+      app.onEvent((m) => {
+        if (m.name !== 'run.progress') return;
+        const p = m.payload as Events['run.progress'];
+        if (p.runId === runId) process.stderr.write(`${process.stderr.isTTY ? '\r' : ''}${Math.round(p.progress * 100)}% ${p.text}${process.stderr.isTTY ? '   ' : '\n'}`);
+      });
+    }
+    const status = await app.runner.waitFor(runId);
+    const run = app.runs.get(runId);
+    const result = run.result as TrainRunResult | null;
+    const out = {
+      run_id: runId,
+      status,
+      metrics: result?.metrics ?? null,
+      backend: run.backend ?? result?.backend ?? null,
+      seconds: status === 'finished' && result ? result.seconds : (Date.now() - started) / 1000,
+      ...(status !== 'finished' ? { error: run.error } : {}),
+    };
+    if (values.json) print(out);
+    else {
+      process.stderr.write('\n');
+      console.log(`run ${runId} ${status}${run.error ? `: ${run.error}` : ''}`);
+      if (out.metrics) console.table(out.metrics);
+    }
+    if (status !== 'finished') process.exitCode = 1;
+  } finally {
+    app.close();
+  }
+}

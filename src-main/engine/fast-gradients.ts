@@ -1,0 +1,390 @@
+// Fast backward kernels for the tfjs 'wasm' backend.
+//
+// Stock tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter at all, a slow Conv2DBackpropInput,
+// and a BatchMatMul that is ~10x slower with transpose flags (which every MatMul gradient uses).
+// We re-register these kernels on 'wasm' and express them through the fast XNNPACK forward conv
+// and plain (flag-free) matmul. Kernels may be written with tf ops: the engine does not record
+// ops run inside a kernel on the gradient tape, and accepts a Tensor as a kernel's output.
+import * as tf from '@tensorflow/tfjs';
+import { flipSwapFilter, permute3, sumLeading } from './wasm-layout';
+
+type KernelFunc = tf.KernelConfig['kernelFunc'];
+type Backend = Parameters<KernelFunc>[0]['backend'];
+
+const WASM = 'wasm';
+const originalKernels = new Map<string, tf.KernelConfig>();
+let installed = false;
+// Gradients are global (not per backend): patched once, and they defer to the stock ones off wasm.
+const patchedGradients = new Set<string>();
+
+/** Kernels this module replaces (or adds) on the wasm backend. */
+export const FAST_WASM_KERNELS = ['BatchMatMul', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Sum', 'Mean', 'MaxPoolGrad'] as const;
+
+export function fastGradientsInstalled(): boolean {
+  return installed;
+}
+
+/** [before, after] amounts per axis; negative amounts crop instead of padding. */
+function padOrCrop4d(x: tf.Tensor4D, amounts: Array<[number, number]>): tf.Tensor4D {
+  const needsCrop = amounts.some(([a, b]) => a < 0 || b < 0);
+  const needsPad = amounts.some(([a, b]) => a > 0 || b > 0);
+  let y = x;
+  if (needsCrop) {
+    const begin = amounts.map(([a]) => Math.max(0, -a));
+    const size = amounts.map(([a, b], i) => y.shape[i] - Math.max(0, -a) - Math.max(0, -b));
+    y = tf.slice(y, begin, size);
+  }
+  if (needsPad) {
+    y = tf.pad(y, amounts.map(([a, b]) => [Math.max(0, a), Math.max(0, b)] as [number, number]));
+  }
+  return y;
+}
+
+function convInfo(
+  xShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  attrs: tf.NamedAttrMap,
+): tf.backend_util.Conv2DInfo {
+  const { strides, pad, dataFormat, dimRoundingMode } = attrs as unknown as {
+    strides: [number, number] | number;
+    pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+    dataFormat: 'NHWC' | 'NCHW';
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  };
+  if (dataFormat != null && dataFormat !== 'NHWC') {
+    throw new Error(`fast-gradients.ts: only NHWC convolutions are supported, got ${dataFormat}`);
+  }
+  return tf.backend_util.computeConv2DInfo(xShape, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+}
+
+// Flipped, in/out-swapped (sub-)filters, cached per filter buffer: PGD runs 10+ input gradients
+// with the same weights, and Reverse/StridedSlice/Transpose are slow on wasm. Keyed by the
+// backend dataId (a fresh object whenever a variable is assigned), so entries never go stale.
+const FILTER_CACHE_LIMIT = 96;
+const filterCache = new Map<string, { dataId: object; tensor: tf.Tensor4D }>();
+let dataIdCounter = 0;
+const dataIdNames = new WeakMap<object, number>();
+
+function dataIdName(t: tf.Tensor): number {
+  const id = t.dataId as object;
+  let n = dataIdNames.get(id);
+  if (n == null) {
+    n = ++dataIdCounter;
+    dataIdNames.set(id, n);
+  }
+  return n;
+}
+
+/** Clears the flipped-filter cache (frees its tensors). */
+export function clearFilterCache(): void {
+  for (const { tensor } of filterCache.values()) tensor.dispose();
+  filterCache.clear();
+}
+
+/** w[k0h::sh, k0w::sw] flipped spatially, as [mh, mw, co, ci]. Built with a row gather (fast on wasm). */
+function flippedSubFilter(filter: tf.Tensor4D, k0h: number, k0w: number, sh: number, sw: number): tf.Tensor4D {
+  const key = `${dataIdName(filter)}:${k0h}:${k0w}:${sh}:${sw}`;
+  const hit = filterCache.get(key);
+  if (hit != null && !hit.tensor.isDisposed) {
+    filterCache.delete(key); // refresh LRU position
+    filterCache.set(key, hit);
+    return tf.clone(hit.tensor);
+  }
+  const built = flipSwapFilter(filter, k0h, k0w, sh, sw);
+  filterCache.set(key, { dataId: filter.dataId as object, tensor: tf.keep(built) });
+  while (filterCache.size > FILTER_CACHE_LIMIT) {
+    const [oldest, entry] = filterCache.entries().next().value as [string, { tensor: tf.Tensor }];
+    entry.tensor.dispose();
+    filterCache.delete(oldest);
+  }
+  return tf.clone(built);
+}
+
+/**
+ * dL/dx of a conv. Stride 1: a forward conv of the padded dy with the flipped, in/out-swapped
+ * filter. Stride s > 1: polyphase: each of the s*s output phases dx[s*q+r] is a stride-1 conv of
+ * the (undilated) dy with the sub-filter w[k0::s], then the phases are interleaved. This avoids
+ * convolving the zeros of a stride-dilated dy (4x the work for stride 2).
+ */
+export function conv2dInputGradient(
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  inputShape: [number, number, number, number],
+  attrs: tf.NamedAttrMap,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const info = convInfo(inputShape, filter.shape, attrs);
+    const [n, h, w, ci] = inputShape;
+    const [kh, kw] = [info.filterHeight, info.filterWidth];
+    const [sh, sw] = [info.strideHeight, info.strideWidth];
+    const [oh, ow] = [dy.shape[1], dy.shape[2]];
+    const qh = Math.ceil(h / sh);
+    const qw = Math.ceil(w / sw);
+    // Per axis and phase r: first tap k0, number of taps m, and [before, after] padding of dy.
+    const phase = (r: number, pad: number, k: number, s: number, q: number, o: number) => {
+      const k0 = (r + pad) % s;
+      const m = k0 >= k ? 0 : Math.ceil((k - k0) / s);
+      const c = Math.floor((r + pad) / s);
+      const before = m - 1 - c;
+      const after = q + m - 1 - before - o;
+      return { k0, m, before, after };
+    };
+    const rows: tf.Tensor[] = [];
+    for (let rh = 0; rh < sh; rh++) {
+      const ph = phase(rh, info.padInfo.top, kh, sh, qh, oh);
+      const cols: tf.Tensor[] = [];
+      for (let rw = 0; rw < sw; rw++) {
+        const pw = phase(rw, info.padInfo.left, kw, sw, qw, ow);
+        if (ph.m === 0 || pw.m === 0) {
+          cols.push(tf.zeros([n, qh, qw, ci]));
+          continue;
+        }
+        const flipped = flippedSubFilter(filter, ph.k0, pw.k0, sh, sw);
+        const padded = padOrCrop4d(dy, [[0, 0], [ph.before, ph.after], [pw.before, pw.after], [0, 0]]);
+        cols.push(tf.conv2d(padded, flipped, 1, 'valid'));
+      }
+      rows.push(cols.length === 1 ? cols[0] : tf.stack(cols, 3)); // [n,qh,qw,sw,ci]
+    }
+    if (sh === 1 && sw === 1) return rows[0] as tf.Tensor4D;
+    const interleaved = tf.reshape(tf.stack(rows, 2), [n, qh * sh, qw * sw, ci]) as tf.Tensor4D; // [n,qh,sh,qw,sw,ci]
+    return qh * sh === h && qw * sw === w ? interleaved : tf.slice(interleaved, [0, 0, 0, 0], [n, h, w, ci]);
+  });
+}
+
+/** dL/dW of a conv: a forward conv over x^T [Ci,H,W,N] with dy^T [oH,oW,N,Co] as a filter dilated by the stride. */
+export function conv2dFilterGradient(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  attrs: tf.NamedAttrMap,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const info = convInfo(x.shape, filterShape, attrs);
+    const [kh, kw] = [info.filterHeight, info.filterWidth];
+    const [sh, sw] = [info.strideHeight, info.strideWidth];
+    const [oh, ow] = [dy.shape[1], dy.shape[2]];
+    const [n, h, w, ci] = x.shape;
+    const xT = permute3(x, [n, h * w, ci], [2, 1, 0], [ci, h, w, n]) as tf.Tensor4D;
+    const top = info.padInfo.top;
+    const left = info.padInfo.left;
+    const bottom = (oh - 1) * sh + kh - top - x.shape[1];
+    const right = (ow - 1) * sw + kw - left - x.shape[2];
+    const xPadded = padOrCrop4d(xT, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+    const co = dy.shape[3];
+    const dyAsFilter = permute3(dy, [n, oh * ow, co], [1, 0, 2], [oh, ow, n, co]) as tf.Tensor4D;
+    const dilations: [number, number] = [sh, sw];
+    const out = tf.conv2d(xPadded, dyAsFilter, 1, 'valid', 'NHWC', dilations); // [Ci,kh,kw,Co]
+    return permute3(out, [ci, kh * kw, co], [1, 0, 2], [kh, kw, ci, co]) as tf.Tensor4D;
+  });
+}
+
+function transposeLastTwo(t: tf.Tensor): tf.Tensor {
+  const r = t.rank;
+  const [rows, cols] = [t.shape[r - 2], t.shape[r - 1]];
+  const batch = t.size / (rows * cols);
+  return permute3(t, [batch, rows, cols], [0, 2, 1], [...t.shape.slice(0, r - 2), cols, rows]);
+}
+
+function tensorOf(info: tf.TensorInfo | undefined): tf.Tensor {
+  if (info == null) throw new Error('fast-gradients.ts: a kernel input is missing');
+  // Kernel inputs are Tensors when called through the engine.
+  return info as unknown as tf.Tensor;
+}
+
+function fastBatchMatMul(original: tf.KernelConfig): KernelFunc {
+  return ({ inputs, attrs = {}, backend }) => {
+    const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    if (!transposeA && !transposeB) {
+      return original.kernelFunc({ inputs, attrs, backend });
+    }
+    // An explicit transpose + plain matmul beats the flagged matmul by ~5-10x on wasm.
+    const a = tensorOf(inputs.a);
+    const b = tensorOf(inputs.b);
+    const aPlain = transposeA ? transposeLastTwo(a) : a;
+    const bPlain = transposeB ? transposeLastTwo(b) : b;
+    try {
+      return original.kernelFunc({
+        inputs: { a: aPlain, b: bPlain },
+        attrs: { ...attrs, transposeA: false, transposeB: false },
+        backend,
+      });
+    } finally {
+      if (aPlain !== a) aPlain.dispose();
+      if (bPlain !== b) bPlain.dispose();
+    }
+  };
+}
+
+/**
+ * Sum/Mean over the leading axes (bias and batch-norm gradients, BN statistics): wasm transposes
+ * the reduced axes to the end first (~15 ms for 2M floats); a JS loop over the heap is several times faster.
+ */
+function fastLeadingReduce(original: tf.KernelConfig, mean: boolean): KernelFunc {
+  return ({ inputs, attrs = {}, backend }) => {
+    const x = tensorOf(inputs.x);
+    const { axis, keepDims } = attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    const axes = [...new Set((Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + x.rank : a)))].sort((p, q) => p - q);
+    const leading = axes.length > 0 && axes.length < x.rank && axes.every((a, i) => a === i);
+    if (!leading || x.dtype !== 'float32') return original.kernelFunc({ inputs, attrs, backend });
+    const outer = x.shape.slice(0, axes.length).reduce((p, q) => p * q, 1);
+    const innerShape = x.shape.slice(axes.length);
+    const inner = innerShape.reduce((p, q) => p * q, 1);
+    return sumLeading(x, outer, inner, mean ? 1 / outer : 1, keepDims ? [...axes.map(() => 1), ...innerShape] : innerShape);
+  };
+}
+
+/**
+ * Stock wasm MaxPoolGrad drops the gradient of windows whose values are all negative (it seems to
+ * start the running max at 0). Max-pool routing is shift-invariant, so shift x to be >= 1.
+ */
+function fixedMaxPoolGrad(original: tf.KernelConfig): KernelFunc {
+  return ({ inputs, attrs = {}, backend }) => {
+    const x = tensorOf(inputs.input);
+    // (the wasm kernel recomputes the argmax from `input` alone; `output` is unused)
+    const xs = tf.tidy(() => tf.add(x, tf.sub(1, tf.min(x))));
+    try {
+      return original.kernelFunc({ inputs: { ...inputs, input: xs }, attrs, backend });
+    } finally {
+      xs.dispose();
+    }
+  };
+}
+
+function requireUnitDilation(attrs: tf.NamedAttrMap, kernel: string): void {
+  const d = (attrs as { dilations?: number | number[] }).dilations;
+  const ds = d == null ? [1] : Array.isArray(d) ? d : [d];
+  if (ds.some((v) => v !== 1)) {
+    throw new Error(`fast-gradients.ts: ${kernel} with dilations ${JSON.stringify(d)} is not supported on wasm`);
+  }
+}
+
+const fastConv2DBackpropInput: KernelFunc = ({ inputs, attrs = {} }) => {
+  requireUnitDilation(attrs, 'Conv2DBackpropInput');
+  const inputShape = (attrs as unknown as { inputShape: [number, number, number, number] }).inputShape;
+  return conv2dInputGradient(tensorOf(inputs.dy) as tf.Tensor4D, tensorOf(inputs.filter) as tf.Tensor4D, inputShape, attrs);
+};
+
+let skipFilterGradientsDepth = 0;
+
+/**
+ * Runs fn (synchronously) with filter gradients replaced by zeros. Fused conv ops (tf.layers convs
+ * without activation, i.e. all ResNet convs) compute dx and dW together in one custom gradient,
+ * so an input gradient (attack step) would otherwise pay for every dW. Only use when fn needs
+ * gradients w.r.t. inputs alone.
+ */
+export function withoutFilterGradients<T>(fn: () => T): T {
+  skipFilterGradientsDepth++;
+  try {
+    return fn();
+  } finally {
+    skipFilterGradientsDepth--;
+  }
+}
+
+const fastConv2DBackpropFilter: KernelFunc = ({ inputs, attrs = {} }) => {
+  requireUnitDilation(attrs, 'Conv2DBackpropFilter');
+  const filterShape = (attrs as unknown as { filterShape: [number, number, number, number] }).filterShape;
+  if (skipFilterGradientsDepth > 0) return tf.zeros(filterShape);
+  return conv2dFilterGradient(tensorOf(inputs.x) as tf.Tensor4D, tensorOf(inputs.dy) as tf.Tensor4D, filterShape, attrs);
+};
+
+/**
+ * FusedBatchNorm gradient without Tile (the stock gradient tiles 1/sqrt(var) to the full input
+ * shape, slow on wasm); reductions over the leading axes go to the fast Sum. Other backends keep
+ * the stock gradient.
+ */
+function batchNormGradient(original: tf.GradConfig): tf.GradConfig {
+  return {
+    ...original,
+    gradFunc: (dy, saved, attrs) => {
+      const [x, mean, variance, scale] = saved;
+      if (tf.getBackend() !== WASM || mean.rank !== 1 || x.rank < 2) return original.gradFunc(dy, saved, attrs);
+      const dyT = Array.isArray(dy) ? dy[0] : dy;
+      const eps = (attrs as { varianceEpsilon: number }).varianceEpsilon;
+      const axes = x.shape.slice(0, -1).map((_, i) => i);
+      const rsqrtVar = tf.rsqrt(tf.add(variance, eps));
+      const gain = scale == null ? rsqrtVar : tf.mul(rsqrtVar, scale);
+      const centered = () => tf.sub(x, mean);
+      const dySum = () => tf.sum(dyT, axes);
+      return {
+        x: () => tf.mul(dyT, gain),
+        mean: () => tf.neg(tf.mul(dySum(), gain)),
+        variance: () => tf.mul(tf.sum(tf.mul(dyT, centered()), axes), tf.mul(tf.mul(gain, tf.square(rsqrtVar)), -0.5)),
+        scale: () => tf.mul(tf.sum(tf.mul(dyT, centered()), axes), rsqrtVar),
+        offset: dySum,
+      };
+    },
+  };
+}
+
+function silenceRegistrationWarnings<T>(fn: () => T): T {
+  // tfjs warns "kernel already registered" on every re-registration; it is intended here.
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && /already registered/.test(args[0])) return;
+    warn(...args);
+  };
+  try {
+    return fn();
+  } finally {
+    console.warn = warn;
+  }
+}
+
+/**
+ * Replaces the slow/missing backward kernels of the wasm backend with fast ones.
+ * Idempotent. Requires the wasm backend module to be imported (its kernels registered).
+ */
+export function installFastGradients(): void {
+  if (installed) return;
+  if (tf.getKernel('BatchMatMul', WASM) == null) {
+    throw new Error('fast-gradients.ts: the wasm backend is not loaded (no BatchMatMul kernel); import @tensorflow/tfjs-backend-wasm first');
+  }
+  for (const name of FAST_WASM_KERNELS) {
+    const k = tf.getKernel(name, WASM);
+    if (k != null && !originalKernels.has(name)) originalKernels.set(name, k);
+  }
+  const matmul = originalKernels.get('BatchMatMul') as tf.KernelConfig;
+  silenceRegistrationWarnings(() => {
+    tf.unregisterKernel('BatchMatMul', WASM);
+    // Keep the original setupFunc/disposeFunc (they bind the wasm function) in case the backend is not initialised yet.
+    tf.registerKernel({ ...matmul, kernelFunc: fastBatchMatMul(matmul) });
+    for (const [name, fn] of [
+      ['Conv2DBackpropInput', fastConv2DBackpropInput],
+      ['Conv2DBackpropFilter', fastConv2DBackpropFilter],
+    ] as const) {
+      if (tf.getKernel(name, WASM) != null) tf.unregisterKernel(name, WASM);
+      tf.registerKernel({ kernelName: name, backendName: WASM, kernelFunc: fn });
+    }
+    for (const name of ['Sum', 'Mean'] as const) {
+      const original = originalKernels.get(name);
+      if (original == null) throw new Error(`fast-gradients.ts: wasm kernel ${name} is missing`);
+      tf.unregisterKernel(name, WASM);
+      tf.registerKernel({ ...original, kernelFunc: fastLeadingReduce(original, name === 'Mean') });
+    }
+    const bnGrad = tf.getGradient('FusedBatchNorm');
+    if (bnGrad != null && !patchedGradients.has('FusedBatchNorm')) {
+      patchedGradients.add('FusedBatchNorm');
+      tf.registerGradient(batchNormGradient(bnGrad));
+    }
+    const maxPoolGrad = originalKernels.get('MaxPoolGrad');
+    if (maxPoolGrad != null) {
+      tf.unregisterKernel('MaxPoolGrad', WASM);
+      tf.registerKernel({ ...maxPoolGrad, kernelFunc: fixedMaxPoolGrad(maxPoolGrad) });
+    }
+  });
+  installed = true;
+}
+
+/** Restores the stock wasm kernels (used by benchmarks and tests to compare). */
+export function uninstallFastGradients(): void {
+  if (!installed) return;
+  for (const name of FAST_WASM_KERNELS) {
+    if (tf.getKernel(name, WASM) != null) tf.unregisterKernel(name, WASM);
+    const original = originalKernels.get(name);
+    if (original != null) tf.registerKernel(original);
+  }
+  installed = false;
+}
+
+export type { Backend };

@@ -1,0 +1,53 @@
+// Entry point of an engine worker process (forked by workers.ts). One single-threaded tfjs
+// backend per process: wasm has no threads in Node, so processes are how we use several cores.
+import * as tf from '@tensorflow/tfjs';
+import { initEngine, createModel, crossEntropy } from './index';
+import type { WorkerRequest, WorkerResponse } from './worker-protocol';
+
+let model: tf.LayersModel | null = null;
+
+function reply(msg: WorkerResponse): void {
+  process.send?.(msg);
+}
+
+async function handle(req: WorkerRequest): Promise<WorkerResponse | null> {
+  switch (req.type) {
+    case 'init': {
+      const info = await initEngine(req.backend);
+      return { id: req.id, ok: true, type: 'init', backend: info.backend, device: info.device };
+    }
+    case 'model': {
+      model?.dispose();
+      model = createModel(req.arch, req.options);
+      return { id: req.id, ok: true, type: 'model', trainableShapes: model.trainableWeights.map((w) => w.shape as number[]) };
+    }
+    case 'gradients': {
+      if (model == null) throw new Error('worker-main.ts: gradients requested before a model was created');
+      const m = model;
+      const start = performance.now();
+      const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
+      if (req.weights.length !== vars.length) {
+        throw new Error(`worker-main.ts: got ${req.weights.length} weight arrays for ${vars.length} trainable weights`);
+      }
+      vars.forEach((v, i) => v.assign(tf.tensor(req.weights[i], v.shape as number[])));
+      const result = tf.tidy(() => {
+        const x = tf.tensor4d(req.x, req.xShape as [number, number, number, number]);
+        const y = tf.tensor1d(req.labels, 'int32');
+        const { value, grads } = tf.variableGrads(() => crossEntropy(m.apply(x, { training: true }) as tf.Tensor2D, y), vars);
+        return { loss: value.dataSync()[0], grads: vars.map((v) => grads[v.name].dataSync() as Float32Array) };
+      });
+      return { id: req.id, ok: true, type: 'gradients', grads: result.grads, loss: result.loss, ms: performance.now() - start };
+    }
+    case 'exit':
+      process.exit(0);
+  }
+  return null;
+}
+
+process.on('message', (req: WorkerRequest) => {
+  handle(req).then(
+    (res) => res && reply(res),
+    (e: unknown) => reply({ id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) }),
+  );
+});
+process.on('disconnect', () => process.exit(0));

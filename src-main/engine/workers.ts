@@ -1,0 +1,155 @@
+// Worker processes for the engine: child_process.fork (tfjs-node cannot load in a second
+// thread, and wasm is single-threaded in Node), one tfjs backend per process.
+// Data-parallel training: the batch is split into shards, each worker (and the main process)
+// computes the gradient of its shard, the main process averages them and applies the optimizer.
+import * as tf from '@tensorflow/tfjs';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { crossEntropy } from './train-step';
+import type { CreateModelOptions } from './models';
+import type { WorkerRequest, WorkerResponse } from './worker-protocol';
+
+type Pending = { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void };
+type RequestBody = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+class EngineWorker {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  constructor(readonly child: ChildProcess, readonly index: number) {
+    child.on('message', (msg: WorkerResponse) => {
+      const p = this.pending.get(msg.id);
+      // (resolve/reject are typed by the request that created them)
+      if (p == null) return;
+      this.pending.delete(msg.id);
+      if (msg.ok) p.resolve(msg);
+      else p.reject(new Error(`engine worker ${index}: ${msg.error}`));
+    });
+    child.on('exit', (code) => {
+      for (const p of this.pending.values()) p.reject(new Error(`engine worker ${index} exited with code ${code}`));
+      this.pending.clear();
+    });
+  }
+
+  request<T extends Extract<WorkerResponse, { ok: true }>['type']>(body: RequestBody): Promise<Extract<WorkerResponse, { type: T; ok: true }>> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (r: WorkerResponse) => void, reject });
+      this.child.send({ ...body, id } as WorkerRequest);
+    });
+  }
+}
+
+function workerEntry(): { file: string; execArgv: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  const ext = path.extname(here);
+  const file = path.join(path.dirname(here), `worker-main${ext}`);
+  // Running from TypeScript sources (tsx / vitest): the child needs the tsx loader too.
+  return { file, execArgv: ext === '.ts' ? ['--import', 'tsx'] : [] };
+}
+
+export interface WorkerPoolOptions {
+  workers: number;
+  backend?: string;
+}
+
+export class EngineWorkerPool {
+  private constructor(private readonly workers: EngineWorker[], readonly backend: string, readonly device: string) {}
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  static async start(opts: WorkerPoolOptions): Promise<EngineWorkerPool> {
+    if (!Number.isInteger(opts.workers) || opts.workers < 1) {
+      throw new Error(`workers.ts: workers must be a positive integer, got ${opts.workers}`);
+    }
+    const { file, execArgv } = workerEntry();
+    const workers = Array.from({ length: opts.workers }, (_, i) => {
+      const child = fork(file, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      return new EngineWorker(child, i);
+    });
+    try {
+      const infos = await Promise.all(workers.map((w) => w.request<'init'>({ type: 'init', backend: opts.backend })));
+      return new EngineWorkerPool(workers, infos[0].backend, infos[0].device);
+    } catch (e) {
+      workers.forEach((w) => w.child.kill());
+      throw e;
+    }
+  }
+
+  /** Builds the same architecture in every worker (weights are sent with each step). */
+  async createModel(arch: string, options: CreateModelOptions): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.request<'model'>({ type: 'model', arch, options })));
+  }
+
+  /** Gradient of the mean cross-entropy of one shard, computed by worker `index`. */
+  shardGradients(index: number, weights: Float32Array[], x: Float32Array, xShape: number[], labels: Int32Array) {
+    return this.workers[index].request<'gradients'>({ type: 'gradients', weights, x, xShape, labels });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.child.exitCode != null) return resolve();
+            w.child.once('exit', () => resolve());
+            w.child.disconnect();
+          }),
+      ),
+    );
+  }
+}
+
+/**
+ * One synchronous data-parallel SGD step: the batch is split into (pool.size + 1) shards; the
+ * workers compute theirs while the main process computes the first; gradients are averaged
+ * weighted by shard size, then applied by `optimizer` in the main process. Batch-norm running
+ * statistics are updated from the main process's shard only. Returns the mean loss.
+ */
+export async function dataParallelTrainStep(
+  pool: EngineWorkerPool,
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  x: tf.Tensor4D,
+  labels: tf.Tensor1D,
+): Promise<number> {
+  const batch = x.shape[0];
+  const shards = Math.min(pool.size + 1, batch);
+  const sizes = Array.from({ length: shards }, (_, i) => Math.floor(batch / shards) + (i < batch % shards ? 1 : 0));
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const weights = vars.map((v) => v.dataSync() as Float32Array);
+  const xData = x.dataSync() as Float32Array;
+  const yData = Int32Array.from(labels.dataSync());
+  const perImage = xData.length / batch;
+  const remote: Promise<{ grads: Float32Array[]; loss: number }>[] = [];
+  let offset = sizes[0];
+  for (let s = 1; s < shards; s++) {
+    const end = offset + sizes[s];
+    remote.push(pool.shardGradients(s - 1, weights, xData.slice(offset * perImage, end * perImage), [sizes[s], ...x.shape.slice(1)], yData.slice(offset, end)));
+    offset = end;
+  }
+  // Main process shard, computed while the workers run theirs.
+  const local = tf.tidy(() => {
+    const xs = tf.slice(x, 0, sizes[0]);
+    const ys = tf.slice(labels, 0, sizes[0]);
+    const { value, grads } = tf.variableGrads(() => crossEntropy(model.apply(xs, { training: true }) as tf.Tensor2D, ys), vars);
+    return { loss: value.dataSync()[0], grads: vars.map((v) => tf.keep(grads[v.name])) };
+  });
+  const results = await Promise.all(remote);
+  const total = batch;
+  const averaged: tf.NamedTensorMap = {};
+  tf.tidy(() => {
+    vars.forEach((v, i) => {
+      let g = tf.mul(local.grads[i], sizes[0] / total);
+      results.forEach((r, s) => {
+        g = tf.add(g, tf.mul(tf.tensor(r.grads[i], v.shape), sizes[s + 1] / total));
+      });
+      averaged[v.name] = tf.keep(g);
+    });
+  });
+  optimizer.applyGradients(averaged);
+  tf.dispose([...local.grads, ...Object.values(averaged)]);
+  return results.reduce((acc, r, s) => acc + (r.loss * sizes[s + 1]) / total, (local.loss * sizes[0]) / total);
+}

@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ActiveDatasetImport, DatasetImportStarted, datasetOperations } from '../../../src-shared/api/ops/datasets';
+import type { DatasetInfo } from '../../../src-shared/domain/datasets';
+import { BadRequest, type DomainHandlers, type PumaApp } from '../app';
+import { yieldToEventLoop } from './bytes';
+import { detectFormat, TAR_NAME } from './detect';
+import { assertUserChosenPath } from './paths';
+import { DatasetService, DEFAULT_SYSTEM_ROOTS, type ProgressFn } from './service';
+
+/** Answers 'dialog.pickPath' with a native open dialog (set by the Electron entry only). */
+export type PathPicker = (req: { kind: 'file' | 'folder'; title?: string }) => Promise<string | null>;
+
+interface DatasetsContext {
+  service: DatasetService;
+  /** Paths the user picked in a native dialog: an import may read inside them (Electron). */
+  chosenPaths: Set<string>;
+  picker: PathPicker | null;
+  imports: Map<string, ActiveDatasetImport>;
+}
+
+const contexts = new WeakMap<PumaApp, DatasetsContext>();
+
+function context(app: PumaApp): DatasetsContext {
+  let c = contexts.get(app);
+  if (!c) {
+    c = { service: new DatasetService(app.db, app.dataDir), chosenPaths: new Set(), picker: null, imports: new Map() };
+    contexts.set(app, c);
+  }
+  return c;
+}
+
+/** The one DatasetService of an app. */
+export function datasetService(app: PumaApp): DatasetService {
+  return context(app).service;
+}
+
+/** Called by the Electron entry: from then on 'dialog.pickPath' opens a native dialog. */
+export function setPathPicker(app: PumaApp, picker: PathPicker): void {
+  context(app).picker = picker;
+}
+
+/** Extra import roots from $PUMA_DATA_ROOTS (separated like $PATH: ':' on Linux/macOS, ';' on Windows). */
+export function extraDataRoots(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.PUMA_DATA_ROOTS ?? '')
+    .split(path.delimiter)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/**
+ * Browser mode cannot hand us a path the user picked (the browser hides real paths), so a typed
+ * path must lie under the user's home, /usr/share/datasets, /tmp, /media, /mnt or $PUMA_DATA_ROOTS.
+ */
+export function browserImportRoots(env: NodeJS.ProcessEnv = process.env): string[] {
+  return [os.homedir(), ...DEFAULT_SYSTEM_ROOTS, os.tmpdir(), '/tmp', '/media', '/mnt', ...extraDataRoots(env)];
+}
+
+/** Where a renderer-supplied import path may point, by transport. */
+export function allowedImportRoots(app: PumaApp): string[] {
+  if (app.options.mode === 'electron') {
+    // what the user picked in a native dialog, plus the system folders whose datasets we offer
+    return [...context(app).chosenPaths, ...DEFAULT_SYSTEM_ROOTS, ...extraDataRoots()];
+  }
+  return browserImportRoots();
+}
+
+function checkImportPath(app: PumaApp, p: string): string {
+  try {
+    return assertUserChosenPath(p, allowedImportRoots(app));
+  } catch (e) {
+    const hint =
+      app.options.mode === 'electron'
+        ? ' Choose it with the Browse… button.'
+        : ' In browser mode a typed path must lie under your home folder, /usr/share/datasets, /tmp, /media, /mnt or a folder listed in $PUMA_DATA_ROOTS.';
+    throw new BadRequest(`${(e as Error).message}.${/refused/.test((e as Error).message) ? hint : ''}`);
+  }
+}
+
+function assertNameFree(service: DatasetService, name: string): void {
+  const clash = service.repo.getByName(name.trim());
+  if (clash) throw new BadRequest(`A dataset named "${name.trim()}" already exists (id ${clash.id}); choose another name`);
+}
+
+/**
+ * Runs an import in the background of the main process (the service streams and yields to the
+ * event loop between chunks) and reports it as events. The returned promise settles with it.
+ */
+function startImport(
+  app: PumaApp,
+  name: string,
+  source: string,
+  work: (onProgress: ProgressFn) => Promise<DatasetInfo>,
+): DatasetImportStarted & { done: Promise<DatasetInfo | null> } {
+  const { imports } = context(app);
+  const importId = randomUUID();
+  const active: ActiveDatasetImport = { importId, name: name.trim(), source, fraction: 0, text: 'starting' };
+  imports.set(importId, active);
+  const done = (async () => {
+    try {
+      // the reader's first chunk is synchronous work: let the caller's answer go out before it
+      await yieldToEventLoop();
+      const dataset = await work((fraction, text) => {
+        active.fraction = fraction;
+        active.text = text;
+        app.emit('datasets.progress', { importId, fraction, text });
+      });
+      imports.delete(importId);
+      app.emit('datasets.imported', { importId, dataset, error: null });
+      return dataset;
+    } catch (e) {
+      imports.delete(importId);
+      app.emit('datasets.imported', { importId, dataset: null, error: (e as Error).message });
+      return null;
+    }
+  })();
+  return { importId, done };
+}
+
+export function datasetHandlers(app: PumaApp): DomainHandlers<keyof typeof datasetOperations> {
+  const ctx = context(app);
+  const s = ctx.service;
+  const found = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (e) {
+      // unknown ids and missing splits are the caller's mistake
+      if (/^(No dataset|Dataset ".*" has no)/.test((e as Error).message)) throw new BadRequest((e as Error).message);
+      throw e;
+    }
+  };
+  return {
+    'datasets.list': () => s.list(),
+    'datasets.get': (req) => found(() => s.get(req.id)),
+    'datasets.import': (req) => {
+      const source = checkImportPath(app, req.path);
+      assertNameFree(s, req.name);
+      if (req.generatedFor !== undefined) found(() => s.get(req.generatedFor!));
+      // a layout we cannot read fails now rather than as an event (archives are checked once unpacked)
+      if (!(fs.statSync(source).isFile() && TAR_NAME.test(source))) {
+        try {
+          detectFormat(source, req.format);
+        } catch (e) {
+          throw new BadRequest((e as Error).message);
+        }
+      }
+      const { importId } = startImport(app, req.name, source, (onProgress) => s.importDataset({ ...req, path: source }, onProgress));
+      return { importId };
+    },
+    'datasets.imports': () => [...ctx.imports.values()].map((i) => ({ ...i })),
+    'datasets.preview': (req) => {
+      const info = found(() => s.get(req.id));
+      const p = found(() => s.previewImages(req.id, { split: req.split, offset: req.offset, count: req.count }));
+      return {
+        split: req.split,
+        width: p.width,
+        height: p.height,
+        channels: p.channels,
+        offset: p.offset,
+        total: info.splits[req.split]?.count ?? 0,
+        labels: p.labels,
+        classes: info.classes,
+        pixels: Buffer.concat(p.images).toString('base64'),
+      };
+    },
+    'datasets.histogram': (req) => found(() => s.classHistogram(req.id, req.split)),
+    'datasets.system': () => {
+      const imported = new Map(s.list().map((d) => [d.sourcePath, d.id]));
+      return s.detectSystemDatasets().map((d) => {
+        let real = d.path;
+        try {
+          real = fs.realpathSync(d.path);
+        } catch {
+          /* keep the listed path */
+        }
+        return { ...d, importedAs: imported.get(real) ?? imported.get(d.path) ?? null };
+      });
+    },
+    'datasets.download': (req) => {
+      const name = req.name ?? req.dataset;
+      assertNameFree(s, name);
+      const { importId } = startImport(app, name, req.dataset, (onProgress) => s.downloadAndImport(req.dataset, name, onProgress));
+      return { importId };
+    },
+    'dialog.pickPath': async (req) => {
+      if (!ctx.picker) {
+        throw new BadRequest('Choosing a file needs the desktop app. In browser mode type the path into the form instead.');
+      }
+      const picked = await ctx.picker(req);
+      if (picked === null) return { path: null };
+      const real = fs.realpathSync(path.resolve(picked));
+      ctx.chosenPaths.add(real);
+      return { path: real };
+    },
+  };
+}

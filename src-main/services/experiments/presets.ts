@@ -1,0 +1,91 @@
+/**
+ * Config schemas per run kind and the named presets (resources/presets/<name>.json), for sweeps
+ * from the New experiment form and `puma sweep`.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { z } from 'zod';
+import type { ConfigProblem, PresetInfo } from '../../../src-shared/api/ops/experiments';
+import { PerceptronConfig } from '../../../src-shared/domain/perceptron';
+import { RunKind } from '../../../src-shared/domain/runs';
+import { TrainConfig } from '../../../src-shared/domain/training';
+import { APP_ROOT } from '../system';
+
+/** The schema that validates (and fills defaults of) a config of each kind that a sweep can run. */
+export const CONFIG_SCHEMAS: Partial<Record<RunKind, z.ZodType<Record<string, unknown>>>> = {
+  train: TrainConfig as unknown as z.ZodType<Record<string, unknown>>,
+  perceptron: PerceptronConfig as unknown as z.ZodType<Record<string, unknown>>,
+};
+
+export const presetsDir = (): string => path.join(APP_ROOT, 'resources', 'presets');
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A preset file is either a bare training config or {kind?, description?, config}. Bad JSON is
+ * an Error naming the file.
+ */
+export function readPreset(file: string): PresetInfo {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${file}: cannot read the preset: ${(err as Error).message}`);
+  }
+  if (!isPlainObject(raw)) throw new Error(`${file}: a preset must be a JSON object`);
+  const wrapped = isPlainObject(raw.config);
+  const kind = RunKind.safeParse(wrapped && raw.kind !== undefined ? raw.kind : 'train');
+  if (!kind.success) throw new Error(`${file}: unknown run kind ${JSON.stringify(raw.kind)}`);
+  const config = wrapped ? (raw.config as Record<string, unknown>) : { ...raw };
+  // Documentation keys some presets carry at the top level are not config.
+  if (!wrapped) for (const key of ['description', '$comment', 'name']) delete config[key];
+  const description = typeof raw.description === 'string' ? raw.description : '';
+  return { name: path.basename(file, '.json'), kind: kind.data, description, config };
+}
+
+export function listPresets(dir = presetsDir()): PresetInfo[] {
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  } catch {
+    return [];
+  }
+  return files.map((f) => readPreset(path.join(dir, f)));
+}
+
+export function getPreset(name: string, dir = presetsDir()): PresetInfo {
+  const found = listPresets(dir).find((p) => p.name === name);
+  if (!found) {
+    const names = listPresets(dir).map((p) => p.name);
+    throw new Error(`Unknown preset '${name}' (in ${dir}); available: ${names.join(', ') || 'none'}.`);
+  }
+  return found;
+}
+
+/** Validates one config of a kind: the parsed config (defaults filled) or its problems. */
+export function validateConfig(
+  kind: RunKind,
+  config: Record<string, unknown>,
+): { ok: true; config: Record<string, unknown> } | { ok: false; problems: Array<{ path: string; message: string }> } {
+  const schema = CONFIG_SCHEMAS[kind];
+  if (!schema) return { ok: false, problems: [{ path: '', message: `runs of kind '${kind}' cannot be swept` }] };
+  const parsed = schema.safeParse(config);
+  if (parsed.success) return { ok: true, config: parsed.data };
+  return { ok: false, problems: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) };
+}
+
+/** Merges the problems of many configs: one entry per path + message, with the run indices. */
+export function collectProblems(perRun: Array<Array<{ path: string; message: string }>>): ConfigProblem[] {
+  const byKey = new Map<string, ConfigProblem>();
+  perRun.forEach((problems, index) => {
+    for (const p of problems) {
+      const key = `${p.path}\u0000${p.message}`;
+      const entry = byKey.get(key) ?? { path: p.path, message: p.message, runs: [] };
+      entry.runs.push(index);
+      byKey.set(key, entry);
+    }
+  });
+  return [...byKey.values()];
+}

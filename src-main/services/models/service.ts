@@ -1,0 +1,228 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { ImportModelRequest, type ImportModelRequestInput, type ModelAccuracy, type ModelInfo } from '../../../src-shared/domain/models';
+import { pgdAttack } from '../../engine/attacks';
+import type { Db } from '../../store/db';
+import { ModelsRepo } from '../../store/repos/models';
+import { DatasetService } from '../datasets';
+import { dropFinalSoftmax, hashArtifacts, loadLayersArtifacts, loadModelFromDir, readLayersArtifacts, resolveModelJson, writeLayersArtifacts, type LayersArtifacts } from './files';
+
+const FILE = 'src-main/services/models/service.ts';
+const EVAL_BATCH = 256;
+
+/** uint8 HWC images → float32 [0, 1] tensor, one batch at a time. */
+export function imagesToTensor(bytes: Uint8Array, n: number, shape: readonly [number, number, number]): tf.Tensor4D {
+  const x = new Float32Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) x[i] = bytes[i]! / 255;
+  return tf.tensor4d(x, [n, shape[0], shape[1], shape[2]]);
+}
+
+/** Input [h, w, c] and class count of a loaded model; throws when it is not an image classifier. */
+export function describeModel(model: tf.LayersModel, where: string): { inputShape: [number, number, number]; numClasses: number } {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
+    throw new Error(`${where}: the model must have one input and one output, has ${model.inputs.length} and ${model.outputs.length}`);
+  }
+  const input = model.inputs[0]!.shape;
+  const output = model.outputs[0]!.shape;
+  if (input.length !== 4 || input.slice(1).some((v) => v == null)) {
+    throw new Error(`${where}: the model input must be [batch, height, width, channels], got [${input.join(', ')}]`);
+  }
+  if (output.length !== 2 || output[1] == null || output[1] < 2) {
+    throw new Error(`${where}: the model output must be [batch, classes ≥ 2] logits, got [${output.join(', ')}]`);
+  }
+  return { inputShape: [input[1]!, input[2]!, input[3]!], numClasses: output[1] };
+}
+
+/**
+ * Margin models: imported TF.js Layers models (or models trained in the app), normalised to output
+ * logits and kept in content-hashed folders under `<dataDir>/models/<hash>/`.
+ */
+export class ModelService {
+  readonly repo: ModelsRepo;
+  readonly root: string;
+  private readonly datasets: DatasetService;
+
+  constructor(db: Db, dataDir: string, datasets?: DatasetService) {
+    this.repo = new ModelsRepo(db);
+    this.root = path.join(dataDir, 'models');
+    this.datasets = datasets ?? new DatasetService(db, dataDir);
+  }
+
+  list(): ModelInfo[] {
+    return this.repo.list();
+  }
+
+  /** By id, or by name (digits are tried as an id first). */
+  get(idOrName: number | string): ModelInfo {
+    const found =
+      typeof idOrName === 'number'
+        ? this.repo.get(idOrName)
+        : ((/^\d+$/.test(idOrName) ? this.repo.get(Number(idOrName)) : undefined) ?? this.repo.getByName(idOrName));
+    if (!found) throw new Error(`No margin model ${typeof idOrName === 'number' ? `with id ${idOrName}` : `named "${idOrName}"`}`);
+    return found;
+  }
+
+  async load(idOrName: number | string): Promise<tf.LayersModel> {
+    return loadModelFromDir(this.get(idOrName).storageDir);
+  }
+
+  async importModel(input: ImportModelRequestInput): Promise<ModelInfo> {
+    const parsed = ImportModelRequest.safeParse(input);
+    if (!parsed.success) {
+      throw new Error(`Invalid model import request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`);
+    }
+    const req = parsed.data;
+    const file = resolveModelJson(req.path);
+    const clash = this.repo.getByName(req.name);
+    if (clash) throw new Error(`A margin model named "${req.name}" already exists (id ${clash.id}); choose another name`);
+    const artifacts = readLayersArtifacts(file);
+    const droppedSoftmax = dropFinalSoftmax(artifacts.modelTopology);
+    return this.store(artifacts, {
+      name: req.name,
+      source: 'imported',
+      provenance: { importedFrom: file },
+      droppedSoftmax,
+      where: file,
+      evaluate: req.evaluateOn === undefined ? undefined : { dataset: req.evaluateOn, count: req.evaluateCount, robustEps: req.robustEps },
+    });
+  }
+
+  /** Records a model trained in the app (the training service hands over its LayersModel). */
+  async addTrained(
+    model: tf.LayersModel,
+    opts: { name: string; runId?: number; architecture?: string; accuracy?: ModelAccuracy },
+  ): Promise<ModelInfo> {
+    let artifacts: LayersArtifacts | undefined;
+    await model.save({
+      save: async (a: tf.io.ModelArtifacts) => {
+        artifacts = {
+          modelTopology: a.modelTopology as Record<string, unknown>,
+          weightSpecs: a.weightSpecs ?? [],
+          weightData: a.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(a.weightData),
+        };
+        return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(a) };
+      },
+    });
+    const droppedSoftmax = dropFinalSoftmax(artifacts!.modelTopology);
+    const info = await this.store(artifacts!, {
+      name: opts.name,
+      source: 'trained',
+      provenance: { runId: opts.runId, architecture: opts.architecture },
+      droppedSoftmax,
+      where: `trained model "${opts.name}"`,
+    });
+    if (opts.accuracy) this.repo.setAccuracy(info.id, opts.accuracy);
+    return this.get(info.id);
+  }
+
+  private async store(
+    artifacts: LayersArtifacts,
+    meta: {
+      name: string;
+      source: ModelInfo['source'];
+      provenance: ModelInfo['provenance'];
+      droppedSoftmax: boolean;
+      where: string;
+      evaluate?: { dataset: number | string; count?: number; robustEps?: number };
+    },
+  ): Promise<ModelInfo> {
+    let model: tf.LayersModel;
+    try {
+      model = await loadLayersArtifacts(artifacts);
+    } catch (e) {
+      throw new Error(`${meta.where}: TF.js could not build the model: ${(e as Error).message}`);
+    }
+    try {
+      const { inputShape, numClasses } = describeModel(model, meta.where);
+      const hash = hashArtifacts(artifacts);
+      const dir = path.join(this.root, hash.slice(0, 32));
+      if (!fs.existsSync(path.join(dir, 'model.json'))) {
+        const tmp = `${dir}.tmp-${process.pid}`;
+        writeLayersArtifacts(tmp, artifacts);
+        fs.rmSync(dir, { recursive: true, force: true });
+        fs.renameSync(tmp, dir);
+      }
+      const id = this.repo.create({
+        name: meta.name,
+        source: meta.source,
+        provenance: meta.provenance,
+        inputShape,
+        numClasses,
+        droppedSoftmax: meta.droppedSoftmax,
+        hash,
+        storageDir: dir,
+        params: model.countParams(),
+        accuracy: null,
+      });
+      if (meta.evaluate) {
+        const accuracy = this.evaluateLoaded(model, meta.evaluate.dataset, { count: meta.evaluate.count, robustEps: meta.evaluate.robustEps });
+        this.repo.setAccuracy(id, accuracy);
+      }
+      return this.get(id);
+    } finally {
+      model.dispose();
+    }
+  }
+
+  /** Clean (and PGD-20 L∞ robust) accuracy on a dataset's test split, stored with the model. */
+  async evaluate(idOrName: number | string, dataset: number | string, opts: { count?: number; robustEps?: number; split?: 'train' | 'test' } = {}): Promise<ModelAccuracy> {
+    const info = this.get(idOrName);
+    const model = await loadModelFromDir(info.storageDir);
+    try {
+      const accuracy = this.evaluateLoaded(model, dataset, opts);
+      this.repo.setAccuracy(info.id, accuracy);
+      return accuracy;
+    } finally {
+      model.dispose();
+    }
+  }
+
+  private evaluateLoaded(model: tf.LayersModel, dataset: number | string, opts: { count?: number; robustEps?: number; split?: 'train' | 'test' }): ModelAccuracy {
+    const d = this.datasets.get(dataset);
+    const split = opts.split ?? (d.splits.test ? 'test' : 'train');
+    const { inputShape } = describeModel(model, FILE);
+    if (inputShape.some((v, i) => v !== d.shape[i])) {
+      throw new Error(`${FILE}: the model takes [${inputShape.join(', ')}] images, dataset "${d.name}" has [${d.shape.join(', ')}]`);
+    }
+    const reader = this.datasets.openSplit(d.id, split);
+    try {
+      const count = Math.min(opts.count ?? reader.count, reader.count);
+      let clean = 0;
+      let robust = 0;
+      for (let first = 0; first < count; first += EVAL_BATCH) {
+        const n = Math.min(EVAL_BATCH, count - first);
+        const labels = Int32Array.from(reader.labels.subarray(first, first + n));
+        const x = imagesToTensor(reader.readRange(first, n), n, d.shape);
+        const correct = (images: tf.Tensor4D): number =>
+          tf.tidy(() => {
+            const pred = (model.apply(images, { training: false }) as tf.Tensor2D).argMax(1);
+            return tf.sum(tf.equal(pred, tf.tensor1d(labels, 'int32'))).dataSync()[0]!;
+          });
+        clean += correct(x);
+        if (opts.robustEps !== undefined) {
+          const adv = pgdAttack(model, x, labels, { eps: opts.robustEps, steps: 20, stepSize: opts.robustEps / 4, seed: first });
+          robust += correct(adv);
+          adv.dispose();
+        }
+        x.dispose();
+      }
+      return {
+        datasetId: d.id,
+        split,
+        count,
+        clean: count ? clean / count : 0,
+        robust: opts.robustEps === undefined || !count ? null : robust / count,
+        robustEps: opts.robustEps ?? null,
+      };
+    } finally {
+      reader.close();
+    }
+  }
+
+  remove(idOrName: number | string): void {
+    const m = this.get(idOrName);
+    this.repo.remove(m.id);
+    if (!this.repo.list().some((o) => o.storageDir === m.storageDir)) fs.rmSync(m.storageDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * The body of a `train` job: data, scores when the strategy needs them, pruning, training with
+ * live progress/metrics, a checkpoint every epoch, and the final row. A re-queued run (resume)
+ * finds its checkpoint under <dataDir>/runs/<id>/checkpoints and continues from there.
+ */
+import path from 'node:path';
+import { parseTrainConfig, type TrainConfig, type TrainRunResult } from '../../../src-shared/domain/training';
+import { selectPruned } from '../../../src-shared/method/pruning';
+import type { MetricPoint } from '../../../src-shared/domain/runs';
+import { initEngine } from '../../engine';
+import { trainModel, TrainingStopped } from '../../engine/training';
+import { openDatabase } from '../../store/db';
+import { TRAINING_CHECKPOINTS_DDL } from '../../store/migrations/0004-training';
+import { DatasetService } from '../datasets/service';
+import { openRunData } from './data';
+import { computeScores, scoreNeeded } from './scores';
+
+/** What the job needs of its context (JobContext satisfies it). */
+export interface TrainJobContext {
+  readonly runId: number;
+  readonly dbPath: string;
+  readonly dataDir: string;
+  readonly cancelled: boolean;
+  environment(backend: string, device: string): void;
+  progress(fraction: number, text: string, force?: boolean): void;
+  metrics(points: MetricPoint[]): void;
+  result(result: unknown, final?: boolean): void;
+  throwIfCancelled(): void;
+}
+
+export function runDirFor(dataDir: string, runId: number): string {
+  return path.join(dataDir, 'runs', String(runId));
+}
+
+export async function runTrainingJob(ctx: TrainJobContext, rawConfig: unknown): Promise<TrainRunResult> {
+  const config: TrainConfig = parseTrainConfig(rawConfig, `run ${ctx.runId}`);
+  const started = performance.now();
+  const backend = await initEngine(config.backend === 'auto' ? undefined : config.backend);
+  ctx.environment(backend.backend, backend.device);
+  const db = openDatabase(ctx.dbPath);
+  const datasets = new DatasetService(db, ctx.dataDir);
+  const data = openRunData(datasets, config);
+  const runDir = runDirFor(ctx.dataDir, ctx.runId);
+  // A log migrated past version 4 before this table existed still gets it.
+  db.exec(TRAINING_CHECKPOINTS_DDL);
+  const insertCheckpoint = db.prepare(
+    `INSERT OR REPLACE INTO training_checkpoints (run_id, global_step, epoch, batch_in_epoch, path, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+  );
+  const recordCheckpoint = (dir: string, step: number, epoch: number, batch: number) => {
+    checkpoints.push(dir);
+    insertCheckpoint.run(ctx.runId, step, epoch, batch, dir, new Date().toISOString());
+  };
+  const timings: Record<string, number> = {};
+  const checkpoints: string[] = [];
+  const result: TrainRunResult = {
+    status: 'running',
+    metrics: null,
+    epochs_done: 0,
+    global_step: 0,
+    backend: backend.backend,
+    device: backend.device,
+    seconds: 0,
+    timings,
+    images_per_second: 0,
+    checkpoints,
+    final_model: null,
+    pruning: null,
+    margins: null,
+  };
+  try {
+    // 1. Scores and pruning (the scores phase takes the first 30 % of the progress bar).
+    const need = scoreNeeded(config);
+    const share = need ? 0.3 : 0;
+    let kept = data.candidates;
+    let radii: Float32Array | null = null;
+    if (need) {
+      const t0 = performance.now();
+      ctx.progress(0, `computing ${need === 'margin' ? 'margins' : 'classification difficulty'}`, true);
+      const scores = await computeScores(config, data, ctx.dataDir, need, {
+        progress: (f, text) => ctx.progress(f * share, text),
+        shouldStop: () => ctx.cancelled,
+      });
+      ctx.throwIfCancelled();
+      timings.scores = (performance.now() - t0) / 1000;
+      result.margins = { source: scores.source, path: scores.path, count: scores.values.length };
+      const pruned = selectPruned({
+        strategy: config.strategy,
+        poolSize: data.candidates.length,
+        ratio: config.prune_ratio,
+        pdRatio: config.pd_ratio,
+        scores: scores.values,
+        score: config.score,
+        threshold: config.threshold,
+        seed: config.seed,
+        eq2Eps: config.eq2_eps ?? config.eps,
+        gap: config.gap,
+      });
+      kept = Int32Array.from(pruned.kept, (i) => data.candidates[i]!);
+      if (pruned.radii) {
+        radii = new Float32Array(data.poolSize);
+        for (let i = 0; i < data.candidates.length; i++) radii[data.candidates[i]!] = pruned.radii[i]!;
+      }
+    } else if (config.strategy === 'random') {
+      const pruned = selectPruned({ strategy: 'random', poolSize: data.candidates.length, ratio: config.prune_ratio, seed: config.seed });
+      kept = Int32Array.from(pruned.kept, (i) => data.candidates[i]!);
+    }
+    let anti = 0;
+    let radiusSum = 0;
+    if (radii) for (const p of kept) (anti += radii[p]! < 0 ? 1 : 0), (radiusSum += radii[p]!);
+    result.pruning = {
+      pool_size: data.candidates.length,
+      kept: kept.length,
+      strategy: config.strategy,
+      anti_adversarial: anti,
+      mean_radius: radii ? radiusSum / kept.length : null,
+    };
+    ctx.result(result);
+
+    // 2. Training.
+    const pool = data.makePool(config, kept, radii);
+    const t1 = performance.now();
+    const batchPoints: MetricPoint[] = [];
+    const res = await trainModel({
+      config,
+      data: { pool, poolSize: data.poolSize, test: data.test, inputShape: data.inputShape, numClasses: data.numClasses, normalization: data.normalization },
+      runDir,
+      hooks: {
+        shouldStop: () => ctx.cancelled,
+        yieldEvery: 1,
+        onBatch: (p) => {
+          if (p.globalStep % config.log_every === 0) {
+            batchPoints.push({ key: 'train/batch_loss', step: p.globalStep, value: p.loss }, { key: 'train/lr', step: p.globalStep, value: p.lr });
+            ctx.metrics(batchPoints.splice(0));
+          }
+          ctx.progress(
+            share + (1 - share) * (p.globalStep / p.totalSteps) * 0.97,
+            `epoch ${p.epoch + 1}/${config.epochs} · step ${p.globalStep}/${p.totalSteps} · loss ${p.loss.toFixed(3)} · ${p.imagesPerSecond.toFixed(0)} img/s`,
+          );
+        },
+        onEvalProgress: (f) => ctx.progress(Math.min(0.999, share + (1 - share) * 0.97), `evaluating ${(f * 100).toFixed(0)} %`),
+        onEpoch: (r) => {
+          const step = r.epoch + 1;
+          const points: MetricPoint[] = [
+            { key: 'train/loss', step, value: r.trainLoss },
+            { key: 'train/acc', step, value: r.trainAcc },
+            { key: 'train/img_per_s', step, value: r.imagesPerSecond },
+            { key: 'lr', step, value: r.lr },
+          ];
+          if (config.strategy === 'online_puma') points.push({ key: 'train/pruned_online', step, value: r.prunedOnline });
+          if (r.eval) {
+            points.push(
+              { key: 'test/clean_acc', step, value: r.eval.clean_acc },
+              { key: 'test/robust_acc_pgd', step, value: r.eval.robust_acc_pgd },
+              { key: 'test/robust_acc_cw', step, value: r.eval.robust_acc_cw },
+            );
+            result.metrics = { clean_acc: r.eval.clean_acc, robust_acc_pgd: r.eval.robust_acc_pgd, robust_acc_cw: r.eval.robust_acc_cw };
+          }
+          ctx.metrics(points.filter((p) => Number.isFinite(p.value)));
+          recordCheckpoint(r.checkpoint, r.globalStep, step, 0);
+          result.epochs_done = step;
+          result.global_step = r.globalStep;
+          result.images_per_second = r.imagesPerSecond;
+          result.seconds = (performance.now() - started) / 1000;
+          ctx.result(result);
+        },
+      },
+    });
+    timings.training = (performance.now() - t1) / 1000;
+    timings.train_steps = res.trainSeconds;
+    timings.evaluation = res.evalSeconds;
+    res.live.dispose();
+    res.ema.dispose();
+    const ev = res.eval!;
+    result.metrics = { clean_acc: ev.clean_acc, robust_acc_pgd: ev.robust_acc_pgd, robust_acc_cw: ev.robust_acc_cw };
+    result.status = 'finished';
+    result.epochs_done = res.epochsDone;
+    result.global_step = res.globalStep;
+    result.images_per_second = res.imagesPerSecond;
+    result.final_model = res.finalModelDir;
+    result.seconds = (performance.now() - started) / 1000;
+    ctx.progress(1, `finished: clean ${(ev.clean_acc * 100).toFixed(1)} %, PGD ${(ev.robust_acc_pgd * 100).toFixed(1)} %, C&W ${(ev.robust_acc_cw * 100).toFixed(1)} %`, true);
+    ctx.result(result, true);
+    return result;
+  } catch (e) {
+    if (e instanceof TrainingStopped) {
+      result.seconds = (performance.now() - started) / 1000;
+      recordCheckpoint(e.checkpoint, e.state.globalStep, e.state.epoch, e.state.batchInEpoch);
+      ctx.result(result);
+      ctx.throwIfCancelled();
+    }
+    if (e instanceof Error && e.message === 'cancelled') ctx.throwIfCancelled();
+    throw e;
+  } finally {
+    data.close();
+    db.close();
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Starting and resuming train runs. Validation, dataset resolution (Fashion-MNIST is imported from
+ * the system copy, e.g. Debian's /usr/share/datasets/fashion-mnist, the first time it is needed)
+ * and queueing happen here in the main process; the job process does the computing.
+ */
+import { parseTrainConfig, type TrainConfig } from '../../../src-shared/domain/training';
+import type { PumaApp } from '../app';
+import { DatasetService } from '../datasets/service';
+
+const RESUMABLE = new Set(['cancelled', 'interrupted', 'failed']);
+
+export class TrainingService {
+  readonly datasets: DatasetService;
+
+  constructor(private readonly app: PumaApp) {
+    this.datasets = new DatasetService(app.db, app.dataDir);
+  }
+
+  /** The dataset exists, or is a system dataset of that name that gets imported now. */
+  async ensureDataset(nameOrId: string | number): Promise<void> {
+    try {
+      this.datasets.get(nameOrId);
+      return;
+    } catch {
+      /* not imported yet */
+    }
+    const system = typeof nameOrId === 'string' ? this.datasets.detectSystemDatasets().find((d) => d.name === nameOrId) : undefined;
+    if (!system) {
+      throw new Error(
+        `Dataset "${nameOrId}" is not imported${typeof nameOrId === 'string' && /fashion/i.test(nameOrId) ? ' and no system copy was found (install Debian\'s dataset-fashion-mnist package or run `puma datasets download fashion-mnist`)' : ''}. Import it first (Datasets page or \`puma datasets import\`).`,
+      );
+    }
+    await this.datasets.importDataset({ path: system.path, name: system.name, format: system.format });
+  }
+
+  async start(raw: unknown, name?: string, source = 'training config'): Promise<{ runId: number; config: TrainConfig }> {
+    const config = parseTrainConfig(raw, source);
+    await this.ensureDataset(config.dataset);
+    if (config.generated != null) this.datasets.get(config.generated);
+    if (config.margin_model != null) this.checkTrainRun(config.margin_model, 'margin_model');
+    if (config.cd_run != null) this.checkTrainRun(config.cd_run, 'cd_run');
+    const label = name ?? `${config.method} ${config.arch} ${config.strategy}${config.strategy !== 'none' ? ` ${Math.round(config.prune_ratio * 100)}%` : ''} (seed ${config.seed})`;
+    const runId = this.app.startRun('train', config, label, { seed: config.seed });
+    return { runId, config };
+  }
+
+  private checkTrainRun(id: number, key: string): void {
+    if (!this.app.runs.exists(id)) throw new Error(`${key}: run ${id} does not exist`);
+    const run = this.app.runs.get(id);
+    if (run.kind !== 'train') throw new Error(`${key}: run ${id} is a ${run.kind} run, not a train run`);
+  }
+
+  /** Re-queues the run; its job finds the latest checkpoint and continues exactly from there. */
+  resume(id: number): { runId: number } {
+    if (!this.app.runs.exists(id)) throw new Error(`Run ${id} does not exist in the experiment log.`);
+    const run = this.app.runs.get(id);
+    if (run.kind !== 'train') throw new Error(`Run ${id} is a ${run.kind} run; only train runs can be resumed here.`);
+    if (!RESUMABLE.has(run.status)) throw new Error(`Run ${id} is ${run.status}; only cancelled, interrupted or failed runs can be resumed.`);
+    this.app.runs.setStatus(id, 'queued');
+    this.app.emit('run.status', { runId: id, status: 'queued' });
+    this.app.runner.pump();
+    return { runId: id };
+  }
+}

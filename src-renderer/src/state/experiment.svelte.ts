@@ -1,0 +1,156 @@
+import type { PresetInfo, SweepPlan } from '../../../src-shared/api/ops/experiments';
+import type { RunKind } from '../../../src-shared/domain/runs';
+import { parseGridArg, parseValue } from '../../../src-shared/method/sweep';
+import { client } from '../api/client';
+
+/** The form's sections: config keys by topic (keys not listed go to "Other"). */
+export const SECTIONS: Array<{ title: string; keys: string[] }> = [
+  { title: 'Data', keys: ['dataset', 'generated', 'generated_share', 'train_subset', 'augment'] },
+  { title: 'Model', keys: ['arch', 'width', 'depth'] },
+  { title: 'Margins', keys: ['margin_model', 'margin_set', 'margin_method', 'margin_model_epochs', 'score', 'cd_run', 'record_correctness'] },
+  {
+    title: 'Pruning',
+    keys: ['strategy', 'prune_ratio', 'pd_ratio', 'threshold', 'eq2_eps', 'gap', 'online_warmup_epochs', 'online_prune_margin', 'online_search_steps'],
+  },
+  { title: 'Adversarial training', keys: ['method', 'beta', 'eps', 'attack_steps', 'attack_step_size', 'label_smoothing'] },
+  { title: 'Optimiser and schedule', keys: ['lr', 'momentum', 'nesterov', 'weight_decay', 'schedule', 'warmup_share', 'step_milestones', 'step_gamma', 'ema_tau'] },
+  {
+    title: 'Run',
+    keys: ['epochs', 'batch_size', 'epoch_size', 'eval_every', 'eval_subset', 'eval_attack_steps', 'eval_step_size', 'eval_batch_size', 'seed', 'backend', 'log_every'],
+  },
+];
+
+export const LABELS: Record<string, string> = {
+  generated: 'generated set',
+  generated_share: 'generated share',
+  arch: 'architecture',
+  prune_ratio: 'pruning ratio',
+  eps: 'ε (training radius)',
+  eq2_eps: 'ε of Eq. 2',
+  gap: 'gap g (Eq. 3)',
+  attack_steps: 'attack steps',
+  attack_step_size: 'attack step size',
+  beta: 'β (TRADES)',
+  margin_model: 'margin model (run id)',
+  margin_set: 'margin set (file)',
+  seed: 'seed(s)',
+};
+
+/** A config value as the text of its field. */
+export function toText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
+}
+
+/**
+ * A field's text as the list of values to sweep: "a, b" is two runs; an empty field is null;
+ * for a field whose value is a list, "1, 2" is one list and "[1],[2]" two.
+ */
+export function fieldValues(text: string, wasArray: boolean): unknown[] {
+  const t = text.trim();
+  if (t === '') return [null];
+  if (wasArray && !t.startsWith('[')) return [t.split(',').map((x) => parseValue(x))];
+  return parseGridArg(`field=${t}`).values;
+}
+
+/** The New experiment form: a preset's full config as fields; lists make a sweep. */
+export class ExperimentFormState {
+  presets = $state.raw<PresetInfo[]>([]);
+  presetName = $state('');
+  kind = $state<RunKind>('train');
+  name = $state('');
+  tags = $state('');
+  keys = $state<string[]>([]);
+  fields = $state<Record<string, string>>({});
+  arrayKeys = new Set<string>();
+  plan = $state.raw<SweepPlan | null>(null);
+  error = $state<string | null>(null);
+  creating = $state(false);
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  /** Problems by field key (the first path part), for messages under the fields. */
+  problemsByKey = $derived.by(() => {
+    const out: Record<string, string[]> = {};
+    for (const p of this.plan?.problems ?? []) {
+      const key = p.path.split('.')[0] || '(config)';
+      const runs = this.plan && this.plan.count > 1 ? ` (runs ${p.runs.map((i) => i + 1).join(', ')})` : '';
+      (out[key] ??= []).push(p.message + runs);
+    }
+    return out;
+  });
+
+  async init(): Promise<void> {
+    try {
+      this.presets = await client.call('experiments.presets', {});
+      const first = this.presets.find((p) => p.name === 'laptop') ?? this.presets[0];
+      if (first) await this.choosePreset(first.name);
+    } catch (e) {
+      this.error = (e as Error).message;
+    }
+  }
+
+  async choosePreset(name: string): Promise<void> {
+    const preset = this.presets.find((p) => p.name === name);
+    if (!preset) return;
+    this.presetName = name;
+    this.kind = preset.kind;
+    if (!this.name || this.presets.some((p) => this.name === `${p.name} sweep`)) this.name = `${name} sweep`;
+    // The full config (defaults filled) so every field of the schema is in the form.
+    const plan = await client.call('experiments.plan', { kind: preset.kind, base: preset.config, grid: {} });
+    const config = plan.configs[0] ?? preset.config;
+    this.arrayKeys = new Set(Object.keys(config).filter((k) => Array.isArray(config[k])));
+    this.keys = Object.keys(config);
+    this.fields = Object.fromEntries(this.keys.map((k) => [k, toText(config[k])]));
+    this.plan = plan;
+  }
+
+  /** Base config and grid from the fields; a field that cannot be parsed is reported by name. */
+  spec(): { base: Record<string, unknown>; grid: Record<string, unknown[]> } {
+    const base: Record<string, unknown> = {};
+    const grid: Record<string, unknown[]> = {};
+    for (const key of this.keys) {
+      let values: unknown[];
+      try {
+        values = fieldValues(this.fields[key] ?? '', this.arrayKeys.has(key));
+      } catch (e) {
+        throw new Error(`${key}: ${(e as Error).message.replace(/^method\/sweep \w+: /, '')}`);
+      }
+      base[key] = values[0];
+      if (values.length > 1) grid[key] = values;
+    }
+    return { base, grid };
+  }
+
+  setField(key: string, text: string): void {
+    this.fields[key] = text;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.check(), 250);
+  }
+
+  async check(): Promise<void> {
+    try {
+      this.plan = await client.call('experiments.plan', { kind: this.kind, ...this.spec() });
+      this.error = null;
+    } catch (e) {
+      this.error = (e as Error).message;
+    }
+  }
+
+  /** Creates the experiment and queues its runs; resolves with the experiment id. */
+  async create(): Promise<number | null> {
+    this.creating = true;
+    try {
+      await this.check();
+      if (this.error || (this.plan && this.plan.problems.length)) return null;
+      const out = await client.call('experiments.create', { kind: this.kind, name: this.name, tags: this.tags || undefined, ...this.spec() });
+      return out.experimentId;
+    } catch (e) {
+      this.error = (e as Error).message;
+      return null;
+    } finally {
+      this.creating = false;
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import type { DatasetInfo } from '../../../src-shared/domain/datasets';
+import type { MarginGallery, MarginHistogram, MarginMethod, MarginSetInfo } from '../../../src-shared/domain/margins';
+import type { ModelInfo } from '../../../src-shared/domain/models';
+import { client } from '../api/client';
+
+/** The Models and Margins pages: margin models, margin sets, a running job and the chosen set. */
+export class MarginsState {
+  models = $state<ModelInfo[]>([]);
+  datasets = $state<DatasetInfo[]>([]);
+  sets = $state<MarginSetInfo[]>([]);
+  error = $state<string | null>(null);
+  busy = $state(false);
+  // Job form
+  datasetId = $state<number | null>(null);
+  modelId = $state<number | null>(null);
+  split = $state<'train' | 'test'>('train');
+  method = $state<MarginMethod>('fast');
+  norm = $state<'linf' | 'l2'>('linf');
+  eps = $state(0.1);
+  workers = $state(2);
+  // Running job
+  runId = $state<number | null>(null);
+  progress = $state(0);
+  progressText = $state('');
+  eta = $state<number | null>(null);
+  // Chosen set
+  selected = $state<number | null>(null);
+  histogram = $state<MarginHistogram | null>(null);
+  gallery = $state<MarginGallery | null>(null);
+
+  constructor() {
+    client.on('run.progress', (p) => {
+      if (p.runId !== this.runId) return;
+      this.progress = p.progress;
+      this.progressText = p.text;
+      this.eta = p.etaSeconds;
+    });
+    client.on('run.status', (s) => {
+      if (s.runId !== this.runId || s.status === 'running' || s.status === 'queued') return;
+      if (s.status !== 'finished') this.error = `Margin run ${s.runId} ended ${s.status}${s.error ? `: ${s.error}` : ''}`;
+      void this.refresh().then(() => {
+        const done = this.sets.find((x) => x.lastRunId === s.runId && x.status === 'complete');
+        if (done) void this.select(done.id);
+      });
+    });
+  }
+
+  private async guard<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    this.error = null;
+    this.busy = true;
+    try {
+      return await fn();
+    } catch (e) {
+      this.error = (e as Error).message;
+      return undefined;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async refresh(): Promise<void> {
+    await this.guard(async () => {
+      [this.models, this.datasets, this.sets] = await Promise.all([client.call('models.list', {}), client.call('datasets.list', {}), client.call('margins.list', {})]);
+      this.datasetId ??= this.datasets[0]?.id ?? null;
+      this.modelId ??= this.models[0]?.id ?? null;
+    });
+  }
+
+  async importModel(path: string, name: string, evaluateOn: number | null, robustEps: number | null): Promise<void> {
+    await this.guard(async () => {
+      await client.call('models.import', { path, name, ...(evaluateOn ? { evaluateOn } : {}), ...(robustEps ? { robustEps } : {}) });
+      this.models = await client.call('models.list', {});
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.datasetId === null || this.modelId === null) {
+      this.error = 'Choose a dataset and a margin model first.';
+      return;
+    }
+    await this.guard(async () => {
+      const r = await client.call('margins.start', {
+        datasetId: this.datasetId!,
+        modelId: this.modelId!,
+        split: this.split,
+        method: this.method,
+        params: { norm: this.method === 'fast' ? 'linf' : this.norm },
+        eps: this.eps,
+        workers: this.workers,
+      });
+      this.sets = await client.call('margins.list', {});
+      if (r.runId === null) await this.select(r.marginSetId);
+      else ((this.runId = r.runId), (this.progress = 0), (this.progressText = 'queued'), (this.eta = null));
+    });
+  }
+
+  async select(id: number): Promise<void> {
+    this.selected = id;
+    await this.guard(async () => {
+      [this.histogram, this.gallery] = await Promise.all([client.call('margins.histogram', { id, bins: 60, eps: this.eps }), client.call('margins.gallery', { id, count: 12 })]);
+    });
+  }
+}

@@ -1,0 +1,109 @@
+import { z } from 'zod';
+
+export const MarginMethod = z.enum(['deepfool', 'fast']);
+export type MarginMethod = z.infer<typeof MarginMethod>;
+export const MarginNorm = z.enum(['linf', 'l2']);
+export type MarginNorm = z.infer<typeof MarginNorm>;
+
+/** Estimator parameters; part of a margin set's identity (defaults filled in before hashing). */
+export const MarginParams = z
+  .object({
+    norm: MarginNorm.default('linf'),
+    /** DeepFool. */
+    overshoot: z.number().min(0).max(1).default(0.02),
+    maxIter: z.number().int().min(1).max(1000).default(50),
+    candidates: z.number().int().min(2).max(1000).default(10),
+    /** Fast margin (Algorithm 1): BIM step α, most steps, bisection steps. */
+    stepSize: z.number().positive().max(1).default(1 / 255),
+    iMax: z.number().int().min(1).max(10000).default(50),
+    jMax: z.number().int().min(0).max(64).default(10),
+  })
+  .strict();
+export type MarginParams = z.infer<typeof MarginParams>;
+
+/** One margin job: a dataset part (dataset + split) × margin model × method × parameters. */
+export const MarginJobConfig = z
+  .object({
+    datasetId: z.number().int().positive(),
+    split: z.enum(['train', 'test']).default('train'),
+    modelId: z.number().int().positive(),
+    method: MarginMethod,
+    params: MarginParams.default(MarginParams.parse({})),
+    /** ε of `fraction_below_eps` and the histogram lines; not part of the identity. */
+    eps: z.number().positive().max(1).optional(),
+    chunkSize: z.number().int().min(1).max(100000).default(1024),
+    batchSize: z.number().int().min(1).max(4096).default(256),
+    /** Worker processes sharing the chunks (one per core). */
+    workers: z.number().int().min(1).max(64).default(1),
+    backend: z.string().optional(),
+    /** Filled in by the service: the margin set the job fills. */
+    marginSetId: z.number().int().positive().optional(),
+  })
+  .strict();
+export type MarginJobConfig = z.infer<typeof MarginJobConfig>;
+export type MarginJobConfigInput = z.input<typeof MarginJobConfig>;
+
+export interface MarginQuantiles {
+  p01: number;
+  p10: number;
+  p50: number;
+  p90: number;
+  p99: number;
+}
+
+export interface MarginSetSummary {
+  count: number;
+  mean: number;
+  quantiles: MarginQuantiles;
+  fraction_negative: number;
+  fraction_below_eps: number | null;
+}
+
+export type MarginSetStatus = 'pending' | 'complete';
+
+export interface MarginSetInfo {
+  id: number;
+  datasetId: number;
+  split: 'train' | 'test';
+  modelId: number;
+  method: MarginMethod;
+  params: MarginParams;
+  /** sha256 of the canonical (dataset, split, model, method, params) key. */
+  key: string;
+  count: number;
+  chunkSize: number;
+  chunksDone: number;
+  chunksTotal: number;
+  status: MarginSetStatus;
+  /** Float32 `.npy` of the margins in dataset order, once complete. */
+  file: string | null;
+  summary: MarginSetSummary | null;
+  gradEvalsPerSample: number | null;
+  samplesPerSecond: number | null;
+  lastRunId: number | null;
+  createdAt: string;
+  completedAt: string | null;
+}
+
+/** Histogram of a margin set for the Margins page. */
+export interface MarginHistogram {
+  edges: number[];
+  counts: number[];
+  eps: number | null;
+}
+
+/** Highest- and lowest-margin samples, with their uint8 HWC pixels. */
+export interface MarginGalleryItem {
+  index: number;
+  label: number;
+  margin: number;
+  image: number[];
+}
+export interface MarginGallery {
+  width: number;
+  height: number;
+  channels: number;
+  classes: string[];
+  lowest: MarginGalleryItem[];
+  highest: MarginGalleryItem[];
+}

@@ -1,0 +1,164 @@
+/**
+ * The configuration of one adversarial training run (`puma train`, the Train page, the job).
+ * Keys are snake_case because they are what users type in `--set key=value` and what exports
+ * show. Numbers may be given as fractions in text ("8/255") wherever a radius is expected.
+ */
+import { z } from 'zod';
+
+export const TRAIN_ARCHITECTURES = ['mlp', 'cnn-small', 'resnet18', 'preact-resnet18', 'wrn'] as const;
+export const TRAIN_METHODS = ['standard', 'pgd_at', 'trades'] as const;
+export const PRUNING_STRATEGIES = ['none', 'random', 'pe', 'pd', 'pe_pd', 'puma', 'online_puma'] as const;
+export type TrainMethod = (typeof TRAIN_METHODS)[number];
+export type PruningStrategy = (typeof PRUNING_STRATEGIES)[number];
+
+/** "8/255", "0.1", 0.1 → a number; anything else is left for zod to reject. */
+function fraction(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const m = /^\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*\/\s*(\d+(?:\.\d+)?)\s*$/i.exec(value);
+  if (m) return Number(m[1]) / Number(m[2]);
+  const n = Number(value);
+  return value.trim() !== '' && Number.isFinite(n) ? n : value;
+}
+
+const radius = z.preprocess(fraction, z.number().finite().min(0).max(1));
+const share = z.number().min(0).max(1);
+const positiveInt = z.number().int().positive();
+
+export const TrainConfig = z
+  .object({
+    /** Dataset name or id in the datasets service; "fashion-mnist" is imported from the system copy when missing. */
+    dataset: z.union([z.string().min(1), positiveInt]).default('fashion-mnist'),
+    /** Generated set (name or id) attached to the dataset, mixed into every batch; null = originals only. */
+    generated: z.union([z.string().min(1), positiveInt]).nullable().default(null),
+    generated_share: share.default(0.7),
+    /** Use only the first N training originals (quick runs and tests); null = all. */
+    train_subset: positiveInt.nullable().default(null),
+    /** Random crop + flip; null = on for colour images, off for 1-channel ones. */
+    augment: z.boolean().nullable().default(null),
+
+    arch: z.enum(TRAIN_ARCHITECTURES).default('cnn-small'),
+    /** mlp: hidden units; resnets: base channels; wrn: widen factor. null = the architecture's default. */
+    width: positiveInt.nullable().default(null),
+    /** mlp: hidden layers; wrn: depth 6n+4. */
+    depth: positiveInt.nullable().default(null),
+
+    method: z.enum(TRAIN_METHODS).default('trades'),
+    beta: z.number().min(0).default(6),
+    label_smoothing: share.default(0),
+    eps: radius.default(0.1),
+    /** Attack steps during training and step size (null = 2.5·eps/steps). */
+    attack_steps: z.number().int().min(0).default(10),
+    attack_step_size: radius.nullable().default(null),
+
+    strategy: z.enum(PRUNING_STRATEGIES).default('none'),
+    prune_ratio: z.number().min(0).max(0.99).default(0),
+    /** pe_pd: share pruned from the difficult end (prune_ratio is the easy end). */
+    pd_ratio: z.number().min(0).max(0.99).default(0),
+    /** Pruning score for pe / pd / pe_pd: the margin, or classification difficulty (CD). */
+    score: z.enum(['margin', 'cd']).default('margin'),
+    /**
+     * Threshold form instead of a ratio (pe / pd): pe+cd removes CD < t, pe+margin removes m > t,
+     * pd+margin removes m < t (t = eps: "margin < ε"), pd+cd removes CD ≥ t.
+     */
+    threshold: z.preprocess(fraction, z.number().finite()).nullable().default(null),
+    /** The ε of Eq. 2 (null = eps); the paper's Table 5 varies it. */
+    eq2_eps: radius.nullable().default(null),
+    /** Eq. 3 gap g (0 = Eq. 2). */
+    gap: radius.default(0),
+    /** Train run id whose final EMA model gives the margins; null = train one with this run's arch and data. */
+    margin_model: positiveInt.nullable().default(null),
+    /** A stored margins file (.npy, one float32 per pool sample); overrides margin_model. */
+    margin_set: z.string().min(1).nullable().default(null),
+    margin_method: z.enum(['deepfool', 'fast']).default('deepfool'),
+    /** Epochs of the margin model (or the CD recording run) when the app trains it itself. */
+    margin_model_epochs: positiveInt.default(2),
+    /** Train run id that recorded per-sample correctness (for score = cd); null = record it first. */
+    cd_run: positiveInt.nullable().default(null),
+    /** Online PUMA: epochs without pruning, then prune samples still correct at margin m_P. */
+    online_warmup_epochs: z.number().int().min(0).default(1),
+    online_prune_margin: z.preprocess(fraction, z.number().finite()).nullable().default(null),
+    online_search_steps: z.number().int().min(1).max(20).default(6),
+    /** Record per-sample correctness every epoch (CD needs it). */
+    record_correctness: z.boolean().default(false),
+
+    lr: z.number().positive().default(0.1),
+    momentum: z.number().min(0).max(0.999).default(0.9),
+    nesterov: z.boolean().default(true),
+    weight_decay: z.number().min(0).default(5e-4),
+    schedule: z.enum(['onecycle', 'step', 'constant']).default('onecycle'),
+    warmup_share: share.default(0.025),
+    /** step schedule: fractions of training where lr is multiplied by step_gamma. */
+    step_milestones: z.array(share).default([0.5, 0.75]),
+    step_gamma: z.number().positive().max(1).default(0.1),
+    /** EMA decay τ (0 = the EMA model is the live model). */
+    ema_tau: z.number().min(0).max(1).default(0.995),
+
+    batch_size: positiveInt.default(128),
+    /** Samples per epoch; null = every kept original once. */
+    epoch_size: positiveInt.nullable().default(null),
+    epochs: positiveInt.default(5),
+    eval_every: z.number().int().min(0).default(1),
+    /** Evaluate on the first N test samples; null = the whole test set. */
+    eval_subset: positiveInt.nullable().default(1000),
+    eval_attack_steps: z.number().int().min(0).default(40),
+    /** null = eps/4. */
+    eval_step_size: radius.nullable().default(null),
+    eval_batch_size: positiveInt.default(250),
+
+    seed: z.number().int().min(0).default(0),
+    backend: z.enum(['auto', 'node-gpu', 'node', 'wasm', 'cpu']).default('auto'),
+    /** Log a batch-level loss point every N batches (live curves). */
+    log_every: positiveInt.default(10),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.arch === 'wrn' && c.depth != null && (c.depth - 4) % 6 !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['depth'], message: `wrn depth must be 6n+4 (e.g. 16, 28), got ${c.depth}` });
+    }
+    if (c.strategy === 'pe_pd' && c.prune_ratio + c.pd_ratio >= 1) {
+      ctx.addIssue({ code: 'custom', path: ['pd_ratio'], message: 'prune_ratio + pd_ratio must stay below 1' });
+    }
+    if (c.strategy === 'online_puma' && c.method === 'standard') {
+      ctx.addIssue({ code: 'custom', path: ['method'], message: 'online_puma needs an adversarial method (pgd_at or trades)' });
+    }
+  });
+
+export type TrainConfig = z.infer<typeof TrainConfig>;
+export type TrainConfigInput = z.input<typeof TrainConfig>;
+
+/** Parses a config, throwing an Error that names `source` and every bad key. */
+export function parseTrainConfig(raw: unknown, source = 'training config'): TrainConfig {
+  const parsed = TrainConfig.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new Error(`${source}: invalid training config: ${problems}`);
+  }
+  return parsed.data;
+}
+
+/** The three numbers every run reports, accuracies as fractions in [0, 1]. */
+export interface TrainMetrics {
+  clean_acc: number;
+  robust_acc_pgd: number;
+  robust_acc_cw: number;
+}
+
+export interface TrainRunResult {
+  status: 'running' | 'finished';
+  metrics: TrainMetrics | null;
+  epochs_done: number;
+  global_step: number;
+  backend: string;
+  device: string;
+  seconds: number;
+  /** Wall time per phase (margins, training, evaluation), seconds. */
+  timings: Record<string, number>;
+  images_per_second: number;
+  checkpoints: string[];
+  final_model: string | null;
+  pruning: { pool_size: number; kept: number; strategy: PruningStrategy; anti_adversarial: number; mean_radius: number | null } | null;
+  margins: { source: string; path: string | null; count: number } | null;
+}
+
+export const PRESET_NAMES = ['laptop', 'paper'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];

@@ -1,0 +1,86 @@
+/**
+ * Training end to end in the browser: the laptop preset with PUMA 20 % set up on the Train page
+ * (sizes shrunk so the test stays short), started, curves updating live, cancelled, resumed, and
+ * the final row shown. Needs Fashion-MNIST in /usr/share/datasets (Debian's package).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { forkJobLauncher } from '../../src-main/jobs/fork-launcher';
+import { PumaApp } from '../../src-main/services/app';
+import { startHttpServer, type RunningServer } from '../../src-main/transport/http';
+import { launchChromium } from '../helpers/browser';
+import { tempDir } from '../helpers/tmp';
+
+const haveFashion = fs.existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
+let app: PumaApp;
+let server: RunningServer;
+let browser: Browser;
+let page: Page;
+let cleanup: () => void;
+
+beforeAll(async () => {
+  if (!haveFashion) return;
+  const t = tempDir();
+  cleanup = t.cleanup;
+  app = new PumaApp({ dbPath: path.join(t.dir, 'e2e.db'), launcher: forkJobLauncher(), mode: 'browser' });
+  server = await startHttpServer({ app, staticDir: path.resolve('out/renderer') });
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  app?.close();
+  cleanup?.();
+});
+
+describe.skipIf(!haveFashion)('adversarial training in the browser', () => {
+  it('laptop preset with PUMA 20 %: start, live curves, cancel, resume, final row', async () => {
+    await page.goto(server.url + '#/train');
+    await page.getByTestId('train-preset').selectOption('laptop');
+    await page.getByTestId('train-strategy').selectOption('puma');
+    await page.getByTestId('train-prune_ratio').fill('0.2');
+    await page.getByTestId('train-epochs').fill('2');
+    await page.locator('details summary').click();
+    const small: Record<string, string> = {
+      train_subset: '512',
+      epoch_size: '512',
+      batch_size: '32',
+      attack_steps: '2',
+      margin_model_epochs: '1',
+      eval_subset: '40',
+      eval_attack_steps: '2',
+      log_every: '1',
+    };
+    for (const [k, v] of Object.entries(small)) await page.getByTestId(`train-${k}`).fill(v);
+    await page.getByTestId('train-start').click();
+
+    const status = page.getByTestId('train-status');
+    await expect.poll(() => status.textContent(), { timeout: 60_000 }).toBe('running');
+    // Live: the batch-loss curve grows while the run is running.
+    const lossPoints = async () => Number(await page.getByTestId('train-loss-chart').getAttribute('data-points'));
+    await expect.poll(lossPoints, { timeout: 180_000, interval: 200 }).toBeGreaterThanOrEqual(2);
+    const before = await lossPoints();
+    await expect.poll(lossPoints, { timeout: 60_000, interval: 200 }).toBeGreaterThan(before);
+
+    await page.getByTestId('train-cancel').click();
+    await expect.poll(() => status.textContent(), { timeout: 30_000 }).toBe('cancelled');
+    const runId = Number(/#\/train\/(\d+)/.exec(page.url())![1]);
+    const stoppedAt = app.db.prepare('SELECT MAX(global_step) AS s FROM training_checkpoints WHERE run_id = ?').get(runId) as { s: number };
+    expect(stoppedAt.s).toBeGreaterThan(0);
+
+    await page.getByTestId('train-resume').click();
+    await expect.poll(() => status.textContent(), { timeout: 240_000, interval: 500 }).toBe('finished');
+    await expect.poll(() => page.getByTestId('final-clean').textContent()).toMatch(/\d+\.\d %/);
+    await expect.poll(async () => Number(await page.getByTestId('train-acc-chart').getAttribute('data-points'))).toBe(2);
+    const run = app.runs.get(runId);
+    const result = run.result as { metrics: { clean_acc: number }; pruning: { kept: number; pool_size: number } };
+    expect(result.pruning.kept).toBe(Math.round(512 * 0.8));
+    expect(result.metrics.clean_acc).toBeGreaterThanOrEqual(0);
+    // The loss steps continue after the cancel point: no step trained twice.
+    const steps = app.runs.metrics(runId, ['train/batch_loss'])[0]!.points.map((p) => p.step);
+    expect(new Set(steps).size).toBe(steps.length);
+  });
+});

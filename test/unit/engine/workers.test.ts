@@ -1,0 +1,45 @@
+import { describe, it, expect, afterAll } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { useBackend, relativeError } from './helpers';
+import { createModel } from '../../../src-main/engine/models';
+import { trainStep } from '../../../src-main/engine/train-step';
+import { EngineWorkerPool, dataParallelTrainStep } from '../../../src-main/engine/workers';
+
+let pool: EngineWorkerPool | undefined;
+afterAll(async () => {
+  await pool?.close();
+});
+
+describe('data-parallel training across worker processes', () => {
+  it('one step with a worker process updates the weights like a single-process step', async () => {
+    await useBackend('wasm');
+    const opts = { inputShape: [12, 12, 3] as [number, number, number], numClasses: 10, seed: 11 };
+    pool = await EngineWorkerPool.start({ workers: 1, backend: 'wasm' });
+    expect(pool.backend).toBe('wasm');
+    await pool.createModel('cnn-small', opts);
+    const single = createModel('cnn-small', opts);
+    const parallel = createModel('cnn-small', opts);
+    parallel.setWeights(single.getWeights());
+    const x = tf.randomUniform([7, 12, 12, 3], 0, 1, 'float32', 2) as tf.Tensor4D; // odd batch: unequal shards
+    const y = tf.tensor1d([0, 1, 2, 3, 4, 5, 6], 'int32');
+    const lossSingle = trainStep(single, tf.train.sgd(0.5), x, y);
+    const lossParallel = await dataParallelTrainStep(pool, parallel, tf.train.sgd(0.5), x, y);
+    expect(lossParallel).toBeCloseTo(lossSingle, 4);
+    const before = createModel('cnn-small', opts).getWeights();
+    single.getWeights().forEach((w, i) => {
+      const a = parallel.getWeights()[i].dataSync();
+      const moved = relativeError(w.dataSync(), before[i].dataSync());
+      expect(moved).toBeGreaterThan(1e-4); // the step did something
+      expect(relativeError(a, w.dataSync())).toBeLessThan(1e-4);
+    });
+  });
+
+  it('worker errors come back as clear errors', async () => {
+    if (pool == null) throw new Error('pool not started');
+    await expect(pool.shardGradients(0, [], new Float32Array(12 * 12 * 3), [1, 12, 12, 3], new Int32Array([0]))).rejects.toThrow(/engine worker 0: worker-main\.ts: got 0 weight arrays/);
+  });
+
+  it('rejects a bad worker count', async () => {
+    await expect(EngineWorkerPool.start({ workers: 0 })).rejects.toThrow(/workers\.ts: workers must be a positive integer/);
+  });
+});
