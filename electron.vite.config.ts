@@ -20,7 +20,12 @@ export default defineConfig({
         input: {
           index: resolve(import.meta.dirname, 'src-main/app/main.ts'),
           job: resolve(import.meta.dirname, 'src-main/jobs/job-entry.ts'),
+          // Extra processes forked by jobs; they resolve these names next to their own file.
+          'margin-worker': resolve(import.meta.dirname, 'src-main/services/margins/worker.ts'),
+          'worker-main': resolve(import.meta.dirname, 'src-main/engine/worker-main.ts'),
         },
+        // Flat output: code that forks a sibling entry finds it beside itself.
+        output: { chunkFileNames: '[name]-[hash].js' },
         external,
       },
     },
