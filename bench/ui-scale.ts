@@ -118,7 +118,7 @@ async function main(): Promise<void> {
         await new Promise((resolve) => {
           const tick = () => {
             const n = Number(document.querySelector('[data-testid=runs-page]').dataset.count);
-            if (n > 0 && n < 200 && document.querySelectorAll('[data-testid=runs-table] tbody tr[data-run-id]').length === n) resolve();
+            if (n > 0 && n < 200 && document.querySelectorAll('[data-testid=runs-table] tbody tr[data-run-id]').length >= Math.min(n, 20)) resolve();
             else requestAnimationFrame(tick);
           };
           requestAnimationFrame(tick);

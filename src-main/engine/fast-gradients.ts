@@ -60,8 +60,24 @@ function convInfo(
 // Flipped, in/out-swapped (sub-)filters, cached per filter buffer: PGD runs 10+ input gradients
 // with the same weights, and Reverse/StridedSlice/Transpose are slow on wasm. Keyed by the
 // backend dataId (a fresh object whenever a variable is assigned), so entries never go stale.
-const FILTER_CACHE_LIMIT = 96;
-const filterCache = new Map<string, { dataId: object; tensor: tf.Tensor4D }>();
+// Bounded by size (wrn-28-10 alone has 36M weights); stale entries (weights re-assigned or
+// disposed) are dropped on every insert.
+const FILTER_CACHE_MAX_FLOATS = 32 * 1024 * 1024;
+type CacheEntry = { dataId: object; tensor: tf.Tensor4D };
+
+/** Whether the backend still holds this buffer (it is freed once no tensor refers to it). */
+function dataAlive(dataId: object): boolean {
+  const storage = (tf.backend() as unknown as { dataIdMap?: { has(id: object): boolean } }).dataIdMap;
+  return storage == null ? false : storage.has(dataId);
+}
+const filterCache = new Map<string, CacheEntry>();
+let filterCacheFloats = 0;
+
+function dropCacheEntry(key: string, entry: CacheEntry): void {
+  filterCacheFloats -= entry.tensor.size;
+  entry.tensor.dispose();
+  filterCache.delete(key);
+}
 let dataIdCounter = 0;
 const dataIdNames = new WeakMap<object, number>();
 
@@ -77,8 +93,7 @@ function dataIdName(t: tf.Tensor): number {
 
 /** Clears the flipped-filter cache (frees its tensors). */
 export function clearFilterCache(): void {
-  for (const { tensor } of filterCache.values()) tensor.dispose();
-  filterCache.clear();
+  for (const [key, entry] of [...filterCache]) dropCacheEntry(key, entry);
 }
 
 /** w[k0h::sh, k0w::sw] flipped spatially, as [mh, mw, co, ci]. Built with a row gather (fast on wasm). */
@@ -91,11 +106,15 @@ function flippedSubFilter(filter: tf.Tensor4D, k0h: number, k0w: number, sh: num
     return tf.clone(hit.tensor);
   }
   const built = flipSwapFilter(filter, k0h, k0w, sh, sw);
+  for (const [k, entry] of [...filterCache]) {
+    if (!dataAlive(entry.dataId)) dropCacheEntry(k, entry);
+  }
+  if (built.size > FILTER_CACHE_MAX_FLOATS) return built;
   filterCache.set(key, { dataId: filter.dataId as object, tensor: tf.keep(built) });
-  while (filterCache.size > FILTER_CACHE_LIMIT) {
-    const [oldest, entry] = filterCache.entries().next().value as [string, { tensor: tf.Tensor }];
-    entry.tensor.dispose();
-    filterCache.delete(oldest);
+  filterCacheFloats += built.size;
+  while (filterCacheFloats > FILTER_CACHE_MAX_FLOATS) {
+    const [oldest, entry] = filterCache.entries().next().value as [string, CacheEntry];
+    dropCacheEntry(oldest, entry);
   }
   return tf.clone(built);
 }
@@ -164,13 +183,25 @@ export function conv2dFilterGradient(
     const [sh, sw] = [info.strideHeight, info.strideWidth];
     const [oh, ow] = [dy.shape[1], dy.shape[2]];
     const [n, h, w, ci] = x.shape;
+    const co = dy.shape[3];
+    if (sh === 1 && sw === 1 && ci < co) {
+      // Swapped roles: dy [Co,oH,oW,N] is the conv input and x [H,W,N,Ci] the filter, so the
+      // tensor XNNPACK packs as weights each call is the smaller one (first layers: Ci = 1 or 3).
+      // out[co, j, ci] = sum_u dy[j + u - L] x[u] with L = K-1-pad gives dW[k] = out[K-1-k].
+      const dyT = permute3(dy, [n, oh * ow, co], [2, 1, 0], [co, oh, ow, n]) as tf.Tensor4D;
+      const lh = kh - 1 - info.padInfo.top;
+      const lw = kw - 1 - info.padInfo.left;
+      const dyPadded = padOrCrop4d(dyT, [[0, 0], [lh, h + kh - 1 - lh - oh], [lw, w + kw - 1 - lw - ow], [0, 0]]);
+      const xAsFilter = permute3(x, [n, h * w, ci], [1, 0, 2], [h, w, n, ci]) as tf.Tensor4D;
+      const out = tf.conv2d(dyPadded, xAsFilter, 1, 'valid'); // [Co,kh,kw,Ci], taps reversed
+      return tf.reverse(tf.transpose(out, [1, 2, 3, 0]), [0, 1]) as tf.Tensor4D; // tiny tensor
+    }
     const xT = permute3(x, [n, h * w, ci], [2, 1, 0], [ci, h, w, n]) as tf.Tensor4D;
     const top = info.padInfo.top;
     const left = info.padInfo.left;
     const bottom = (oh - 1) * sh + kh - top - x.shape[1];
     const right = (ow - 1) * sw + kw - left - x.shape[2];
     const xPadded = padOrCrop4d(xT, [[0, 0], [top, bottom], [left, right], [0, 0]]);
-    const co = dy.shape[3];
     const dyAsFilter = permute3(dy, [n, oh * ow, co], [1, 0, 2], [oh, ow, n, co]) as tf.Tensor4D;
     const dilations: [number, number] = [sh, sw];
     const out = tf.conv2d(xPadded, dyAsFilter, 1, 'valid', 'NHWC', dilations); // [Ci,kh,kw,Co]
@@ -321,7 +352,7 @@ function silenceRegistrationWarnings<T>(fn: () => T): T {
   // tfjs warns "kernel already registered" on every re-registration; it is intended here.
   const warn = console.warn;
   console.warn = (...args: unknown[]) => {
-    if (typeof args[0] === 'string' && /already registered/.test(args[0])) return;
+    if (typeof args[0] === 'string' && /already registered|Overriding the gradient/.test(args[0])) return;
     warn(...args);
   };
   try {

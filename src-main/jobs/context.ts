@@ -1,4 +1,5 @@
 import type { MetricPoint } from '../../src-shared/domain/runs';
+import type { TrainingCheckpointRecord } from '../../src-shared/domain/training';
 import type { FromJob } from './protocol';
 
 /** What a job handler may do: report progress, metrics and results, and see a cancel request. */
@@ -30,6 +31,11 @@ export class JobContext {
 
   metrics(points: MetricPoint[]): void {
     this.post({ type: 'metrics', points });
+  }
+
+  /** A saved checkpoint, logged by the main process together with `points` in one transaction. */
+  checkpoint(checkpoint: TrainingCheckpointRecord, points: MetricPoint[] = []): void {
+    this.post({ type: 'checkpoint', checkpoint, points });
   }
 
   result(result: unknown, final = false): void {

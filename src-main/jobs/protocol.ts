@@ -1,4 +1,5 @@
 import type { MetricPoint, RunKind } from '../../src-shared/domain/runs';
+import type { TrainingCheckpointRecord } from '../../src-shared/domain/training';
 
 /** Messages from the main process to a job process. */
 export type ToJob =
@@ -11,6 +12,8 @@ export type FromJob =
   | { type: 'progress'; progress: number; text: string; etaSeconds: number | null }
   | { type: 'metrics'; points: MetricPoint[] }
   | { type: 'result'; result: unknown; final: boolean }
+  /** A train run saved a checkpoint; `points` (the epoch's metrics) are logged in the same transaction. */
+  | { type: 'checkpoint'; checkpoint: TrainingCheckpointRecord; points: MetricPoint[] }
   | { type: 'done' }
   | { type: 'error'; message: string };
 

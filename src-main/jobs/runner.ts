@@ -97,6 +97,10 @@ export class JobRunner {
           this.repo.addMetrics(runId, m.points);
           this.emit('run.metrics', { runId, points: m.points });
           break;
+        case 'checkpoint':
+          this.repo.recordCheckpoint(runId, m.checkpoint, m.points);
+          if (m.points.length > 0) this.emit('run.metrics', { runId, points: m.points });
+          break;
         case 'result':
           this.repo.setResult(runId, m.result);
           this.emit('run.result', { runId });

@@ -162,3 +162,12 @@ export interface TrainRunResult {
 
 export const PRESET_NAMES = ['laptop', 'paper'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
+
+/** One saved checkpoint of a train run, as the job reports it and the log stores it. */
+export interface TrainingCheckpointRecord {
+  globalStep: number;
+  epoch: number;
+  batchInEpoch: number;
+  /** Folder of the checkpoint (under <dataDir>/runs/<id>/checkpoints). */
+  path: string;
+}

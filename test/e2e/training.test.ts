@@ -82,5 +82,5 @@ describe.skipIf(!haveFashion)('adversarial training in the browser', () => {
     // The loss steps continue after the cancel point: no step trained twice.
     const steps = app.runs.metrics(runId, ['train/batch_loss'])[0]!.points.map((p) => p.step);
     expect(new Set(steps).size).toBe(steps.length);
-  });
+  }, 600_000);
 });

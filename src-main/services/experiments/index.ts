@@ -56,6 +56,19 @@ export function sweepRunName(experimentName: string, config: Record<string, unkn
   return parts.length ? `${experimentName} · ${parts.join(' ')}` : experimentName;
 }
 
+/**
+ * Metric values under their bare names too: a job logs "test/clean_acc", tables and the CLI say
+ * "clean_acc". A bare name a run already has is kept as it is.
+ */
+export function withBareNames(values: Record<string, number>): Record<string, number> {
+  const out = { ...values };
+  for (const [key, value] of Object.entries(values)) {
+    const bare = key.slice(key.lastIndexOf('/') + 1);
+    if (bare && bare !== key && !(bare in values)) out[bare] = value;
+  }
+  return out;
+}
+
 /** A config value equals a filter's text: as text, or as numbers ("0.5" = 0.50, "8/255" = 0.0313…). */
 export function configValueMatches(value: unknown, wanted: string): boolean {
   const text = formatGroupValue(value);
@@ -167,10 +180,11 @@ export class ExperimentService {
       const e = extras.get(s.id);
       return {
         ...s,
+        latest: withBareNames(s.latest),
         config: (e?.config ?? {}) as Record<string, unknown>,
         notes: e?.notes ?? '',
         queue_index: place.get(s.id) ?? null,
-        best: e?.best ?? {},
+        best: withBareNames(e?.best ?? {}),
       };
     });
     const query = parseRunQuery(filter.text ?? '');
@@ -183,7 +197,13 @@ export class ExperimentService {
     const { result: _result, app_version: _v, git_commit: _c, ...s } = this.app.runs.get(id);
     const e = this.repo.extras([id]).get(id)!;
     const place = this.repo.queuedIds().indexOf(id);
-    return { ...s, config: e.config as Record<string, unknown>, queue_index: place >= 0 ? place + 1 : null, best: e.best };
+    return {
+      ...s,
+      latest: withBareNames(s.latest),
+      config: e.config as Record<string, unknown>,
+      queue_index: place >= 0 ? place + 1 : null,
+      best: withBareNames(e.best),
+    };
   }
 
   update(id: number, patch: { tags?: string; notes?: string; name?: string }): RunTableRow {
@@ -242,11 +262,11 @@ export class ExperimentService {
     throw new Error(`The ${what} names no runs: give run ids or an experiment id.`);
   }
 
-  /** Rows for grouping: config and last-epoch values of each run. */
+  /** Rows for grouping: config and last-epoch values of each run (bare metric names included). */
   tableRows(ids: number[]): RunRow[] {
     return ids.map((id) => {
       const r = this.app.runs.get(id);
-      return { run_id: id, name: r.name, status: r.status, config: (r.config ?? {}) as Record<string, unknown>, metrics: r.latest };
+      return { run_id: id, name: r.name, status: r.status, config: (r.config ?? {}) as Record<string, unknown>, metrics: withBareNames(r.latest) };
     });
   }
 

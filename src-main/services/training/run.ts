@@ -4,13 +4,12 @@
  * finds its checkpoint under <dataDir>/runs/<id>/checkpoints and continues from there.
  */
 import path from 'node:path';
-import { parseTrainConfig, type TrainConfig, type TrainRunResult } from '../../../src-shared/domain/training';
+import { parseTrainConfig, type TrainConfig, type TrainingCheckpointRecord, type TrainRunResult } from '../../../src-shared/domain/training';
 import { selectPruned } from '../../../src-shared/method/pruning';
 import type { MetricPoint } from '../../../src-shared/domain/runs';
 import { initEngine } from '../../engine';
 import { trainModel, TrainingStopped } from '../../engine/training';
 import { openDatabase } from '../../store/db';
-import { TRAINING_CHECKPOINTS_DDL } from '../../store/migrations/0004-training';
 import { DatasetService } from '../datasets/service';
 import { openRunData } from './data';
 import { computeScores, scoreNeeded } from './scores';
@@ -24,6 +23,8 @@ export interface TrainJobContext {
   environment(backend: string, device: string): void;
   progress(fraction: number, text: string, force?: boolean): void;
   metrics(points: MetricPoint[]): void;
+  /** The main process logs the checkpoint row and `points` in one transaction (it alone writes the log). */
+  checkpoint(checkpoint: TrainingCheckpointRecord, points?: MetricPoint[]): void;
   result(result: unknown, final?: boolean): void;
   throwIfCancelled(): void;
 }
@@ -37,18 +38,14 @@ export async function runTrainingJob(ctx: TrainJobContext, rawConfig: unknown): 
   const started = performance.now();
   const backend = await initEngine(config.backend === 'auto' ? undefined : config.backend);
   ctx.environment(backend.backend, backend.device);
+  // The job only reads the log (datasets); everything it reports goes through ctx to the main process.
   const db = openDatabase(ctx.dbPath);
   const datasets = new DatasetService(db, ctx.dataDir);
   const data = openRunData(datasets, config);
   const runDir = runDirFor(ctx.dataDir, ctx.runId);
-  // A log migrated past version 4 before this table existed still gets it.
-  db.exec(TRAINING_CHECKPOINTS_DDL);
-  const insertCheckpoint = db.prepare(
-    `INSERT OR REPLACE INTO training_checkpoints (run_id, global_step, epoch, batch_in_epoch, path, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-  );
-  const recordCheckpoint = (dir: string, step: number, epoch: number, batch: number) => {
-    checkpoints.push(dir);
-    insertCheckpoint.run(ctx.runId, step, epoch, batch, dir, new Date().toISOString());
+  const recordCheckpoint = (path: string, globalStep: number, epoch: number, batchInEpoch: number, points: MetricPoint[] = []) => {
+    checkpoints.push(path);
+    ctx.checkpoint({ globalStep, epoch, batchInEpoch, path }, points);
   };
   const timings: Record<string, number> = {};
   const checkpoints: string[] = [];
@@ -155,8 +152,7 @@ export async function runTrainingJob(ctx: TrainJobContext, rawConfig: unknown): 
             );
             result.metrics = { clean_acc: r.eval.clean_acc, robust_acc_pgd: r.eval.robust_acc_pgd, robust_acc_cw: r.eval.robust_acc_cw };
           }
-          ctx.metrics(points.filter((p) => Number.isFinite(p.value)));
-          recordCheckpoint(r.checkpoint, r.globalStep, step, 0);
+          recordCheckpoint(r.checkpoint, r.globalStep, step, 0, points.filter((p) => Number.isFinite(p.value)));
           result.epochs_done = step;
           result.global_step = r.globalStep;
           result.images_per_second = r.imagesPerSecond;

@@ -1,5 +1,7 @@
 import type { Db } from '../db';
 import type { MetricPoint, MetricSeries, RunDetail, RunKind, RunStatus, RunSummary } from '../../../src-shared/domain/runs';
+import type { TrainingCheckpointRecord } from '../../../src-shared/domain/training';
+import { TRAINING_CHECKPOINTS_DDL } from '../migrations/0004-training';
 
 const now = (): string => new Date().toISOString();
 
@@ -40,6 +42,8 @@ export interface NewRun {
 
 /** Runs, their metrics and the latest value per metric. The main process is the only writer. */
 export class RunsRepo {
+  private checkpointsTableChecked = false;
+
   constructor(private readonly db: Db) {}
 
   createExperiment(name: string, kind: string, config: unknown): number {
@@ -207,6 +211,30 @@ export class RunsRepo {
         latest.run(runId, p.key, p.step, p.value, t);
       }
     })();
+  }
+
+  /** A train run's checkpoint row and the metrics of the same epoch, in one transaction. */
+  recordCheckpoint(runId: number, checkpoint: TrainingCheckpointRecord, points: MetricPoint[] = []): void {
+    // A log migrated past version 4 before the table existed still gets it.
+    if (!this.checkpointsTableChecked) (this.db.exec(TRAINING_CHECKPOINTS_DDL), (this.checkpointsTableChecked = true));
+    const ins = this.db.prepare(
+      `INSERT OR REPLACE INTO training_checkpoints (run_id, global_step, epoch, batch_in_epoch, path, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    this.db.transaction(() => {
+      this.addMetrics(runId, points);
+      ins.run(runId, checkpoint.globalStep, checkpoint.epoch, checkpoint.batchInEpoch, checkpoint.path, now());
+    })();
+  }
+
+  /** Checkpoints of a train run, oldest first. */
+  checkpoints(runId: number): Array<TrainingCheckpointRecord & { createdAt: string }> {
+    if (!this.checkpointsTableChecked) (this.db.exec(TRAINING_CHECKPOINTS_DDL), (this.checkpointsTableChecked = true));
+    return this.db
+      .prepare(
+        `SELECT global_step AS globalStep, epoch, batch_in_epoch AS batchInEpoch, path, created_at AS createdAt
+         FROM training_checkpoints WHERE run_id = ? ORDER BY global_step`,
+      )
+      .all(runId) as Array<TrainingCheckpointRecord & { createdAt: string }>;
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { MetricSeries, RunDetail } from '../../../src-shared/domain/runs';
 import type { TrainRunResult } from '../../../src-shared/domain/training';
+import { applySetArgs } from '../../../src-shared/method/sweep';
 import { client } from '../api/client';
 
 export interface PresetView {
@@ -14,6 +15,8 @@ export class TrainState {
   preset = $state('laptop');
   /** Editable copy of the preset's keys, as text (so "8/255" stays readable). */
   fields = $state<Record<string, string>>({});
+  /** `key=value` lines applied last, like `puma train --set` (any config key, also ones the preset lacks). */
+  overrides = $state('');
   run = $state<RunDetail | null>(null);
   series = $state<MetricSeries[]>([]);
   error = $state<string | null>(null);
@@ -72,14 +75,19 @@ export class TrainState {
         out[k] = t; // e.g. 8/255, strategy names
       }
     }
-    return out;
+    const sets = this.overrides
+      .split(/\n+/)
+      .map((l) => l.trim().replace(/^--set\s+/, ''))
+      .filter((l) => l !== '');
+    return applySetArgs(out, sets);
   }
 
   async start(): Promise<void> {
     this.busy = true;
     this.error = null;
     try {
-      const { runId } = await client.call('training.start', { config: this.config() });
+      const config = this.config(); // a bad override line throws here, shown as the error
+      const { runId } = await client.call('training.start', { config });
       this.series = [];
       location.hash = `#/train/${runId}`;
       await this.open(runId);

@@ -26,6 +26,10 @@ describe('fast wasm gradients match the pure-JS cpu backend', () => {
     { n: 2, h: 7, w: 7, ci: 4, co: 3, k: 5, s: 1, pad: 'valid' },
     { n: 2, h: 8, w: 8, ci: 6, co: 4, k: 1, s: 2, pad: 'same' },
     { n: 1, h: 12, w: 9, ci: 2, co: 3, k: 4, s: 3, pad: 'same' },
+    // ci < co with stride 1 takes the swapped-roles filter gradient
+    { n: 3, h: 10, w: 7, ci: 2, co: 6, k: 3, s: 1, pad: 'valid' },
+    { n: 2, h: 9, w: 8, ci: 1, co: 5, k: 4, s: 1, pad: 'same' },
+    { n: 2, h: 6, w: 6, ci: 3, co: 8, k: 1, s: 1, pad: 'same' },
   ];
   for (const c of convCases) {
     it(`conv2d ${c.h}x${c.w}x${c.ci}->${c.co} k${c.k} s${c.s} ${c.pad}: dx and dW`, async () => {
@@ -152,4 +156,31 @@ describe('fast wasm gradients match the pure-JS cpu backend', () => {
       fast.forEach((g, i) => expect(relativeError(g, ref[i]), `gradient #${i}`).toBeLessThan(TOL));
     });
   }
+});
+
+describe('flipped-filter cache', () => {
+  it('reuses filters while weights are unchanged and never serves stale ones after an assign', async () => {
+    const rng = makeRng('cache');
+    const x = spec([2, 9, 9, 4], rng);
+    const w1 = spec([3, 3, 4, 5], rng);
+    const w2 = spec([3, 3, 4, 5], rng);
+    const inputGrad = (wData: Spec, variable?: tf.Variable) =>
+      tf.tidy(() => {
+        const w = variable ?? tf.tensor4d(wData.data, wData.shape as [number, number, number, number]);
+        const xt = tf.tensor4d(x.data, x.shape as [number, number, number, number]);
+        return tf.grad((xi: tf.Tensor) => tf.sum(tf.square(tf.conv2d(xi as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'))))(xt).dataSync() as Float32Array;
+      });
+    await useBackend('cpu');
+    const ref1 = inputGrad(w1);
+    const ref2 = inputGrad(w2);
+    await useBackend('wasm');
+    const v = tf.variable(tf.tensor4d(w1.data, w1.shape as [number, number, number, number]));
+    const a = inputGrad(w1, v);
+    const b = inputGrad(w1, v); // cache hit
+    expect(Array.from(b)).toEqual(Array.from(a));
+    expect(relativeError(a, ref1)).toBeLessThan(TOL);
+    v.assign(tf.tensor4d(w2.data, w2.shape as [number, number, number, number]));
+    expect(relativeError(inputGrad(w2, v), ref2)).toBeLessThan(TOL);
+    v.dispose();
+  });
 });

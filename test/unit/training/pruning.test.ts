@@ -74,6 +74,54 @@ describe('pruning strategies', () => {
   });
 });
 
+describe('each strategy against a sort-based reference (200 distinct margins)', () => {
+  const n = 200;
+  // Distinct margins in [−0.3, 0.5] in a scrambled order (i·37 mod 200 is a permutation).
+  const margins = Float32Array.from({ length: n }, (_, i) => -0.3 + ((i * 37) % n) * 0.004);
+  const byMargin = Array.from({ length: n }, (_, i) => i).sort((a, b) => margins[a]! - margins[b]!);
+  const sorted = (xs: Iterable<number>) => Array.from(xs).sort((a, b) => a - b);
+  const without = (removed: number[]) => sorted(Array.from({ length: n }, (_, i) => i).filter((i) => !removed.includes(i)));
+
+  it('random: removes round(r·n) distinct samples, depends on the seed only', () => {
+    const r = selectPruned({ strategy: 'random', poolSize: n, ratio: 0.3, seed: 11, scores: margins });
+    expect(r.kept.length).toBe(140);
+    expect(r.removed).toBe(60);
+    expect(new Set(r.kept).size).toBe(140);
+    expect(Array.from(r.kept)).toEqual(sorted(r.kept));
+    expect(r.radii).toBeNull();
+    // Not a margin-based choice: the removed set holds both easy and difficult samples.
+    const keptSet = new Set(r.kept);
+    const removed = byMargin.filter((i) => !keptSet.has(i));
+    expect(Math.min(...removed.map((i) => byMargin.indexOf(i)))).toBeLessThan(n / 2);
+    expect(Math.max(...removed.map((i) => byMargin.indexOf(i)))).toBeGreaterThanOrEqual(n / 2);
+  });
+  it('pe: removes the r·n highest margins', () => {
+    const r = selectPruned({ strategy: 'pe', poolSize: n, ratio: 0.25, scores: margins });
+    expect(Array.from(r.kept)).toEqual(without(byMargin.slice(n - 50)));
+  });
+  it('pd: removes the r·n lowest margins', () => {
+    const r = selectPruned({ strategy: 'pd', poolSize: n, ratio: 0.15, scores: margins });
+    expect(Array.from(r.kept)).toEqual(without(byMargin.slice(0, 30)));
+  });
+  it('pe_pd: removes both ends, prune_ratio from the easy end and pd_ratio from the difficult end', () => {
+    const r = selectPruned({ strategy: 'pe_pd', poolSize: n, ratio: 0.2, pdRatio: 0.1, scores: margins });
+    expect(Array.from(r.kept)).toEqual(without([...byMargin.slice(0, 20), ...byMargin.slice(n - 40)]));
+    expect(() => selectPruned({ strategy: 'pe_pd', poolSize: n, ratio: 0.6, pdRatio: 0.4, scores: margins })).toThrow(/leaves nothing/);
+  });
+  it('threshold: pe+margin removes m > t, pd+margin removes m < ε, pe+cd removes CD < t, pd+cd removes CD ≥ t', () => {
+    const pe = selectPruned({ strategy: 'pe', poolSize: n, ratio: 0, scores: margins, threshold: 0.3 });
+    expect(Array.from(pe.kept)).toEqual(sorted(byMargin.filter((i) => margins[i]! <= 0.3)));
+    const eps = 0.1;
+    const pd = selectPruned({ strategy: 'pd', poolSize: n, ratio: 0, scores: margins, threshold: eps });
+    expect(Array.from(pd.kept)).toEqual(sorted(byMargin.filter((i) => margins[i]! >= eps)));
+    const cd = Float32Array.from({ length: n }, (_, i) => ((i * 13) % 11) / 10);
+    const peCd = selectPruned({ strategy: 'pe', poolSize: n, ratio: 0, scores: cd, score: 'cd', threshold: 0.02 });
+    expect(Array.from(peCd.kept)).toEqual(Array.from({ length: n }, (_, i) => i).filter((i) => cd[i]! >= 0.02));
+    const pdCd = selectPruned({ strategy: 'pd', poolSize: n, ratio: 0, scores: cd, score: 'cd', threshold: 1 });
+    expect(Array.from(pdCd.kept)).toEqual(Array.from({ length: n }, (_, i) => i).filter((i) => cd[i]! < 1));
+  });
+});
+
 describe('TrainConfig', () => {
   it('fills defaults, reads fractions and names bad keys', () => {
     const c = parseTrainConfig({ eps: '8/255', strategy: 'puma', prune_ratio: 0.2 });
