@@ -6,7 +6,7 @@
 // and plain (flag-free) matmul. Kernels may be written with tf ops: the engine does not record
 // ops run inside a kernel on the gradient tape, and accepts a Tensor as a kernel's output.
 import * as tf from '@tensorflow/tfjs';
-import { flipSwapFilter, permute3, sumLeading } from './wasm-layout';
+import { flipSwapFilter, interleavePhases, maxPoolGradient, permute3, reluGradient, sumLeading, wasmHeapBackend, withHeapAlias, type WasmHeapBackend } from './wasm-layout';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type Backend = Parameters<KernelFunc>[0]['backend'];
@@ -18,7 +18,7 @@ let installed = false;
 const patchedGradients = new Set<string>();
 
 /** Kernels this module replaces (or adds) on the wasm backend. */
-export const FAST_WASM_KERNELS = ['BatchMatMul', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Sum', 'Mean', 'MaxPoolGrad'] as const;
+export const FAST_WASM_KERNELS = ['BatchMatMul', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Sum', 'Mean', 'MaxPoolGrad', 'Identity'] as const;
 
 export function fastGradientsInstalled(): boolean {
   return installed;
@@ -148,26 +148,173 @@ export function conv2dInputGradient(
       const after = q + m - 1 - before - o;
       return { k0, m, before, after };
     };
-    const rows: tf.Tensor[] = [];
+    const phases: tf.Tensor4D[][] = [];
     for (let rh = 0; rh < sh; rh++) {
       const ph = phase(rh, info.padInfo.top, kh, sh, qh, oh);
-      const cols: tf.Tensor[] = [];
+      const row: tf.Tensor4D[] = [];
       for (let rw = 0; rw < sw; rw++) {
         const pw = phase(rw, info.padInfo.left, kw, sw, qw, ow);
         if (ph.m === 0 || pw.m === 0) {
-          cols.push(tf.zeros([n, qh, qw, ci]));
+          row.push(tf.zeros([n, qh, qw, ci]));
           continue;
         }
         const flipped = flippedSubFilter(filter, ph.k0, pw.k0, sh, sw);
-        const padded = padOrCrop4d(dy, [[0, 0], [ph.before, ph.after], [pw.before, pw.after], [0, 0]]);
-        cols.push(tf.conv2d(padded, flipped, 1, 'valid'));
+        // Padding goes to the conv itself (XNNPACK pads implicitly); only cropping needs a slice.
+        const crop = (a: number) => Math.max(0, -a);
+        const cropped = padOrCrop4d(dy, [[0, 0], [-crop(ph.before), -crop(ph.after)], [-crop(pw.before), -crop(pw.after)], [0, 0]]);
+        const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+          [0, 0],
+          [Math.max(0, ph.before), Math.max(0, ph.after)],
+          [Math.max(0, pw.before), Math.max(0, pw.after)],
+          [0, 0],
+        ];
+        row.push(tf.conv2d(cropped, flipped, 1, pad));
       }
-      rows.push(cols.length === 1 ? cols[0] : tf.stack(cols, 3)); // [n,qh,qw,sw,ci]
+      phases.push(row);
     }
-    if (sh === 1 && sw === 1) return rows[0] as tf.Tensor4D;
-    const interleaved = tf.reshape(tf.stack(rows, 2), [n, qh * sh, qw * sw, ci]) as tf.Tensor4D; // [n,qh,sh,qw,sw,ci]
-    return qh * sh === h && qw * sw === w ? interleaved : tf.slice(interleaved, [0, 0, 0, 0], [n, h, w, ci]);
+    if (sh === 1 && sw === 1) return phases[0][0];
+    return interleavePhases(phases, [n, h, w, ci]);
   });
+}
+
+/** Per-axis plan of the filter gradient GEMMs: the phase r and shift a of each tap, and the grid length. */
+function filterGradAxis(size: number, out: number, k: number, s: number, pad: number) {
+  const taps: Array<{ r: number; a: number }> = [];
+  for (let t = 0; t < k; t++) {
+    const d = t - pad;
+    const r = ((d % s) + s) % s;
+    taps.push({ r, a: (d - r) / s });
+  }
+  const amin = Math.min(...taps.map((t) => t.a));
+  const amax = Math.max(...taps.map((t) => t.a));
+  const phaseLength = (r: number) => (r < size ? Math.ceil((size - r) / s) : 0);
+  const longest = Math.max(...taps.map((t) => phaseLength(t.r)));
+  // Reads before a phase's start (a < 0) wrap into the previous row/image: the grid keeps at
+  // least -amin zero entries after each phase's data; reads past its end must stay in the row.
+  const grid = Math.max(longest + Math.max(0, -amin), out + Math.max(0, amax));
+  return { taps, grid, phaseLength };
+}
+
+/**
+ * dL/dW of a conv on the wasm heap as kh*kw plain GEMMs that share one right operand:
+ * dW[p,q] = X_pq (ci x K) . dY (K x co), K = n * gridH * gridW. dY is dy laid on a zero-padded
+ * grid ([K, co], packed by XNNPACK once for all taps); X_pq is a zero-copy view, shifted by the
+ * tap, into x transposed to [ci, K] (one buffer per stride phase). The zero margins of the grid
+ * make every out-of-image read hit a zero, so no im2col is materialised.
+ */
+function conv2dFilterGradientGemm(be: WasmHeapBackend, matmul: tf.KernelConfig, x: tf.Tensor4D, dy: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf.Tensor4D {
+  const [n, h, w, ci] = x.shape;
+  const [, oh, ow, co] = dy.shape;
+  const [kh, kw] = [info.filterHeight, info.filterWidth];
+  const ah = filterGradAxis(h, oh, kh, info.strideHeight, info.padInfo.top);
+  const aw = filterGradAxis(w, ow, kw, info.strideWidth, info.padInfo.left);
+  const [gh, gw] = [ah.grid, aw.grid];
+  const k = n * gh * gw;
+  const taps: Array<{ rh: number; rw: number; off: number }> = [];
+  for (const th of ah.taps) for (const tw of aw.taps) taps.push({ rh: th.r, rw: tw.r, off: th.a * gw + tw.a });
+  const before = Math.max(0, -Math.min(...taps.map((t) => t.off)));
+  const after = Math.max(0, Math.max(...taps.map((t) => t.off)));
+  const phaseKeys = [...new Set(taps.map((t) => `${t.rh},${t.rw}`))];
+  const dyGrid = be.makeOutput([k, co], 'float32');
+  const phaseBuffers = new Map(phaseKeys.map((key) => [key, be.makeOutput([before + ci * k + after], 'float32')]));
+  const outInfo = be.makeOutput([kh, kw, ci, co], 'float32');
+  try {
+    // Views are taken after all allocations (an allocation may grow, and so detach, the heap).
+    const dySrc = be.typedArrayFromHeap(dy);
+    const dyDst = be.typedArrayFromHeap(dyGrid);
+    dyDst.fill(0);
+    const rowLength = ow * co;
+    for (let b = 0; b < n; b++) {
+      for (let i = 0; i < oh; i++) {
+        const s = (b * oh + i) * rowLength;
+        dyDst.set(dySrc.subarray(s, s + rowLength), (b * gh + i) * gw * co);
+      }
+    }
+    const xSrc = be.typedArrayFromHeap(x);
+    const [sh, sw] = [info.strideHeight, info.strideWidth];
+    for (const key of phaseKeys) {
+      const [rh, rw] = key.split(',').map(Number);
+      const [qh, qw] = [ah.phaseLength(rh), aw.phaseLength(rw)];
+      const dst = be.typedArrayFromHeap(phaseBuffers.get(key) as tf.TensorInfo);
+      dst.fill(0);
+      for (let b = 0; b < n; b++) {
+        for (let i = 0; i < qh; i++) {
+          const srcRow = (b * h + sh * i + rh) * w * ci + rw * ci;
+          const dstRow = before + (b * gh + i) * gw;
+          const step = sw * ci;
+          for (let c = 0; c < ci; c++) {
+            const d = dstRow + c * k;
+            let s = srcRow + c;
+            for (let j = 0; j < qw; j++, s += step) dst[d + j] = xSrc[s];
+          }
+        }
+      }
+    }
+    taps.forEach((tap, t) => {
+      const phase = phaseBuffers.get(`${tap.rh},${tap.rw}`) as tf.TensorInfo;
+      const product = withHeapAlias(be, phase, before + tap.off, [ci, k], (a) =>
+        matmul.kernelFunc({ inputs: { a, b: dyGrid }, attrs: { transposeA: false, transposeB: false }, backend: be as unknown as Backend }),
+      ) as tf.TensorInfo;
+      be.typedArrayFromHeap(outInfo).set(be.typedArrayFromHeap(product), t * ci * co);
+      be.disposeData(product.dataId);
+    });
+  } catch (e) {
+    be.disposeData(outInfo.dataId);
+    throw e;
+  } finally {
+    be.disposeData(dyGrid.dataId);
+    for (const buffer of phaseBuffers.values()) be.disposeData(buffer.dataId);
+  }
+  return tf.engine().makeTensorFromTensorInfo(outInfo) as tf.Tensor4D;
+}
+
+/** Below this many input channels the filter gradient uses one im2col GEMM (the per-tap GEMMs would have ci rows). */
+const IM2COL_MAX_CHANNELS = 8;
+
+/**
+ * dL/dW of a conv with few input channels (first layers): one GEMM of the transposed patches
+ * A [kh*kw*ci, P] with dy itself as B [P, co] (P = n*oh*ow); the product is dW's layout.
+ */
+function conv2dFilterGradientIm2col(be: WasmHeapBackend, matmul: tf.KernelConfig, x: tf.Tensor4D, dy: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf.Tensor4D {
+  const [n, h, w, ci] = x.shape;
+  const [, oh, ow, co] = dy.shape;
+  const [kh, kw] = [info.filterHeight, info.filterWidth];
+  const [sh, sw] = [info.strideHeight, info.strideWidth];
+  const { top, left } = info.padInfo;
+  const positions = n * oh * ow;
+  const patches = be.makeOutput([kh * kw * ci, positions], 'float32');
+  try {
+    const src = be.typedArrayFromHeap(x);
+    const dst = be.typedArrayFromHeap(patches);
+    for (let p = 0; p < kh; p++) {
+      for (let q = 0; q < kw; q++) {
+        for (let c = 0; c < ci; c++) {
+          const row = ((p * kw + q) * ci + c) * positions;
+          for (let b = 0; b < n; b++) {
+            for (let i = 0; i < oh; i++) {
+              const y = i * sh + p - top;
+              const d = row + (b * oh + i) * ow;
+              if (y < 0 || y >= h) {
+                dst.fill(0, d, d + ow);
+                continue;
+              }
+              const srcRow = (b * h + y) * w * ci + c;
+              for (let j = 0; j < ow; j++) {
+                const xx = j * sw + q - left;
+                dst[d + j] = xx >= 0 && xx < w ? src[srcRow + xx * ci] : 0;
+              }
+            }
+          }
+        }
+      }
+    }
+    const b = { dataId: dy.dataId, shape: [positions, co], dtype: 'float32' as const };
+    const product = matmul.kernelFunc({ inputs: { a: patches, b }, attrs: { transposeA: false, transposeB: false }, backend: be as unknown as Backend }) as tf.TensorInfo;
+    const out = tf.engine().makeTensorFromTensorInfo(product);
+    return tf.reshape(out, [kh, kw, ci, co]) as tf.Tensor4D;
+  } finally {
+    be.disposeData(patches.dataId);
+  }
 }
 
 /** dL/dW of a conv: a forward conv over x^T [Ci,H,W,N] with dy^T [oH,oW,N,Co] as a filter dilated by the stride. */
@@ -177,6 +324,13 @@ export function conv2dFilterGradient(
   filterShape: [number, number, number, number],
   attrs: tf.NamedAttrMap,
 ): tf.Tensor4D {
+  const be = wasmHeapBackend();
+  const matmul = originalKernels.get('BatchMatMul');
+  if (be != null && matmul != null && x.dtype === 'float32' && dy.dtype === 'float32') {
+    const info = convInfo(x.shape, filterShape, attrs);
+    const gemm = x.shape[3] < IM2COL_MAX_CHANNELS ? conv2dFilterGradientIm2col : conv2dFilterGradientGemm;
+    return gemm(be, matmul, x, dy, info);
+  }
   return tf.tidy(() => {
     const info = convInfo(x.shape, filterShape, attrs);
     const [kh, kw] = [info.filterHeight, info.filterWidth];
@@ -265,12 +419,23 @@ function fastLeadingReduce(original: tf.KernelConfig, mean: boolean): KernelFunc
 }
 
 /**
- * Stock wasm MaxPoolGrad drops the gradient of windows whose values are all negative (it seems to
- * start the running max at 0). Max-pool routing is shift-invariant, so shift x to be >= 1.
+ * Max-pool gradient in JS (one pass over x). Stock wasm MaxPoolGrad is slower and drops the
+ * gradient of windows whose values are all negative (its running max seems to start at 0); its
+ * fallback (other dtypes, dilations) shifts x to be >= 1, which routes the same way.
  */
-function fixedMaxPoolGrad(original: tf.KernelConfig): KernelFunc {
+function fastMaxPoolGrad(original: tf.KernelConfig): KernelFunc {
   return ({ inputs, attrs = {}, backend }) => {
-    const x = tensorOf(inputs.input);
+    const x = tensorOf(inputs.input) as tf.Tensor4D;
+    const dy = tensorOf(inputs.dy) as tf.Tensor4D;
+    const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as {
+      filterSize: [number, number] | number;
+      strides: [number, number] | number;
+      pad: 'same' | 'valid' | number;
+      dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    };
+    const info = tf.backend_util.computePool2DInfo(x.shape, filterSize, strides, 1, pad, dimRoundingMode);
+    const fast = maxPoolGradient(dy, x, info);
+    if (fast != null) return fast;
     // (the wasm kernel recomputes the argmax from `input` alone; `output` is unused)
     const xs = tf.tidy(() => tf.add(x, tf.sub(1, tf.min(x))));
     try {
@@ -278,6 +443,28 @@ function fixedMaxPoolGrad(original: tf.KernelConfig): KernelFunc {
     } finally {
       xs.dispose();
     }
+  };
+}
+
+/**
+ * Identity shares the input buffer (as Reshape does) instead of copying it: tfjs clones every
+ * tensor it saves for the backward pass, and wasm kernels never write to their inputs.
+ */
+const sharedIdentity: KernelFunc = ({ inputs, backend }) => {
+  const x = inputs.x as tf.TensorInfo;
+  (backend as unknown as { incRef(dataId: object): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+};
+
+/** ReLU gradient in one pass on wasm (stock: Step + Cast + Multiply); stock elsewhere. */
+function reluGradientConfig(original: tf.GradConfig): tf.GradConfig {
+  return {
+    ...original,
+    gradFunc: (dy, saved, attrs) => {
+      const dyT = Array.isArray(dy) ? dy[0] : dy;
+      if (tf.getBackend() !== WASM) return original.gradFunc(dy, saved, attrs);
+      return { x: () => reluGradient(dyT, saved[0]) };
+    },
   };
 }
 
@@ -401,7 +588,17 @@ export function installFastGradients(): void {
     const maxPoolGrad = originalKernels.get('MaxPoolGrad');
     if (maxPoolGrad != null) {
       tf.unregisterKernel('MaxPoolGrad', WASM);
-      tf.registerKernel({ ...maxPoolGrad, kernelFunc: fixedMaxPoolGrad(maxPoolGrad) });
+      tf.registerKernel({ ...maxPoolGrad, kernelFunc: fastMaxPoolGrad(maxPoolGrad) });
+    }
+    const identity = originalKernels.get('Identity');
+    if (identity != null) {
+      tf.unregisterKernel('Identity', WASM);
+      tf.registerKernel({ ...identity, kernelFunc: sharedIdentity });
+    }
+    const reluGrad = tf.getGradient('Relu');
+    if (reluGrad != null && !patchedGradients.has('Relu')) {
+      patchedGradients.add('Relu');
+      tf.registerGradient(reluGradientConfig(reluGrad));
     }
   });
   installed = true;

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 
 interface WasmBackendLike {
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number): tf.TensorInfo;
 }
 
 function wasmBackend(): WasmBackendLike | null {
@@ -139,4 +139,148 @@ export function sumLeading(x: tf.Tensor, outer: number, inner: number, scale: nu
   const dst = be.typedArrayFromHeap(outInfo);
   for (let j = 0; j < inner; j++) dst[j] = acc[j] * scale;
   return wrap(outInfo);
+}
+
+/** The parts of the wasm backend that heap views (aliases) need. */
+export interface WasmHeapBackend extends WasmBackendLike {
+  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } | undefined; delete(dataId: object): boolean };
+  wasm: { tfjs: { disposeData(id: number): void } };
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+/** The active wasm backend, or null when another backend is active. */
+export function wasmHeapBackend(): WasmHeapBackend | null {
+  const be = wasmBackend() as Partial<WasmHeapBackend> | null;
+  return be != null && be.dataIdMap != null && be.wasm?.tfjs?.disposeData != null ? (be as WasmHeapBackend) : null;
+}
+
+/**
+ * Runs fn with a tensor info that aliases `shape` floats of `base`'s heap buffer starting
+ * `offsetFloats` in (no copy). The alias is unregistered afterwards without freeing the memory,
+ * which stays owned by `base`. fn must not keep the alias nor let it escape as a kernel output.
+ */
+export function withHeapAlias<T>(be: WasmHeapBackend, base: tf.TensorInfo, offsetFloats: number, shape: number[], fn: (alias: tf.TensorInfo) => T): T {
+  const record = be.dataIdMap.get(base.dataId);
+  if (record == null) throw new Error('wasm-layout.ts: the aliased tensor is not on the wasm heap');
+  const size = shape.reduce((p, q) => p * q, 1);
+  if (offsetFloats < 0 || offsetFloats + size > tf.util.sizeFromShape(base.shape)) {
+    throw new Error(`wasm-layout.ts: alias [${offsetFloats}, ${offsetFloats + size}) is outside a buffer of ${tf.util.sizeFromShape(base.shape)} floats`);
+  }
+  const alias = be.makeOutput(shape, 'float32', record.memoryOffset + offsetFloats * 4) as tf.TensorInfo;
+  try {
+    return fn(alias);
+  } finally {
+    const aliasRecord = be.dataIdMap.get(alias.dataId);
+    be.dataIdMap.delete(alias.dataId);
+    if (aliasRecord != null) be.wasm.tfjs.disposeData(aliasRecord.id);
+  }
+}
+
+/**
+ * Interleaves the s_h x s_w polyphase components phases[rh][rw] ([n, qh, qw, c]) into
+ * out[n, s_h*i + rh, s_w*j + rw, c] of shape [n, h, w, c] (entries past h or w are dropped).
+ * Replaces tf.stack + reshape (Pack is slow on wasm).
+ */
+export function interleavePhases(phases: tf.Tensor4D[][], outShape: [number, number, number, number]): tf.Tensor4D {
+  const [n, h, w, c] = outShape;
+  const sh = phases.length;
+  const sw = phases[0].length;
+  const be = wasmBackend();
+  if (be == null || phases.some((row) => row.some((p) => p.dtype !== 'float32'))) {
+    return tf.tidy(() => {
+      const [qh, qw] = [phases[0][0].shape[1], phases[0][0].shape[2]];
+      const rows = phases.map((row) => (row.length === 1 ? row[0] : tf.stack(row, 3)));
+      const full = tf.reshape(sh === 1 ? rows[0] : tf.stack(rows, 2), [n, qh * sh, qw * sw, c]);
+      return tf.slice(full, [0, 0, 0, 0], [n, h, w, c]) as tf.Tensor4D;
+    });
+  }
+  const outInfo = be.makeOutput(outShape, 'float32');
+  const dst = be.typedArrayFromHeap(outInfo);
+  for (let rh = 0; rh < sh; rh++) {
+    for (let rw = 0; rw < sw; rw++) {
+      const phase = phases[rh][rw];
+      const [, qh, qw] = phase.shape;
+      const src = be.typedArrayFromHeap(phase);
+      for (let b = 0; b < n; b++) {
+        for (let i = 0; i < qh; i++) {
+          const y = sh * i + rh;
+          if (y >= h) break;
+          const srcRow = (b * qh + i) * qw * c;
+          const dstRow = (b * h + y) * w * c;
+          for (let j = 0; j < qw; j++) {
+            const x = sw * j + rw;
+            if (x >= w) break;
+            const s = srcRow + j * c;
+            const d = dstRow + x * c;
+            for (let k = 0; k < c; k++) dst[d + k] = src[s + k];
+          }
+        }
+      }
+    }
+  }
+  return wrap(outInfo) as tf.Tensor4D;
+}
+
+/** dy where x > 0, else 0: the ReLU gradient in one pass (tfjs runs Step, Cast and Multiply). */
+export function reluGradient(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
+  const be = wasmBackend();
+  if (be == null || dy.dtype !== 'float32' || x.dtype !== 'float32' || dy.size !== x.size) {
+    return tf.tidy(() => tf.mul(dy, tf.cast(tf.step(x), 'float32')));
+  }
+  const outInfo = be.makeOutput(x.shape, 'float32');
+  const g = be.typedArrayFromHeap(dy);
+  const v = be.typedArrayFromHeap(x);
+  const dst = be.typedArrayFromHeap(outInfo);
+  for (let i = 0; i < dst.length; i++) dst[i] = v[i] > 0 ? g[i] : 0;
+  return wrap(outInfo);
+}
+
+/**
+ * Max-pool gradient (NHWC): each output's gradient goes to the first maximum of its window, as
+ * tfjs's cpu backend does. `info` gives window, strides and padding.
+ */
+export function maxPoolGradient(dy: tf.Tensor4D, x: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf.Tensor4D | null {
+  const be = wasmBackend();
+  if (be == null || dy.dtype !== 'float32' || x.dtype !== 'float32' || info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
+  const [n, h, w, c] = x.shape;
+  const [, oh, ow] = dy.shape;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const { top, left } = info.padInfo;
+  const outInfo = be.makeOutput(x.shape, 'float32');
+  const g = be.typedArrayFromHeap(dy);
+  const v = be.typedArrayFromHeap(x);
+  const dst = be.typedArrayFromHeap(outInfo);
+  dst.fill(0);
+  const bestIndex = new Int32Array(c);
+  const bestValue = new Float32Array(c);
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < oh; i++) {
+      const y0 = i * sh - top;
+      for (let j = 0; j < ow; j++) {
+        const x0 = j * sw - left;
+        bestValue.fill(-Infinity);
+        bestIndex.fill(-1);
+        for (let p = 0; p < fh; p++) {
+          const y = y0 + p;
+          if (y < 0 || y >= h) continue;
+          for (let q = 0; q < fw; q++) {
+            const xx = x0 + q;
+            if (xx < 0 || xx >= w) continue;
+            const base = ((b * h + y) * w + xx) * c;
+            for (let k = 0; k < c; k++) {
+              const val = v[base + k];
+              // NaN never wins; ties keep the first (row-major) position
+              if (val > bestValue[k] || bestIndex[k] < 0) {
+                bestValue[k] = val;
+                bestIndex[k] = base + k;
+              }
+            }
+          }
+        }
+        const gBase = ((b * oh + i) * ow + j) * c;
+        for (let k = 0; k < c; k++) if (bestIndex[k] >= 0) dst[bestIndex[k]] += g[gBase + k];
+      }
+    }
+  }
+  return wrap(outInfo) as tf.Tensor4D;
 }

@@ -46,6 +46,7 @@ export class JobRunner {
     while (this.active.size < this.concurrency) {
       const next = this.repo.nextQueued();
       if (!next) return;
+      if (!this.repo.claimQueued(next.id)) continue; // another app instance took it
       this.startRun(next.id, next.kind, JSON.parse(next.config_json));
     }
   }

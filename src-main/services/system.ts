@@ -40,13 +40,15 @@ export function gitCommit(): string | null {
   return commit;
 }
 
-const BACKEND_LADDER = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+// Same names and ladder as src-main/engine/backend.ts, without loading TensorFlow.js in main.
+const BACKEND_LADDER = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
 const BACKEND_PACKAGE: Record<string, string | null> = {
-  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
-  tensorflow: '@tensorflow/tfjs-node',
+  'node-gpu': '@tensorflow/tfjs-node-gpu',
+  node: '@tensorflow/tfjs-node',
   wasm: '@tensorflow/tfjs-backend-wasm',
   cpu: null,
 };
+const ALIASES: Record<string, string> = { gpu: 'node-gpu', 'tfjs-node-gpu': 'node-gpu', 'tfjs-node': 'node', tensorflow: 'node' };
 
 function installed(pkgName: string | null): boolean {
   if (!pkgName) return true;
@@ -63,18 +65,19 @@ function installed(pkgName: string | null): boolean {
  * installed rung of the ladder, or PUMA_BACKEND. Jobs verify it when they start and record the
  * backend and device they really got with each run.
  */
-export function plannedBackend(preferred = process.env.PUMA_BACKEND): BackendInfo {
+export function plannedBackend(requested = process.env.PUMA_BACKEND): BackendInfo {
   const notes: string[] = [];
+  const preferred = requested && requested !== 'auto' ? (ALIASES[requested] ?? requested) : undefined;
   if (preferred) {
     if (!(preferred in BACKEND_PACKAGE)) {
       notes.push(`PUMA_BACKEND=${preferred} is not one of ${BACKEND_LADDER.join(', ')}; ignored.`);
     } else if (installed(BACKEND_PACKAGE[preferred])) {
-      return { backend: preferred, device: preferred === 'tensorflow-gpu' ? 'gpu (to be verified by the job)' : 'cpu', notes: [`chosen by PUMA_BACKEND`] };
+      return { backend: preferred, device: preferred === 'node-gpu' ? 'gpu (to be verified by the job)' : 'cpu', notes: [`chosen by PUMA_BACKEND`] };
     } else notes.push(`PUMA_BACKEND=${preferred}, but ${BACKEND_PACKAGE[preferred]} is not installed.`);
   }
   for (const b of BACKEND_LADDER) {
     if (installed(BACKEND_PACKAGE[b])) {
-      return { backend: b, device: b === 'tensorflow-gpu' ? 'gpu (to be verified by the job)' : 'cpu', notes };
+      return { backend: b, device: b === 'node-gpu' ? 'gpu (to be verified by the job)' : 'cpu', notes };
     }
     notes.push(`${BACKEND_PACKAGE[b]} is not installed.`);
   }

@@ -78,20 +78,17 @@ describe.skipIf(!haveFashion)('experiment manager in the browser', () => {
     const rows = page.locator('[data-testid=runs-table] tbody tr[data-run-id]');
     await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(4);
     let maxRunning = 0;
-    await expect
-      .poll(
-        async () => {
-          const statuses = await rows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.status));
-          maxRunning = Math.max(maxRunning, statuses.filter((s) => s === 'running').length);
-          if (statuses.some((s) => s === 'failed' || s === 'interrupted')) {
-            const failed = app.db.prepare('SELECT id, error FROM runs WHERE experiment_id = ? AND error IS NOT NULL').all(experimentId);
-            throw new Error(`a run failed: ${JSON.stringify(failed)}`);
-          }
-          return statuses.filter((s) => s === 'finished').length;
-        },
-        { timeout: 200_000, interval: 300 },
-      )
-      .toBe(4);
+    for (const t0 = Date.now(); ; ) {
+      const statuses = await rows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.status));
+      maxRunning = Math.max(maxRunning, statuses.filter((s) => s === 'running').length);
+      if (statuses.some((s) => s === 'failed' || s === 'interrupted' || s === 'cancelled')) {
+        const failed = app.db.prepare('SELECT id, status, error FROM runs WHERE experiment_id = ?').all(experimentId);
+        throw new Error(`a run did not finish: ${JSON.stringify(failed)}`);
+      }
+      if (statuses.filter((s) => s === 'finished').length === 4) break;
+      if (Date.now() - t0 > 200_000) throw new Error(`runs not finished after 200 s: ${statuses.join(', ')}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
     expect(maxRunning).toBeLessThanOrEqual(1);
 
     // Select all shown runs and open Compare.

@@ -83,6 +83,22 @@ describe('experiment log', () => {
     db.close();
   });
 
+  it('leaves a run whose job still lives to the app instance that owns it, and hands a queued run to one instance only', () => {
+    const db = openDatabase(path.join(tmp(), 'log.db'));
+    const repo = new RunsRepo(db);
+    const owned = repo.create({ kind: 'perceptron', config: {}, appVersion: 'test' });
+    const lost = repo.create({ kind: 'perceptron', config: {}, appVersion: 'test' });
+    expect(repo.claimQueued(owned)).toBe(true);
+    expect(repo.claimQueued(owned)).toBe(false); // a second instance cannot start it again
+    repo.markRunning(owned, process.pid); // alive: this test's own process
+    expect(repo.claimQueued(lost)).toBe(true);
+    repo.markRunning(lost, 2 ** 22 + 12345); // above Linux's pid_max: no such process
+    expect(repo.markOrphansInterrupted()).toBe(1);
+    expect(repo.get(owned).status).toBe('running');
+    expect(repo.get(lost).status).toBe('interrupted');
+    db.close();
+  });
+
   it('marks a run whose worker was killed as interrupted, not running, at the next start', async () => {
     const file = path.join(tmp(), 'log.db');
     // A real `puma perceptron` process with a study long enough to be killed mid-way.

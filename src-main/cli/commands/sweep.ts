@@ -61,7 +61,7 @@ export async function sweep(argv: string[]): Promise<void> {
     const name = values.name ?? `sweep ${values.preset ?? path.basename(values.config!)} ${Object.keys(grid).join('×') || 'single'}`;
     let created;
     try {
-      created = service.create({ kind: kindParsed.data, base, grid, name });
+      created = await service.create({ kind: kindParsed.data, base, grid, name });
     } catch (err) {
       throw new CliError((err as Error).message);
     }

@@ -19,6 +19,7 @@ import { ExperimentsRepo, lowerIsBetter } from '../../store/repos/experiments';
 import type { PumaApp } from '../app';
 import { exportMetrics, exportTable, type TableFormat } from '../export';
 import { APP_VERSION, gitCommit } from '../system';
+import { TrainingService } from '../training/service';
 import { collectProblems, validateConfig } from './presets';
 
 export interface SweepSpec {
@@ -131,11 +132,16 @@ export class ExperimentService {
   }
 
   /** Creates the experiment and queues one run per grid point; invalid configs create nothing. */
-  create(spec: SweepSpec & { name: string; description?: string; tags?: string }): { experimentId: number; runIds: number[] } {
+  async create(spec: SweepSpec & { name: string; description?: string; tags?: string }): Promise<{ experimentId: number; runIds: number[] }> {
     const plan = this.plan(spec);
     if (plan.problems.length) {
       const lines = plan.problems.map((p) => `${p.path || '(config)'}: ${p.message} (runs ${p.runs.map((i) => i + 1).join(', ')})`);
       throw new Error(`Experiment '${spec.name}': invalid config — ${lines.join('; ')}`);
+    }
+    if (spec.kind === 'train') {
+      // As `puma train` does: a system dataset (e.g. Fashion-MNIST) is imported the first time.
+      const training = new TrainingService(this.app);
+      for (const dataset of new Set(plan.configs.map((c) => c.dataset as string | number))) await training.ensureDataset(dataset);
     }
     const experimentId = this.repo.createExperiment(spec.name, spec.kind, { base: spec.base, grid: spec.grid }, spec.description ?? '');
     const gridKeys = Object.keys(spec.grid).filter((k) => spec.grid[k]!.length > 1);

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../../../src-shared/domain/training';
 import { classificationDifficulty } from '../../../src-shared/method/scores';
 import { computeMarginsChunked, readNpyFloat32, writeNpyFloat32 } from '../../engine/margins';
-import { loadModel, trainModel } from '../../engine/training';
+import { loadModel, trainModel, TrainingStopped } from '../../engine/training';
 import type { RunData } from './data';
 
 export interface ScoreNeeds {
@@ -145,6 +145,9 @@ export async function computeScores(c: TrainConfig, data: RunData, dataDir: stri
         shouldStop: hooks.shouldStop,
         yieldEvery: 1,
       },
+    }).catch((e: unknown) => {
+      // The helper's own checkpoint is not the run's: report a plain cancel (resume continues the helper).
+      throw e instanceof TrainingStopped ? new Error('cancelled') : e;
     });
     try {
       if (kind === 'margin') {

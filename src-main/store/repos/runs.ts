@@ -1,9 +1,26 @@
+import { readFileSync } from 'node:fs';
 import type { Db } from '../db';
 import type { MetricPoint, MetricSeries, RunDetail, RunKind, RunStatus, RunSummary } from '../../../src-shared/domain/runs';
 import type { TrainingCheckpointRecord } from '../../../src-shared/domain/training';
 import { TRAINING_CHECKPOINTS_DDL } from '../migrations/0004-training';
 
 const now = (): string => new Date().toISOString();
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A killed job whose parent died too may linger as a zombie until something reaps it.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return true; // no /proc (macOS, Windows): trust kill(0)
+  }
+}
 
 interface RunRow {
   id: number;
@@ -148,9 +165,21 @@ export class RunsRepo {
       .get() as RunRow | undefined;
   }
 
+  /**
+   * Takes a queued run for this process: only one of several app instances (the window and a
+   * CLI, say) sharing the log can win it, so no run is started twice.
+   */
+  claimQueued(id: number): boolean {
+    return (
+      this.db
+        .prepare(`UPDATE runs SET status = 'running', pid = NULL, started_at = ?, error = NULL WHERE id = ? AND status = 'queued'`)
+        .run(now(), id).changes === 1
+    );
+  }
+
   markRunning(id: number, pid: number | null): void {
     this.db
-      .prepare(`UPDATE runs SET status = 'running', pid = ?, started_at = ?, error = NULL WHERE id = ?`)
+      .prepare(`UPDATE runs SET status = 'running', pid = ?, started_at = COALESCE(started_at, ?), error = NULL WHERE id = ?`)
       .run(pid, now(), id);
   }
 
@@ -185,14 +214,19 @@ export class RunsRepo {
    * At start-up no job of ours is alive, so a run still marked running lost its worker (a crash,
    * a kill, a power cut): it is interrupted, not running.
    */
-  markOrphansInterrupted(): number {
-    return this.db
-      .prepare(
-        `UPDATE runs SET status = 'interrupted', pid = NULL, finished_at = ?,
-           error = COALESCE(error, 'The job stopped without finishing (the app or its worker process ended).')
-         WHERE status = 'running'`,
-      )
-      .run(now()).changes;
+  markOrphansInterrupted(isAlive: (pid: number) => boolean = processAlive): number {
+    const running = this.db.prepare(`SELECT id, pid FROM runs WHERE status = 'running'`).all() as Array<{ id: number; pid: number | null }>;
+    // A job whose process still lives belongs to another app instance on the same log (a CLI
+    // export while the window trains, say): leave it alone.
+    const orphans = running.filter((r) => r.pid === null || !isAlive(r.pid));
+    const mark = this.db.prepare(
+      `UPDATE runs SET status = 'interrupted', pid = NULL, finished_at = ?,
+         error = COALESCE(error, 'The job stopped without finishing (the app or its worker process ended).')
+       WHERE id = ? AND status = 'running'`,
+    );
+    const t = now();
+    this.db.transaction(() => orphans.forEach((r) => mark.run(t, r.id)))();
+    return orphans.length;
   }
 
   /** Appends metric points in one transaction and keeps latest_metrics current. */

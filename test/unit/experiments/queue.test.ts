@@ -27,7 +27,7 @@ function openApp(dbPath?: string, concurrency?: number) {
 describe('queue', () => {
   it('runs one at a time in queue order and follows a reorder', async () => {
     const { app, fake, service } = openApp();
-    const { runIds } = service.create({ kind: 'perceptron', base: perceptron, grid: { eps: [0, 0.1, 0.2, 0.3] }, name: 'q' });
+    const { runIds } = await service.create({ kind: 'perceptron', base: perceptron, grid: { eps: [0, 0.1, 0.2, 0.3] }, name: 'q' });
     expect(runIds).toHaveLength(4);
     expect(fake.started()).toEqual([runIds[0]]);
     expect(service.queue().order).toEqual(runIds.slice(1));
@@ -44,16 +44,16 @@ describe('queue', () => {
     expect(await Promise.all(runIds.map((id) => app.runner.waitFor(id)))).toEqual(['finished', 'finished', 'finished', 'finished']);
   });
 
-  it('rejects reordering runs that are not queued', () => {
+  it('rejects reordering runs that are not queued', async () => {
     const { service } = openApp();
-    const { runIds } = service.create({ kind: 'perceptron', base: perceptron, grid: { eps: [0, 0.1] }, name: 'q' });
+    const { runIds } = await service.create({ kind: 'perceptron', base: perceptron, grid: { eps: [0, 0.1] }, name: 'q' });
     expect(() => service.reorder([runIds[0]!])).toThrow(/not queued/);
     expect(() => service.reorder([runIds[1]!, runIds[1]!])).toThrow(/twice/);
   });
 
-  it('cancels a queued run and retries it at the end of the queue with its metrics cleared', () => {
+  it('cancels a queued run and retries it at the end of the queue with its metrics cleared', async () => {
     const { app, fake, service } = openApp();
-    const { runIds } = service.create({ kind: 'perceptron', base: perceptron, grid: { eps: [0, 0.1, 0.2] }, name: 'q' });
+    const { runIds } = await service.create({ kind: 'perceptron', base: perceptron, grid: { eps: [0, 0.1, 0.2] }, name: 'q' });
     expect(app.runner.cancel(runIds[1]!)).toBe('cancelled');
     expect(service.queue().order).toEqual([runIds[2]]);
     fake.jobs[0]!.emit({ type: 'metrics', points: [{ key: 'acc', step: 1, value: 0.5 }] });
@@ -76,12 +76,12 @@ describe('queue', () => {
     expect(fake.started()).toEqual([runIds[0], runIds[2], runIds[0]]);
   });
 
-  it('saves the concurrency setting and starts more runs when it is raised', () => {
+  it('saves the concurrency setting and starts more runs when it is raised', async () => {
     const t = tempDir('puma-queue-');
     cleanups.push(t.cleanup);
     const dbPath = path.join(t.dir, 'log.db');
     const first = openApp(dbPath);
-    const { runIds } = first.service.create({ kind: 'perceptron', base: perceptron, grid: { eps: [0, 0.1, 0.2, 0.3] }, name: 'q' });
+    const { runIds } = await first.service.create({ kind: 'perceptron', base: perceptron, grid: { eps: [0, 0.1, 0.2, 0.3] }, name: 'q' });
     expect(first.fake.started()).toHaveLength(1);
     expect(first.service.setConcurrency(2).concurrency).toBe(2);
     expect(first.fake.started()).toEqual([runIds[0], runIds[1]]);
