@@ -18,6 +18,7 @@ import { datasetsCommand, DATASETS_USAGE } from './commands/datasets';
 import { trainCommand, TRAIN_USAGE } from './commands/train';
 import { marginsCommand, MARGINS_USAGE } from './commands/margins';
 import { modelsCommand, MODELS_USAGE } from './commands/models';
+import { benchCommand, BENCH_USAGE } from './commands/bench';
 
 const USAGE = `puma — PUMA Lab from the command line
 
@@ -32,6 +33,7 @@ ${DATASETS_USAGE}
 ${TRAIN_USAGE}
 ${MODELS_USAGE}
 ${MARGINS_USAGE}
+${BENCH_USAGE}
 
 The experiment log is --db, else $PUMA_DB, else ${defaultDbPath()}.`;
 
@@ -142,7 +144,7 @@ async function runs(argv: string[]): Promise<void> {
   }
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = { serve, perceptron, runs, sweep, export: exportCommand, datasets: datasetsCommand, models: modelsCommand, margins: marginsCommand, train: trainCommand };
+const commands: Record<string, (argv: string[]) => Promise<void>> = { serve, perceptron, runs, sweep, export: exportCommand, datasets: datasetsCommand, models: modelsCommand, margins: marginsCommand, train: trainCommand, bench: benchCommand };
 
 export async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;

@@ -230,23 +230,30 @@ function conv2dFilterGradientGemm(be: WasmHeapBackend, matmul: tf.KernelConfig, 
         dyDst.set(dySrc.subarray(s, s + rowLength), (b * gh + i) * gw * co);
       }
     }
+    // One sequential pass over x: pixel (y, col) goes to phase (y % sh, col % sw) at (y / sh, col / sw).
     const xSrc = be.typedArrayFromHeap(x);
     const [sh, sw] = [info.strideHeight, info.strideWidth];
-    for (const key of phaseKeys) {
-      const [rh, rw] = key.split(',').map(Number);
-      const [qh, qw] = [ah.phaseLength(rh), aw.phaseLength(rw)];
-      const dst = be.typedArrayFromHeap(phaseBuffers.get(key) as tf.TensorInfo);
-      dst.fill(0);
-      for (let b = 0; b < n; b++) {
-        for (let i = 0; i < qh; i++) {
-          const srcRow = (b * h + sh * i + rh) * w * ci + rw * ci;
-          const dstRow = before + (b * gh + i) * gw;
-          const step = sw * ci;
-          for (let c = 0; c < ci; c++) {
-            const d = dstRow + c * k;
-            let s = srcRow + c;
-            for (let j = 0; j < qw; j++, s += step) dst[d + j] = xSrc[s];
-          }
+    const phaseViews: Array<Array<Float32Array | null>> = [];
+    for (let rh = 0; rh < sh; rh++) {
+      phaseViews.push([]);
+      for (let rw = 0; rw < sw; rw++) {
+        const buffer = phaseBuffers.get(`${rh},${rw}`);
+        const view = buffer == null ? null : be.typedArrayFromHeap(buffer);
+        view?.fill(0);
+        phaseViews[rh].push(view);
+      }
+    }
+    for (let b = 0; b < n; b++) {
+      for (let y = 0; y < h; y++) {
+        const rowViews = phaseViews[y % sh];
+        const dstRow = before + (b * gh + Math.floor(y / sh)) * gw;
+        const srcRow = (b * h + y) * w * ci;
+        for (let col = 0; col < w; col++) {
+          const dst = rowViews[col % sw];
+          if (dst == null) continue;
+          let d = dstRow + Math.floor(col / sw);
+          const s = srcRow + col * ci;
+          for (let c = 0; c < ci; c++, d += k) dst[d] = xSrc[s + c];
         }
       }
     }
@@ -269,7 +276,18 @@ function conv2dFilterGradientGemm(be: WasmHeapBackend, matmul: tf.KernelConfig, 
 }
 
 /** Below this many input channels the filter gradient uses one im2col GEMM (the per-tap GEMMs would have ci rows). */
+export type FilterGradientMethod = 'auto' | 'grid' | 'im2col';
+let filterGradientMethod: FilterGradientMethod = 'auto';
+
+/** Forces one wasm filter-gradient method (tests and benchmarks compare them); 'auto' picks per shape. */
+export function setFilterGradientMethod(method: FilterGradientMethod): void {
+  filterGradientMethod = method;
+}
+
 const IM2COL_MAX_CHANNELS = 8;
+/** Otherwise im2col is used where the grid GEMMs would do this much more work and the patches stay small. */
+const IM2COL_MIN_GRID_WASTE = 1.2;
+const IM2COL_MAX_FLOATS = 8 * 1024 * 1024;
 
 /**
  * dL/dW of a conv with few input channels (first layers): one GEMM of the transposed patches
@@ -310,14 +328,14 @@ function conv2dFilterGradientIm2col(be: WasmHeapBackend, matmul: tf.KernelConfig
     }
     const b = { dataId: dy.dataId, shape: [positions, co], dtype: 'float32' as const };
     const product = matmul.kernelFunc({ inputs: { a: patches, b }, attrs: { transposeA: false, transposeB: false }, backend: be as unknown as Backend }) as tf.TensorInfo;
-    const out = tf.engine().makeTensorFromTensorInfo(product);
-    return tf.reshape(out, [kh, kw, ci, co]) as tf.Tensor4D;
+    // [kh*kw*ci, co] is already dW's memory layout
+    return tf.engine().makeTensorFromTensorInfo({ ...product, shape: [kh, kw, ci, co] }) as tf.Tensor4D;
   } finally {
     be.disposeData(patches.dataId);
   }
 }
 
-/** dL/dW of a conv: a forward conv over x^T [Ci,H,W,N] with dy^T [oH,oW,N,Co] as a filter dilated by the stride. */
+/** dL/dW of a conv on wasm: im2col or per-tap GEMMs over a zero-padded grid, whichever does less work for the shape. */
 export function conv2dFilterGradient(
   x: tf.Tensor4D,
   dy: tf.Tensor4D,
@@ -328,39 +346,19 @@ export function conv2dFilterGradient(
   const matmul = originalKernels.get('BatchMatMul');
   if (be != null && matmul != null && x.dtype === 'float32' && dy.dtype === 'float32') {
     const info = convInfo(x.shape, filterShape, attrs);
-    const gemm = x.shape[3] < IM2COL_MAX_CHANNELS ? conv2dFilterGradientIm2col : conv2dFilterGradientGemm;
-    return gemm(be, matmul, x, dy, info);
-  }
-  return tf.tidy(() => {
-    const info = convInfo(x.shape, filterShape, attrs);
-    const [kh, kw] = [info.filterHeight, info.filterWidth];
-    const [sh, sw] = [info.strideHeight, info.strideWidth];
-    const [oh, ow] = [dy.shape[1], dy.shape[2]];
     const [n, h, w, ci] = x.shape;
-    const co = dy.shape[3];
-    if (sh === 1 && sw === 1 && ci < co) {
-      // Swapped roles: dy [Co,oH,oW,N] is the conv input and x [H,W,N,Ci] the filter, so the
-      // tensor XNNPACK packs as weights each call is the smaller one (first layers: Ci = 1 or 3).
-      // out[co, j, ci] = sum_u dy[j + u - L] x[u] with L = K-1-pad gives dW[k] = out[K-1-k].
-      const dyT = permute3(dy, [n, oh * ow, co], [2, 1, 0], [co, oh, ow, n]) as tf.Tensor4D;
-      const lh = kh - 1 - info.padInfo.top;
-      const lw = kw - 1 - info.padInfo.left;
-      const dyPadded = padOrCrop4d(dyT, [[0, 0], [lh, h + kh - 1 - lh - oh], [lw, w + kw - 1 - lw - ow], [0, 0]]);
-      const xAsFilter = permute3(x, [n, h * w, ci], [1, 0, 2], [h, w, n, ci]) as tf.Tensor4D;
-      const out = tf.conv2d(dyPadded, xAsFilter, 1, 'valid'); // [Co,kh,kw,Ci], taps reversed
-      return tf.reverse(tf.transpose(out, [1, 2, 3, 0]), [0, 1]) as tf.Tensor4D; // tiny tensor
-    }
-    const xT = permute3(x, [n, h * w, ci], [2, 1, 0], [ci, h, w, n]) as tf.Tensor4D;
-    const top = info.padInfo.top;
-    const left = info.padInfo.left;
-    const bottom = (oh - 1) * sh + kh - top - x.shape[1];
-    const right = (ow - 1) * sw + kw - left - x.shape[2];
-    const xPadded = padOrCrop4d(xT, [[0, 0], [top, bottom], [left, right], [0, 0]]);
-    const dyAsFilter = permute3(dy, [n, oh * ow, co], [1, 0, 2], [oh, ow, n, co]) as tf.Tensor4D;
-    const dilations: [number, number] = [sh, sw];
-    const out = tf.conv2d(xPadded, dyAsFilter, 1, 'valid', 'NHWC', dilations); // [Ci,kh,kw,Co]
-    return permute3(out, [ci, kh * kw, co], [1, 0, 2], [kh, kw, ci, co]) as tf.Tensor4D;
-  });
+    const [, oh, ow] = dy.shape;
+    // The grid GEMMs also multiply the grid's zero margins: 56% extra work on 4x4 maps, 27% on
+    // 8x8. There (and for few input channels) writing the patches out is cheaper.
+    const gridH = filterGradAxis(h, oh, info.filterHeight, info.strideHeight, info.padInfo.top).grid;
+    const gridW = filterGradAxis(w, ow, info.filterWidth, info.strideWidth, info.padInfo.left).grid;
+    const waste = (gridH * gridW) / (oh * ow);
+    const patchFloats = info.filterHeight * info.filterWidth * ci * n * oh * ow;
+    const im2col =
+      filterGradientMethod === 'auto' ? ci < IM2COL_MAX_CHANNELS || (waste > IM2COL_MIN_GRID_WASTE && patchFloats <= IM2COL_MAX_FLOATS) : filterGradientMethod === 'im2col';
+    return (im2col ? conv2dFilterGradientIm2col : conv2dFilterGradientGemm)(be, matmul, x, dy, info);
+  }
+  throw new Error('fast-gradients.ts: the conv filter gradient runs on the wasm backend with float32 tensors only');
 }
 
 function transposeLastTwo(t: tf.Tensor): tf.Tensor {

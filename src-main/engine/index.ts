@@ -12,7 +12,7 @@ export async function initEngine(preferred?: string): Promise<BackendInfo> {
   const info = await resolveBackend(preferred);
   if (info.backend === 'wasm') {
     installFastGradients();
-    info.notes.push('fast wasm backward kernels installed (Conv2DBackpropInput/Filter, BatchMatMul, Sum, Mean)');
+    info.notes.push('fast wasm backward kernels installed (Conv2DBackpropInput/Filter, BatchMatMul, Sum, Mean, MaxPoolGrad, Identity, ReLU gradient)');
   }
   return info;
 }

@@ -1,13 +1,28 @@
 // Entry point of an engine worker process (forked by workers.ts). One single-threaded tfjs
 // backend per process: wasm has no threads in Node, so processes are how we use several cores.
 import * as tf from '@tensorflow/tfjs';
-import { initEngine, createModel, crossEntropy } from './index';
+import { initEngine, createModel, crossEntropy, pgdLinf } from './index';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol';
 
 let model: tf.LayersModel | null = null;
 
 function reply(msg: WorkerResponse): void {
   process.send?.(msg);
+}
+
+/** The worker's model with the main process's current trainable weights. */
+function modelWithWeights(weights: Float32Array[]): tf.LayersModel {
+  if (model == null) throw new Error('worker-main.ts: work requested before a model was created');
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  if (weights.length !== vars.length) {
+    throw new Error(`worker-main.ts: got ${weights.length} weight arrays for ${vars.length} trainable weights`);
+  }
+  vars.forEach((v, i) => {
+    const t = tf.tensor(weights[i], v.shape as number[]);
+    v.assign(t);
+    t.dispose();
+  });
+  return model;
 }
 
 async function handle(req: WorkerRequest): Promise<WorkerResponse | null> {
@@ -21,15 +36,20 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse | null> {
       model = createModel(req.arch, req.options);
       return { id: req.id, ok: true, type: 'model', trainableShapes: model.trainableWeights.map((w) => w.shape as number[]) };
     }
+    case 'pgd': {
+      const m = modelWithWeights(req.weights);
+      const start = performance.now();
+      const adversarial = tf.tidy(() => {
+        const x = tf.tensor4d(req.x, req.xShape as [number, number, number, number]);
+        const y = tf.tensor1d(req.labels, 'int32');
+        return pgdLinf(m, x, y, req.eps, req.alpha, req.steps).dataSync() as Float32Array;
+      });
+      return { id: req.id, ok: true, type: 'pgd', adversarial, ms: performance.now() - start };
+    }
     case 'gradients': {
-      if (model == null) throw new Error('worker-main.ts: gradients requested before a model was created');
-      const m = model;
+      const m = modelWithWeights(req.weights);
       const start = performance.now();
       const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
-      if (req.weights.length !== vars.length) {
-        throw new Error(`worker-main.ts: got ${req.weights.length} weight arrays for ${vars.length} trainable weights`);
-      }
-      vars.forEach((v, i) => v.assign(tf.tensor(req.weights[i], v.shape as number[])));
       const result = tf.tidy(() => {
         const x = tf.tensor4d(req.x, req.xShape as [number, number, number, number]);
         const y = tf.tensor1d(req.labels, 'int32');

@@ -6,10 +6,12 @@ export type WorkerRequest =
   | { id: number; type: 'init'; backend?: string }
   | { id: number; type: 'model'; arch: string; options: CreateModelOptions }
   | { id: number; type: 'gradients'; weights: Float32Array[]; x: Float32Array; xShape: number[]; labels: Int32Array }
+  | { id: number; type: 'pgd'; weights: Float32Array[]; x: Float32Array; xShape: number[]; labels: Int32Array; eps: number; alpha: number; steps: number }
   | { id: number; type: 'exit' };
 
 export type WorkerResponse =
   | { id: number; ok: true; type: 'init'; backend: string; device: string }
   | { id: number; ok: true; type: 'model'; trainableShapes: number[][] }
   | { id: number; ok: true; type: 'gradients'; grads: Float32Array[]; loss: number; ms: number }
+  | { id: number; ok: true; type: 'pgd'; adversarial: Float32Array; ms: number }
   | { id: number; ok: false; error: string };

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { crossEntropy } from './train-step';
+import { crossEntropy, pgdLinf } from './train-step';
 import type { CreateModelOptions } from './models';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol';
 
@@ -88,6 +88,11 @@ export class EngineWorkerPool {
     return this.workers[index].request<'gradients'>({ type: 'gradients', weights, x, xShape, labels });
   }
 
+  /** L-inf PGD of one shard with the given weights, computed by worker `index`. */
+  shardPgd(index: number, weights: Float32Array[], x: Float32Array, xShape: number[], labels: Int32Array, attack: { eps: number; alpha: number; steps: number }) {
+    return this.workers[index].request<'pgd'>({ type: 'pgd', weights, x, xShape, labels, ...attack });
+  }
+
   async close(): Promise<void> {
     await Promise.all(
       this.workers.map(
@@ -116,8 +121,8 @@ export async function dataParallelTrainStep(
   labels: tf.Tensor1D,
 ): Promise<number> {
   const batch = x.shape[0];
-  const shards = Math.min(pool.size + 1, batch);
-  const sizes = Array.from({ length: shards }, (_, i) => Math.floor(batch / shards) + (i < batch % shards ? 1 : 0));
+  const sizes = shardSizes(batch, pool.size);
+  const shards = sizes.length;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const weights = vars.map((v) => v.dataSync() as Float32Array);
   const xData = x.dataSync() as Float32Array;
@@ -152,4 +157,47 @@ export async function dataParallelTrainStep(
   optimizer.applyGradients(averaged);
   tf.dispose([...local.grads, ...Object.values(averaged)]);
   return results.reduce((acc, r, s) => acc + (r.loss * sizes[s + 1]) / total, (local.loss * sizes[0]) / total);
+}
+
+/** Shard sizes for splitting `batch` over the main process and `workers` workers. */
+function shardSizes(batch: number, workers: number): number[] {
+  const shards = Math.min(workers + 1, batch);
+  return Array.from({ length: shards }, (_, i) => Math.floor(batch / shards) + (i < batch % shards ? 1 : 0));
+}
+
+/**
+ * L-inf PGD (the same steps as train-step.ts pgdLinf) with the batch split over the main process
+ * and the pool's workers; samples are independent, so the result equals the single-process one.
+ * Weights travel once per call, not once per step.
+ */
+export async function dataParallelPgdLinf(
+  pool: EngineWorkerPool,
+  model: tf.LayersModel,
+  x: tf.Tensor4D,
+  labels: tf.Tensor1D,
+  eps: number,
+  alpha: number,
+  steps: number,
+): Promise<tf.Tensor4D> {
+  const batch = x.shape[0];
+  const sizes = shardSizes(batch, pool.size);
+  const weights = model.trainableWeights.map((w) => (w.read() as tf.Variable).dataSync() as Float32Array);
+  const xData = x.dataSync() as Float32Array;
+  const yData = Int32Array.from(labels.dataSync());
+  const perImage = xData.length / batch;
+  const remote: Promise<{ adversarial: Float32Array }>[] = [];
+  let offset = sizes[0];
+  for (let s = 1; s < sizes.length; s++) {
+    const end = offset + sizes[s];
+    remote.push(pool.shardPgd(s - 1, weights, xData.slice(offset * perImage, end * perImage), [sizes[s], ...x.shape.slice(1)], yData.slice(offset, end), { eps, alpha, steps }));
+    offset = end;
+  }
+  const local = tf.tidy(() => pgdLinf(model, tf.slice(x, 0, sizes[0]), tf.slice(labels, 0, sizes[0]), eps, alpha, steps));
+  const shards = await Promise.all(remote);
+  return tf.tidy(() => {
+    const parts = [local, ...shards.map((r, s) => tf.tensor4d(r.adversarial, [sizes[s + 1], ...x.shape.slice(1)] as [number, number, number, number]))];
+    const out = tf.concat(parts, 0) as tf.Tensor4D;
+    local.dispose();
+    return out;
+  });
 }

@@ -1,7 +1,7 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, onTestFinished } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { compareGradients, makeRng, randomArray, relativeError, useBackend, type Spec } from './helpers';
-import { FAST_WASM_KERNELS, fastGradientsInstalled } from '../../../src-main/engine/fast-gradients';
+import { FAST_WASM_KERNELS, fastGradientsInstalled, setFilterGradientMethod } from '../../../src-main/engine/fast-gradients';
 import { createModel } from '../../../src-main/engine/models';
 import { crossEntropy } from '../../../src-main/engine/train-step';
 
@@ -26,13 +26,24 @@ describe('fast wasm gradients match the pure-JS cpu backend', () => {
     { n: 2, h: 7, w: 7, ci: 4, co: 3, k: 5, s: 1, pad: 'valid' },
     { n: 2, h: 8, w: 8, ci: 6, co: 4, k: 1, s: 2, pad: 'same' },
     { n: 1, h: 12, w: 9, ci: 2, co: 3, k: 4, s: 3, pad: 'same' },
-    // ci < co with stride 1 takes the swapped-roles filter gradient
     { n: 3, h: 10, w: 7, ci: 2, co: 6, k: 3, s: 1, pad: 'valid' },
     { n: 2, h: 9, w: 8, ci: 1, co: 5, k: 4, s: 1, pad: 'same' },
     { n: 2, h: 6, w: 6, ci: 3, co: 8, k: 1, s: 1, pad: 'same' },
+    // larger channel counts
+    { n: 3, h: 8, w: 7, ci: 9, co: 5, k: 3, s: 1, pad: 'same' },
+    { n: 2, h: 9, w: 10, ci: 8, co: 6, k: 3, s: 2, pad: 'same' },
+    { n: 2, h: 11, w: 9, ci: 10, co: 4, k: 3, s: 2, pad: 'valid' },
+    { n: 2, h: 7, w: 8, ci: 8, co: 3, k: 5, s: 1, pad: 'valid' },
+    { n: 2, h: 8, w: 8, ci: 12, co: 7, k: 1, s: 2, pad: 'same' },
+    { n: 1, h: 12, w: 10, ci: 8, co: 3, k: 4, s: 3, pad: 'same' },
+    { n: 2, h: 9, w: 9, ci: 8, co: 5, k: 2, s: 2, pad: 'valid' },
+    { n: 2, h: 6, w: 5, ci: 16, co: 16, k: 5, s: 1, pad: 'same' },
   ];
-  for (const c of convCases) {
-    it(`conv2d ${c.h}x${c.w}x${c.ci}->${c.co} k${c.k} s${c.s} ${c.pad}: dx and dW`, async () => {
+  // Each case with both filter-gradient methods: per-tap GEMMs over a zero-padded grid, and im2col.
+  for (const c of convCases.flatMap((c) => (['grid', 'im2col'] as const).map((method) => ({ ...c, method })))) {
+    it(`conv2d ${c.h}x${c.w}x${c.ci}->${c.co} k${c.k} s${c.s} ${c.pad}, dW by ${c.method}: dx and dW`, async () => {
+      setFilterGradientMethod(c.method);
+      onTestFinished(() => setFilterGradientMethod('auto'));
       const rng = makeRng(JSON.stringify(c));
       const x = spec([c.n, c.h, c.w, c.ci], rng);
       const w = spec([c.k, c.k, c.ci, c.co], rng, 0.5);
@@ -54,6 +65,26 @@ describe('fast wasm gradients match the pure-JS cpu backend', () => {
     const errors = await compareGradients([x, w, b], (xt, wt, bt) =>
       tf.sum(tf.square(tf.fused.conv2d({ x: xt as tf.Tensor4D, filter: wt as tf.Tensor4D, strides: 2, pad: 'same', bias: bt, activation: 'relu' }))),
     );
+    for (const e of errors) expect(e).toBeLessThan(TOL);
+  });
+
+  it('max-pool gradient: overlapping 3x3 stride-2 windows, same and valid padding, negative values', async () => {
+    const rng = makeRng('maxpool');
+    const x = spec([2, 9, 8, 5], rng);
+    for (const pad of ['same', 'valid'] as const) {
+      const outShape = tf.tidy(() => tf.maxPool(tf.zeros<tf.Rank.R4>([2, 9, 8, 5]), 3, 2, pad).shape as number[]);
+      const weights = spec(outShape, rng);
+      const errors = await compareGradients([x], (xt) => tf.sum(tf.mul(tf.maxPool(tf.sub(xt, 2) as tf.Tensor4D, 3, 2, pad), tf.tensor(weights.data, weights.shape))));
+      for (const e of errors) expect(e).toBeLessThan(TOL);
+    }
+  });
+
+  it('relu gradient (one-pass kernel) including exact zeros', async () => {
+    const rng = makeRng('relu');
+    const x = spec([4, 33], rng);
+    for (let i = 0; i < x.data.length; i += 7) x.data[i] = 0;
+    const weights = spec([4, 33], rng);
+    const errors = await compareGradients([x], (xt) => tf.sum(tf.mul(tf.relu(xt), tf.tensor(weights.data, weights.shape))));
     for (const e of errors) expect(e).toBeLessThan(TOL);
   });
 

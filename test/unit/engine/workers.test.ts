@@ -2,8 +2,8 @@ import { describe, it, expect, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend, relativeError } from './helpers';
 import { createModel } from '../../../src-main/engine/models';
-import { trainStep } from '../../../src-main/engine/train-step';
-import { EngineWorkerPool, dataParallelTrainStep } from '../../../src-main/engine/workers';
+import { trainStep, pgdLinf } from '../../../src-main/engine/train-step';
+import { EngineWorkerPool, dataParallelTrainStep, dataParallelPgdLinf } from '../../../src-main/engine/workers';
 
 let pool: EngineWorkerPool | undefined;
 afterAll(async () => {
@@ -32,6 +32,27 @@ describe('data-parallel training across worker processes', () => {
       expect(moved).toBeGreaterThan(1e-4); // the step did something
       expect(relativeError(a, w.dataSync())).toBeLessThan(1e-4);
     });
+  });
+
+  it('PGD split over the main process and a worker equals single-process PGD', async () => {
+    if (pool == null) throw new Error('pool not started');
+    const opts = { inputShape: [12, 12, 3] as [number, number, number], numClasses: 10, seed: 11 };
+    await pool.createModel('cnn-small', opts);
+    const model = createModel('cnn-small', opts);
+    const x = tf.randomUniform([5, 12, 12, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const y = tf.tensor1d([9, 1, 4, 3, 0], 'int32');
+    const eps = 8 / 255;
+    const single = pgdLinf(model, x, y, eps, 2 / 255, 3);
+    const split = await dataParallelPgdLinf(pool, model, x, y, eps, 2 / 255, 3);
+    expect(split.shape).toEqual(x.shape);
+    const moved = tf.max(tf.abs(tf.sub(split, x))).dataSync()[0];
+    expect(moved).toBeGreaterThan(eps / 2); // the attack moved the inputs
+    expect(moved).toBeLessThanOrEqual(eps + 1e-6);
+    // Signed steps: a gradient entry near 0 may flip sign across backends' summation order; allow a few.
+    const differing = tf.sum(tf.cast(tf.greater(tf.abs(tf.sub(split, single)), 1e-5), 'float32')).dataSync()[0];
+    expect(differing / x.size).toBeLessThan(0.01);
+    tf.dispose([x, y, single, split]);
+    model.dispose();
   });
 
   it('worker errors come back as clear errors', async () => {
