@@ -2,9 +2,11 @@
  * Training benchmark: img/s of the laptop preset's training step (attack included) per backend,
  * and (with --full) the wall time of the whole laptop preset run through the job + CLI path.
  *
- *   npx tsx bench/training.ts [--backends wasm,cpu] [--batches 6] [--full] [--strategy puma]
+ *   npx tsx bench/training.ts [--backends wasm,cpu] [--batches 6] [--cpu-batches 2] [--cpu-batch-size 16]
+ *                             [--full] [--strategy puma]
  *
- * Prints one JSON object. Uses PUMA_HOME (default: a temporary folder) for the log and data;
+ * The plain cpu backend is far slower than wasm, so it runs only --cpu-batches batches of
+ * --cpu-batch-size images (the first batch is warm-up); img/s is per image either way. Prints one JSON object. Uses PUMA_HOME (default: a temporary folder) for the log and data;
  * Fashion-MNIST is imported from /usr/share/datasets/fashion-mnist when missing.
  */
 import { execFileSync } from 'node:child_process';
@@ -22,8 +24,10 @@ import { parseTrainConfig } from '../src-shared/domain/training';
 
 const { values } = parseArgs({
   options: {
-    backends: { type: 'string', default: 'wasm' },
+    backends: { type: 'string', default: 'wasm,cpu' },
     batches: { type: 'string', default: '6' },
+    'cpu-batches': { type: 'string', default: '2' },
+    'cpu-batch-size': { type: 'string', default: '16' },
     full: { type: 'boolean', default: false },
     strategy: { type: 'string', default: 'none' },
   },
@@ -42,8 +46,10 @@ async function main(): Promise<void> {
   const perBackend: Record<string, unknown> = {};
   for (const backend of values.backends.split(',')) {
     const info = await initEngine(backend);
-    const batches = Number(values.batches);
-    const config = { ...preset, epochs: 1, eval_every: 0, eval_subset: 10, eval_attack_steps: 0, epoch_size: batches * preset.batch_size };
+    const batches = Number(backend === 'cpu' ? values['cpu-batches'] : values.batches);
+    if (!(Number.isInteger(batches) && batches >= 2)) throw new Error(`bench/training.ts: --batches / --cpu-batches must be integers ≥ 2 (one warm-up batch), got ${batches}`);
+    const batchSize = backend === 'cpu' ? Number(values['cpu-batch-size']) : preset.batch_size;
+    const config = { ...preset, batch_size: batchSize, epochs: 1, eval_every: 0, eval_subset: 10, eval_attack_steps: 0, epoch_size: batches * batchSize };
     const data = openRunData(datasets, config);
     const pool = data.makePool(config, data.candidates, null);
     // The first batch warms the kernels up; img/s is measured over the rest.
@@ -58,11 +64,11 @@ async function main(): Promise<void> {
       runDir,
       hooks: {
         onBatch: (p) => {
-          if (p.batch === 1) (warmEnd = performance.now()), (warmSamples = preset.batch_size);
+          if (p.batch === 1) (warmEnd = performance.now()), (warmSamples = batchSize);
         },
       },
     });
-    const steady = (r.globalStep * preset.batch_size - warmSamples) / ((performance.now() - warmEnd - r.evalSeconds * 1000) / 1000);
+    const steady = (r.globalStep * batchSize - warmSamples) / ((performance.now() - warmEnd - r.evalSeconds * 1000) / 1000);
     perBackend[backend] = {
       device: info.device,
       method: config.method,

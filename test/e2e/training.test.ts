@@ -76,12 +76,14 @@ describe.skipIf(!haveFashion)('adversarial training in the browser', () => {
 
     await page.getByTestId('train-resume').click();
     await expect.poll(() => status.textContent(), { timeout: 90_000, interval: 500 }).toBe('finished');
-    await expect.poll(() => page.getByTestId('final-clean').textContent()).toMatch(/\d+\.\d %/);
+    // The final row: the three accuracies and the pruned pool (PE 20 % of 512 → 410 kept).
+    for (const id of ['final-clean', 'final-pgd', 'final-cw']) await expect.poll(() => page.getByTestId(id).textContent()).toMatch(/^\d+\.\d %$/);
+    await expect.poll(() => page.getByTestId('final-kept').textContent()).toBe('410 / 512');
     await expect.poll(async () => Number(await page.getByTestId('train-acc-chart').getAttribute('data-points'))).toBe(2);
     const run = app.runs.get(runId);
     const result = run.result as { metrics: { clean_acc: number }; pruning: { kept: number; pool_size: number } };
     expect(result.pruning.kept).toBe(Math.round(512 * 0.8));
-    expect(result.metrics.clean_acc).toBeGreaterThanOrEqual(0);
+    for (const v of Object.values(result.metrics)) (expect(v).toBeGreaterThanOrEqual(0), expect(v).toBeLessThanOrEqual(1));
     // The loss steps continue after the cancel point: no step trained twice.
     const steps = app.runs.metrics(runId, ['train/batch_loss'])[0]!.points.map((p) => p.step);
     expect(new Set(steps).size).toBe(steps.length);

@@ -81,8 +81,9 @@ async function marginsWith(model: tf.LayersModel, c: TrainConfig, data: RunData,
   };
   const spec =
     c.margin_method === 'fast'
-      ? // Steps of ε/4 reach beyond ε in ~8 steps: margins past ±2ε are clipped by Eq. 2 anyway.
-        ({ method: 'fast', params: { stepSize: Math.max(eps / 4, 1e-3), iMax: 10, jMax: 5 } } as const)
+      ? // Steps of ε/2 reach 2.5ε in 5 steps (Eq. 2 clips at ε; PE only needs the order of the rest);
+        // the bisection then locates the crossing within a 32nd of the segment.
+        ({ method: 'fast', params: { stepSize: Math.max(eps / 2, 1e-3), iMax: 5, jMax: 5 } } as const)
       : ({ method: 'deepfool', params: { maxIter: 50, candidates: Math.min(10, data.numClasses) } } as const);
   await computeMarginsChunked({
     ...spec,
