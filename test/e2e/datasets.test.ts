@@ -5,37 +5,22 @@
  * and the test split. A path outside the allowed roots typed into the form is refused.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forkJobLauncher } from '../../src-main/jobs/fork-launcher';
-import { PumaApp } from '../../src-main/services/app';
-import { startHttpServer, type RunningServer } from '../../src-main/transport/http';
-import { launchChromium } from '../helpers/browser';
-import { tempDir } from '../helpers/tmp';
+import type { RunningServer } from '../../src-main/transport/http';
+import { startServedApp, type ServedApp } from '../helpers/served-app';
 
 const FASHION = '/usr/share/datasets/fashion-mnist';
 
-let app: PumaApp;
+let served: ServedApp;
 let server: RunningServer;
-let browser: Browser;
 let page: Page;
-let cleanup: () => void;
 
 beforeAll(async () => {
-  const t = tempDir();
-  cleanup = t.cleanup;
-  app = new PumaApp({ dbPath: path.join(t.dir, 'e2e.db'), launcher: forkJobLauncher(), mode: 'browser' });
-  server = await startHttpServer({ app, staticDir: path.resolve('out/renderer') });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  served = await startServedApp();
+  ({ server, page } = served);
 });
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  app?.close();
-  cleanup?.();
-});
+afterAll(() => served?.close());
 
 /** Whether a preview canvas has non-black pixels, i.e. an image was really drawn on it. */
 async function drawnCanvases(p: Page): Promise<number> {

@@ -6,38 +6,25 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forkJobLauncher } from '../../src-main/jobs/fork-launcher';
-import { PumaApp } from '../../src-main/services/app';
-import { startHttpServer, type RunningServer } from '../../src-main/transport/http';
-import { launchChromium } from '../helpers/browser';
-import { tempDir } from '../helpers/tmp';
+import type { PumaApp } from '../../src-main/services/app';
+import type { RunningServer } from '../../src-main/transport/http';
+import { startServedApp, type ServedApp } from '../helpers/served-app';
 
 const haveFashion = fs.existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
+let served: ServedApp;
 let app: PumaApp;
 let server: RunningServer;
-let browser: Browser;
 let page: Page;
 let dir: string;
-let cleanup: () => void;
 
 beforeAll(async () => {
   if (!haveFashion) return;
-  const t = tempDir();
-  dir = t.dir;
-  cleanup = t.cleanup;
-  app = new PumaApp({ dbPath: path.join(t.dir, 'e2e.db'), launcher: forkJobLauncher(), mode: 'browser' });
-  server = await startHttpServer({ app, staticDir: path.resolve('out/renderer') });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
+  served = await startServedApp({ width: 1400, height: 1000 });
+  ({ app, server, page, dir } = served);
 });
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  app?.close();
-  cleanup?.();
-});
+afterAll(() => served?.close());
 
 describe.skipIf(!haveFashion)('experiment manager in the browser', () => {
   it('sweeps 2 strategies × 2 seeds, compares them and exports the LaTeX table', async () => {
@@ -69,7 +56,9 @@ describe.skipIf(!haveFashion)('experiment manager in the browser', () => {
     await expect.poll(() => page.getByTestId('problem-prune_ratio').count()).toBe(0);
 
     await page.getByRole('button', { name: /Queue 4 runs/ }).click();
-    await expect.poll(() => page.url()).toMatch(/#\/runs\/\d+$/);
+    await expect
+      .poll(async () => page.url() + ' ' + ((await page.locator('.error').allTextContents()).join(' | ')))
+      .toMatch(/#\/runs\/\d+ $/);
     const experimentId = Number(/#\/runs\/(\d+)$/.exec(page.url())![1]);
     const runIds = app.db.prepare('SELECT id FROM runs WHERE experiment_id = ? ORDER BY id').all(experimentId).map((r) => (r as { id: number }).id);
     expect(runIds).toHaveLength(4);

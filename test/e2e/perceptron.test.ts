@@ -4,34 +4,20 @@
  * list and reopened after a reload.
  */
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forkJobLauncher } from '../../src-main/jobs/fork-launcher';
-import { PumaApp } from '../../src-main/services/app';
-import { startHttpServer, type RunningServer } from '../../src-main/transport/http';
-import { launchChromium } from '../helpers/browser';
-import { tempDir } from '../helpers/tmp';
+import type { RunningServer } from '../../src-main/transport/http';
+import { startServedApp, type ServedApp } from '../helpers/served-app';
 
-let app: PumaApp;
+let served: ServedApp;
 let server: RunningServer;
-let browser: Browser;
 let page: Page;
-let cleanup: () => void;
 
 beforeAll(async () => {
-  const t = tempDir();
-  cleanup = t.cleanup;
-  app = new PumaApp({ dbPath: path.join(t.dir, 'e2e.db'), launcher: forkJobLauncher(), mode: 'browser' });
-  server = await startHttpServer({ app, staticDir: path.resolve('out/renderer') });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  served = await startServedApp({ width: 1280, height: 900 });
+  ({ server, page } = served);
 });
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  app?.close();
-  cleanup?.();
-});
+afterAll(() => served?.close());
 
 describe('perceptron study in the browser', () => {
   it('configures, starts, shows progress and the chart, and reopens from the Runs list after a reload', async () => {

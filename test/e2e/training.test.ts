@@ -4,37 +4,24 @@
  * the final row shown. Needs Fashion-MNIST in /usr/share/datasets (Debian's package).
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forkJobLauncher } from '../../src-main/jobs/fork-launcher';
-import { PumaApp } from '../../src-main/services/app';
-import { startHttpServer, type RunningServer } from '../../src-main/transport/http';
-import { launchChromium } from '../helpers/browser';
-import { tempDir } from '../helpers/tmp';
+import type { PumaApp } from '../../src-main/services/app';
+import type { RunningServer } from '../../src-main/transport/http';
+import { startServedApp, type ServedApp } from '../helpers/served-app';
 
 const haveFashion = fs.existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
+let served: ServedApp;
 let app: PumaApp;
 let server: RunningServer;
-let browser: Browser;
 let page: Page;
-let cleanup: () => void;
 
 beforeAll(async () => {
   if (!haveFashion) return;
-  const t = tempDir();
-  cleanup = t.cleanup;
-  app = new PumaApp({ dbPath: path.join(t.dir, 'e2e.db'), launcher: forkJobLauncher(), mode: 'browser' });
-  server = await startHttpServer({ app, staticDir: path.resolve('out/renderer') });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  served = await startServedApp();
+  ({ app, server, page } = served);
 });
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  app?.close();
-  cleanup?.();
-});
+afterAll(() => served?.close());
 
 describe.skipIf(!haveFashion)('adversarial training in the browser', () => {
   it('laptop preset with PUMA 20 %: start, live curves, cancel, resume, final row', async () => {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, schemaVersion } from '../../src-main/store/db';
 import { migrations } from '../../src-main/store/migrations';
-import { RunsRepo } from '../../src-main/store/repos/runs';
+import { processAlive, RunsRepo } from '../../src-main/store/repos/runs';
 import { forkJobLauncher } from '../../src-main/jobs/fork-launcher';
 import { PumaApp } from '../../src-main/services/app';
 import { tempDir, waitUntil } from '../helpers/tmp';
@@ -128,6 +128,8 @@ describe('experiment log', () => {
     cli.kill('SIGKILL');
     process.kill(pid, 'SIGKILL');
     await new Promise((r) => cli.on('exit', r));
+    // SIGKILL is delivered asynchronously: wait until the job is really gone.
+    await waitUntil(() => !processAlive(pid), 10_000, 'the killed job to end');
     expect(probeRepo.get(runId).status).toBe('running'); // nobody was left to record the end
     probe.close();
 

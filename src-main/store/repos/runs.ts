@@ -6,7 +6,7 @@ import { TRAINING_CHECKPOINTS_DDL } from '../migrations/0004-training';
 
 const now = (): string => new Date().toISOString();
 
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (err) {
