@@ -2,6 +2,10 @@ import { defineConfig } from 'electron-vite';
 import { resolve } from 'node:path';
 import { rendererConfig } from './vite.renderer.config';
 
+// Electron is an optional dependency (its binary cannot be downloaded offline): give the build
+// its major version so `electron-vite build` works without node_modules/electron.
+process.env.ELECTRON_MAJOR_VER ??= '40';
+
 // Native and heavy modules stay external: better-sqlite3 must be rebuilt for Electron's ABI
 // (npm run rebuild:electron), tfjs backends load their own binaries at run time.
 const external = [
