@@ -13,10 +13,16 @@ export const MarginParams = z
     overshoot: z.number().min(0).max(1).default(0.02),
     maxIter: z.number().int().min(1).max(1000).default(50),
     candidates: z.number().int().min(2).max(1000).default(10),
-    /** Fast margin (Algorithm 1): BIM step α, most steps, bisection steps. */
-    stepSize: z.number().positive().max(1).default(1 / 255),
-    iMax: z.number().int().min(1).max(10000).default(50),
-    jMax: z.number().int().min(0).max(64).default(10),
+    /**
+     * Fast margin (Algorithm 1): BIM step α, most steps, bisection steps. The bisection over the
+     * segment fraction sets the precision (2^-jMax of the segment), so α only has to find a flipped
+     * point: on Fashion-MNIST α = 4/255 keeps 96 % of samples within 20 % of DeepFool (rank
+     * correlation 0.996, same as α = 1/255) at a quarter of the gradient evaluations
+     * (bench/margins-fast-params.ts).
+     */
+    stepSize: z.number().positive().max(1).default(4 / 255),
+    iMax: z.number().int().min(1).max(10000).default(40),
+    jMax: z.number().int().min(0).max(64).default(8),
   })
   .strict();
 export type MarginParams = z.infer<typeof MarginParams>;

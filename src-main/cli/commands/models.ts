@@ -10,6 +10,8 @@ import { CliError, parseNumber } from '../args';
 
 export const MODELS_USAGE = `  puma models import PATH --name NAME [--evaluate-on DATASET] [--robust-eps E] [--evaluate-count N] [--json] [--db PATH]
                                               import a TF.js Layers model (model.json + weight files)
+  puma models add-run RUN_ID [--name NAME] [--json] [--db PATH]
+                                              register a finished train run's final EMA model
   puma models list [--json] [--db PATH]`;
 
 const print = (obj: unknown): void => void process.stdout.write(JSON.stringify(obj) + '\n');
@@ -36,6 +38,16 @@ export async function modelsCommand(argv: string[]): Promise<void> {
       const list = models.list();
       if (values.json) print({ models: list });
       else console.table(list.map((m) => ({ id: m.id, name: m.name, source: m.source, input: m.inputShape.join('x'), classes: m.numClasses, clean: m.accuracy?.clean ?? null, robust: m.accuracy?.robust ?? null })));
+      return;
+    }
+    if (sub === 'add-run') {
+      if (positionals.length !== 1 || !/^\d+$/.test(positionals[0]!)) throw new CliError(`puma models add-run expects one RUN_ID (a finished train run).\n${MODELS_USAGE}`);
+      const runId = Number(positionals[0]);
+      if (!app.runs.exists(runId)) throw new CliError(`Run ${runId} does not exist in the experiment log.`);
+      await initEngine(values.backend);
+      const info = await models.addTrainRun(app.runs.get(runId), values.name);
+      if (values.json) print({ model_id: info.id, ...info });
+      else console.log(`margin model ${info.id} "${info.name}" from train run ${runId}: clean accuracy ${info.accuracy?.clean ?? '—'}, robust ${info.accuracy?.robust ?? '—'}`);
       return;
     }
     if (sub !== 'import') throw new CliError(`Unknown 'models' subcommand '${sub ?? ''}'.\n${MODELS_USAGE}`);

@@ -14,6 +14,7 @@
  * sample once per candidate.
  */
 import * as tf from '@tensorflow/tfjs';
+import { withoutFilterGradients } from '../fast-gradients';
 import { checkImages, checkLabelRange, labelsToArray, toLogitsFn, type ClassifierLike } from '../attacks/model';
 import { argmaxRows, gatherRows, l2Distance, linfDistance, logitsOf } from './common';
 
@@ -186,7 +187,8 @@ export function computeDeepFoolMargins(
       }
       const selector = tf.tensor2d(coefficients, [rows, classes]);
       const objective = (xr: tf.Tensor): tf.Scalar => tf.sum(tf.mul(f(xr as tf.Tensor4D), selector));
-      let g = tf.grad(objective)(replicated).reshape([rows, d]) as tf.Tensor2D;
+      // Input gradients only: fused convs would otherwise also compute every filter gradient.
+      let g = withoutFilterGradients(() => tf.grad(objective)(replicated)).reshape([rows, d]) as tf.Tensor2D;
       if (box) {
         // Coordinates already on the box edge cannot move further out: drop them from w.
         const flat = replicated.reshape([rows, d]);

@@ -8,6 +8,7 @@
  * A sample that never flips keeps ±‖x' − x‖∞ (a bound) and converged = 0.
  */
 import * as tf from '@tensorflow/tfjs';
+import { withoutFilterGradients } from '../fast-gradients';
 import { crossEntropyPerSample } from '../attacks/losses';
 import { checkImages, checkLabelRange, labelsToArray, toLogitsFn, type ClassifierLike } from '../attacks/model';
 import { argmaxRows, gatherRows, linfDistance, logitsOf } from './common';
@@ -87,16 +88,19 @@ export function computeFastMargins(
     }
     const ys = Int32Array.from(active, (i) => labels[i]!);
     let logitsAt: tf.Tensor2D | null = null;
-    const signs = tf.tidy(() => {
-      const xs = tf.tensor4d(points, [a, h, w, c]);
-      const labelTensor = tf.tensor1d(ys, 'int32');
-      const g = tf.grad((xv: tf.Tensor) => {
-        const logits = f(xv as tf.Tensor4D);
-        logitsAt = tf.keep(logits.clone());
-        return tf.sum(crossEntropyPerSample(logits, labelTensor));
-      })(xs);
-      return tf.sign(g);
-    });
+    // Input gradients only: fused convs would otherwise also compute every filter gradient.
+    const signs = withoutFilterGradients(() =>
+      tf.tidy(() => {
+        const xs = tf.tensor4d(points, [a, h, w, c]);
+        const labelTensor = tf.tensor1d(ys, 'int32');
+        const g = tf.grad((xv: tf.Tensor) => {
+          const logits = f(xv as tf.Tensor4D);
+          logitsAt = tf.keep(logits.clone());
+          return tf.sum(crossEntropyPerSample(logits, labelTensor));
+        })(xs);
+        return tf.sign(g);
+      }),
+    );
     const logitValues = (logitsAt as unknown as tf.Tensor2D).dataSync() as Float32Array;
     (logitsAt as unknown as tf.Tensor2D).dispose();
     const signValues = signs.dataSync() as Float32Array;

@@ -1,23 +1,66 @@
 import type { modelOperations } from '../../../src-shared/api/ops/models';
 import type { DomainHandlers, PumaApp } from '../app';
 import { initEngine } from '../../engine';
+import { ExperimentsRepo } from '../../store/repos/experiments';
+import { TrainingService } from '../training/service';
 import { ModelService } from './service';
+
+/** Tag of the train runs started as margin models (their final model is registered on finish). */
+export const MARGIN_MODEL_TAG = 'margin-model';
 
 const services = new WeakMap<PumaApp, ModelService>();
 let engineReady: Promise<unknown> | null = null;
 
-export function modelServiceOf(app: PumaApp): ModelService {
-  let s = services.get(app);
-  if (!s) services.set(app, (s = new ModelService(app.db, app.dataDir)));
-  return s;
-}
-
 /** Importing and evaluating run tfjs in the main process: set its backend once. */
 const ensureEngine = () => (engineReady ??= initEngine());
 
+const registering = new WeakMap<PumaApp, Promise<void>>();
+
+/**
+ * Registers every finished margin-model train run that has no margin model yet. Calls are
+ * serialised per app: the run.status listener and models.list may both ask at once.
+ */
+export function registerFinishedMarginRuns(app: PumaApp): Promise<void> {
+  const next = (registering.get(app) ?? Promise.resolve()).then(() => registerPending(app));
+  registering.set(app, next.catch(() => {}));
+  return next;
+}
+
+async function registerPending(app: PumaApp): Promise<void> {
+  const models = modelServiceOf(app);
+  const pending = app.runs
+    .list({ kind: 'train' })
+    .filter((r) => r.status === 'finished' && r.tags.split(/[\s,]+/).includes(MARGIN_MODEL_TAG) && !models.findByRun(r.id));
+  if (pending.length === 0) return;
+  await ensureEngine();
+  for (const r of pending) {
+    try {
+      await models.addTrainRun(app.runs.get(r.id), r.name.replace(/^Margin model: /, ''));
+    } catch (e) {
+      // A run whose final model is gone stays listed among runs; it just never becomes a margin model.
+      console.error(`src-main/services/models/handlers.ts: could not register run ${r.id}: ${(e as Error).message}`);
+    }
+  }
+}
+
+export function modelServiceOf(app: PumaApp): ModelService {
+  let s = services.get(app);
+  if (!s) {
+    services.set(app, (s = new ModelService(app.db, app.dataDir)));
+    // A margin-model train run that finishes while the app runs is registered right away.
+    app.onEvent((m) => {
+      if (m.name === 'run.status' && (m.payload as { status: string }).status === 'finished') registerFinishedMarginRuns(app).catch((e: Error) => console.error(`src-main/services/models/handlers.ts: ${e.message}`));
+    });
+  }
+  return s;
+}
+
 export function modelHandlers(app: PumaApp): DomainHandlers<keyof typeof modelOperations> {
   return {
-    'models.list': () => modelServiceOf(app).list(),
+    'models.list': async () => {
+      await registerFinishedMarginRuns(app);
+      return modelServiceOf(app).list();
+    },
     'models.get': (req) => modelServiceOf(app).get(req.id),
     'models.import': async (req) => {
       await ensureEngine();
@@ -27,6 +70,20 @@ export function modelHandlers(app: PumaApp): DomainHandlers<keyof typeof modelOp
       await ensureEngine();
       await modelServiceOf(app).evaluate(req.id, req.dataset, { count: req.count, robustEps: req.robustEps });
       return modelServiceOf(app).get(req.id);
+    },
+    'models.train': async (req) => {
+      modelServiceOf(app); // subscribes to run completions
+      const clash = modelServiceOf(app).list().find((m) => m.name === req.name);
+      if (clash) throw new Error(`A margin model named "${req.name}" already exists (id ${clash.id}); choose another name`);
+      const config = { ...(req.extra ?? {}), arch: req.arch, dataset: req.dataset, epochs: req.epochs, method: req.method, eps: req.eps, strategy: 'none' };
+      const { runId } = await new TrainingService(app).start(config, `Margin model: ${req.name}`);
+      new ExperimentsRepo(app.db).setTagsNotes(runId, { tags: MARGIN_MODEL_TAG });
+      return { runId };
+    },
+    'models.addTrainRun': async (req) => {
+      await ensureEngine();
+      if (!app.runs.exists(req.runId)) throw new Error(`Run ${req.runId} does not exist in the experiment log.`);
+      return modelServiceOf(app).addTrainRun(app.runs.get(req.runId), req.name);
     },
   };
 }

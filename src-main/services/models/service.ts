@@ -9,6 +9,15 @@ import { DatasetService } from '../datasets';
 import { dropFinalSoftmax, hashArtifacts, loadLayersArtifacts, loadModelFromDir, readLayersArtifacts, resolveModelJson, writeLayersArtifacts, type LayersArtifacts } from './files';
 
 const FILE = 'src-main/services/models/service.ts';
+
+/** The parts of a run (RunsRepo.get) that registering its final model needs. */
+export interface TrainRunForModel {
+  id: number;
+  kind: string;
+  status: string;
+  config: unknown;
+  result: unknown;
+}
 const EVAL_BATCH = 256;
 
 /** uint8 HWC images → float32 [0, 1] tensor, one batch at a time. */
@@ -113,6 +122,60 @@ export class ModelService {
       where: `trained model "${opts.name}"`,
     });
     if (opts.accuracy) this.repo.setAccuracy(info.id, opts.accuracy);
+    return this.get(info.id);
+  }
+
+  /** The margin model registered from train run `runId`, if any. */
+  findByRun(runId: number): ModelInfo | undefined {
+    return this.list().find((m) => m.source === 'trained' && m.provenance.runId === runId);
+  }
+
+  /**
+   * Registers the final EMA model of a finished train run (saved by the train job under
+   * <dataDir>/runs/<id>/final/) as a margin model, with the run's clean/robust test accuracy.
+   * Idempotent: a run already registered returns its model.
+   */
+  async addTrainRun(run: TrainRunForModel, name?: string): Promise<ModelInfo> {
+    const existing = this.findByRun(run.id);
+    if (existing) return existing;
+    const where = `train run ${run.id}`;
+    if (run.kind !== 'train') throw new Error(`${FILE}: run ${run.id} is a ${run.kind} run, not a train run`);
+    if (run.status !== 'finished') throw new Error(`${FILE}: ${where} is ${run.status}; only a finished run has a final model`);
+    const result = (run.result ?? {}) as { final_model?: string | null; metrics?: { clean_acc?: number; robust_acc_pgd?: number } | null };
+    if (!result.final_model) throw new Error(`${FILE}: ${where} recorded no final model`);
+    const file = resolveModelJson(result.final_model);
+    const artifacts = readLayersArtifacts(file);
+    const droppedSoftmax = dropFinalSoftmax(artifacts.modelTopology);
+    const config = (run.config ?? {}) as { arch?: string; dataset?: string | number; eps?: number; eval_subset?: number | null };
+    let modelName = name ?? `${config.arch ?? 'model'} (run ${run.id})`;
+    if (this.repo.getByName(modelName)) modelName = `${modelName} [run ${run.id}]`;
+    const info = await this.store(artifacts, {
+      name: modelName,
+      source: 'trained',
+      provenance: { runId: run.id, architecture: config.arch, note: `final EMA model of ${where}` },
+      droppedSoftmax,
+      where: file,
+    });
+    const clean = result.metrics?.clean_acc;
+    if (typeof clean === 'number' && config.dataset !== undefined) {
+      let datasetId: number | null = null;
+      try {
+        datasetId = this.datasets.get(config.dataset).id;
+      } catch {
+        /* dataset removed since: no accuracy row */
+      }
+      if (datasetId !== null) {
+        const robust = typeof result.metrics?.robust_acc_pgd === 'number' ? result.metrics.robust_acc_pgd : null;
+        this.repo.setAccuracy(info.id, {
+          datasetId,
+          split: 'test',
+          count: config.eval_subset ?? this.datasets.get(datasetId).splits.test?.count ?? 0,
+          clean,
+          robust,
+          robustEps: robust === null ? null : (config.eps ?? null),
+        });
+      }
+    }
     return this.get(info.id);
   }
 

@@ -1,6 +1,7 @@
 import type { DatasetInfo } from '../../../src-shared/domain/datasets';
 import type { MarginGallery, MarginHistogram, MarginMethod, MarginSetInfo } from '../../../src-shared/domain/margins';
 import type { ModelInfo } from '../../../src-shared/domain/models';
+import type { RequestOf } from '../../../src-shared/api/contract';
 import { client } from '../api/client';
 
 /** The Models and Margins pages: margin models, margin sets, a running job and the chosen set. */
@@ -23,6 +24,11 @@ export class MarginsState {
   progress = $state(0);
   progressText = $state('');
   eta = $state<number | null>(null);
+  // Margin-model training (Models page)
+  trainRunId = $state<number | null>(null);
+  trainProgress = $state(0);
+  trainText = $state('');
+  trainEta = $state<number | null>(null);
   // Chosen set
   selected = $state<number | null>(null);
   histogram = $state<MarginHistogram | null>(null);
@@ -30,12 +36,22 @@ export class MarginsState {
 
   constructor() {
     client.on('run.progress', (p) => {
+      if (p.runId === this.trainRunId) {
+        this.trainProgress = p.progress;
+        this.trainText = p.text;
+        this.trainEta = p.etaSeconds;
+      }
       if (p.runId !== this.runId) return;
       this.progress = p.progress;
       this.progressText = p.text;
       this.eta = p.etaSeconds;
     });
     client.on('run.status', (s) => {
+      if (s.runId === this.trainRunId && s.status !== 'running' && s.status !== 'queued') {
+        if (s.status !== 'finished') this.error = `Training run ${s.runId} ended ${s.status}${s.error ? `: ${s.error}` : ''}`;
+        // models.list registers the finished run's final model.
+        void this.refresh().then(() => (this.trainRunId = s.status === 'finished' ? null : this.trainRunId));
+      }
       if (s.runId !== this.runId || s.status === 'running' || s.status === 'queued') return;
       if (s.status !== 'finished') this.error = `Margin run ${s.runId} ended ${s.status}${s.error ? `: ${s.error}` : ''}`;
       void this.refresh().then(() => {
@@ -70,6 +86,17 @@ export class MarginsState {
     await this.guard(async () => {
       await client.call('models.import', { path, name, ...(evaluateOn ? { evaluateOn } : {}), ...(robustEps ? { robustEps } : {}) });
       this.models = await client.call('models.list', {});
+    });
+  }
+
+  /** Starts adversarial training of a margin model; it appears in the list when the run finishes. */
+  async trainModel(req: RequestOf<'models.train'>): Promise<void> {
+    await this.guard(async () => {
+      const r = await client.call('models.train', req);
+      this.trainRunId = r.runId;
+      this.trainProgress = 0;
+      this.trainText = 'queued';
+      this.trainEta = null;
     });
   }
 

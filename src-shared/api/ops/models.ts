@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ImportModelRequest, type ModelInfo } from '../../domain/models';
+import { TRAIN_ARCHITECTURES, TRAIN_METHODS } from '../../domain/training';
 import { empty, Id, res } from './common';
 
 export const modelOperations = {
@@ -12,4 +13,25 @@ export const modelOperations = {
       .strict(),
     response: res<ModelInfo>(),
   },
+  /**
+   * Starts adversarial training of a margin model (a train run tagged "margin-model"); when the run
+   * finishes its final EMA model is registered as a margin model with the run's accuracy.
+   */
+  'models.train': {
+    request: z
+      .object({
+        name: z.string().min(1).max(200),
+        arch: z.enum(TRAIN_ARCHITECTURES).default('cnn-small'),
+        dataset: z.union([Id, z.string().min(1)]).default('fashion-mnist'),
+        epochs: z.number().int().min(1).max(1000).default(2),
+        method: z.enum(TRAIN_METHODS).default('pgd_at'),
+        eps: z.number().min(0).max(1).default(0.1),
+        /** Optional extra training-config keys (e.g. attack_steps, batch_size, train_subset). */
+        extra: z.record(z.string(), z.unknown()).optional(),
+      })
+      .strict(),
+    response: res<{ runId: number }>(),
+  },
+  /** Registers a finished train run's final EMA model as a margin model (idempotent). */
+  'models.addTrainRun': { request: z.object({ runId: Id, name: z.string().min(1).max(200).optional() }).strict(), response: res<ModelInfo>() },
 } as const;
