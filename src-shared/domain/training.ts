@@ -156,6 +156,8 @@ export interface TrainRunResult {
   images_per_second: number;
   checkpoints: string[];
   final_model: string | null;
+  /** The checkpoint folder a resumed run continued from (null for a run that never stopped). */
+  resumed_from: string | null;
   pruning: { pool_size: number; kept: number; strategy: PruningStrategy; anti_adversarial: number; mean_radius: number | null } | null;
   margins: { source: string; path: string | null; count: number } | null;
 }

@@ -61,6 +61,7 @@ export async function runTrainingJob(ctx: TrainJobContext, rawConfig: unknown): 
     images_per_second: 0,
     checkpoints,
     final_model: null,
+    resumed_from: null,
     pruning: null,
     margins: null,
   };
@@ -173,6 +174,7 @@ export async function runTrainingJob(ctx: TrainJobContext, rawConfig: unknown): 
     result.global_step = res.globalStep;
     result.images_per_second = res.imagesPerSecond;
     result.final_model = res.finalModelDir;
+    result.resumed_from = res.resumedFrom;
     result.seconds = (performance.now() - started) / 1000;
     ctx.progress(1, `finished: clean ${(ev.clean_acc * 100).toFixed(1)} %, PGD ${(ev.robust_acc_pgd * 100).toFixed(1)} %, C&W ${(ev.robust_acc_cw * 100).toFixed(1)} %`, true);
     ctx.result(result, true);
