@@ -14,3 +14,21 @@ export function parseNumber(flag: string, raw: string | undefined, fallback: num
   if (!Number.isFinite(x)) throw new CliError(`--${flag} expects a number, got '${raw}'.`);
   return x;
 }
+
+/** The parts of PumaApp the progress printer needs. */
+interface EventSource {
+  onEvent(listener: (m: { name: string; payload: unknown }) => void): () => void;
+}
+
+/**
+ * Prints a run's progress on stderr (stdout stays for the JSON result): one updating line on a
+ * terminal, one line per update elsewhere.
+ */
+export function printRunProgress(app: EventSource, runId: number): () => void {
+  const tty = process.stderr.isTTY;
+  return app.onEvent((m) => {
+    if (m.name !== 'run.progress') return;
+    const p = m.payload as { runId: number; progress: number; text: string };
+    if (p.runId === runId) process.stderr.write(`${tty ? '\r' : ''}${Math.round(p.progress * 100)}% ${p.text}${tty ? '   ' : '\n'}`);
+  });
+}

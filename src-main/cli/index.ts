@@ -5,14 +5,13 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import type { Events } from '../../src-shared/api/contract';
 import { PerceptronConfig, type PerceptronPoint } from '../../src-shared/domain/perceptron';
 import { forkJobLauncher } from '../jobs/fork-launcher';
 import { defaultDbPath } from '../paths';
 import { PumaApp } from '../services/app';
 import { APP_ROOT } from '../services/system';
 import { startHttpServer } from '../transport/http';
-import { CliError, parseNumber, parseNumberList } from './args';
+import { CliError, parseNumber, parseNumberList, printRunProgress } from './args';
 import { exportCommand, EXPORT_USAGE, sweep, SWEEP_USAGE } from './commands/experiments';
 import { datasetsCommand, DATASETS_USAGE } from './commands/datasets';
 import { trainCommand, TRAIN_USAGE } from './commands/train';
@@ -96,13 +95,7 @@ async function perceptron(argv: string[]): Promise<void> {
   const app = openApp(values.db);
   try {
     const runId = app.startRun('perceptron', parsed.data, 'Perceptron study (CLI)');
-    if (!values.json) {
-      app.onEvent((m) => {
-        if (m.name !== 'run.progress') return;
-        const p = m.payload as Events['run.progress'];
-        if (p.runId === runId) process.stderr.write(`\r${Math.round(p.progress * 100)}% ${p.text}   `);
-      });
-    }
+    if (!values.json) printRunProgress(app, runId);
     const status = await app.runner.waitFor(runId);
     const run = app.runs.get(runId);
     if (status !== 'finished') throw new CliError(`Run ${runId} ended ${status}: ${run.error ?? ''}`);

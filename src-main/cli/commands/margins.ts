@@ -1,14 +1,13 @@
 /** `puma margins`: margins of a dataset part under a margin model, as a job (resumable). */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Events } from '../../../src-shared/api/contract';
 import { MarginMethod, MarginNorm } from '../../../src-shared/domain/margins';
 import { writeNpyFloat32 } from '../../engine/margins';
 import { forkJobLauncher } from '../../jobs/fork-launcher';
 import { defaultDbPath } from '../../paths';
 import { PumaApp } from '../../services/app';
 import { MarginService } from '../../services/margins';
-import { CliError, parseNumber } from '../args';
+import { CliError, parseNumber, printRunProgress } from '../args';
 
 export const MARGINS_USAGE = `  puma margins --dataset D --model M --method deepfool|fast [--norm linf|l2] [--split train] [--eps E]
                [--step-size A] [--i-max N] [--j-max N] [--max-iter N] [--candidates K] [--overshoot O]
@@ -79,13 +78,7 @@ export async function marginsCommand(argv: string[]): Promise<void> {
     });
     if (started.runId !== null) {
       const runId = started.runId;
-      if (!values.json) {
-        app.onEvent((m) => {
-          if (m.name !== 'run.progress') return;
-          const p = m.payload as Events['run.progress'];
-          if (p.runId === runId) process.stderr.write(`\r${Math.round(p.progress * 100)}% ${p.text}   `);
-        });
-      }
+      if (!values.json) printRunProgress(app, runId);
       const status = await app.runner.waitFor(runId);
       if (!values.json) process.stderr.write('\n');
       if (status !== 'finished') throw new CliError(`Margin run ${runId} ended ${status}: ${app.runs.get(runId).error ?? ''}`);

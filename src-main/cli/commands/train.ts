@@ -7,7 +7,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Events } from '../../../src-shared/api/contract';
 import type { TrainRunResult } from '../../../src-shared/domain/training';
 import { applySetArgs } from '../../../src-shared/method/sweep';
 import { forkJobLauncher } from '../../jobs/fork-launcher';
@@ -15,7 +14,7 @@ import { defaultDbPath } from '../../paths';
 import { PumaApp } from '../../services/app';
 import { readPresetRaw } from '../../services/training/presets';
 import { TrainingService } from '../../services/training/service';
-import { CliError } from '../args';
+import { CliError, printRunProgress } from '../args';
 
 export const TRAIN_USAGE = `  puma train (--config FILE.json | --preset laptop|paper) [--set key=value ...] [--name NAME]
              [--resume RUN_ID] [--json] [--db PATH]`;
@@ -87,13 +86,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
         throw new CliError((e as Error).message);
       }
     }
-    if (!values.json || process.stderr.isTTY) {
-      app.onEvent((m) => {
-        if (m.name !== 'run.progress') return;
-        const p = m.payload as Events['run.progress'];
-        if (p.runId === runId) process.stderr.write(`${process.stderr.isTTY ? '\r' : ''}${Math.round(p.progress * 100)}% ${p.text}${process.stderr.isTTY ? '   ' : '\n'}`);
-      });
-    }
+    if (!values.json || process.stderr.isTTY) printRunProgress(app, runId);
     const status = await app.runner.waitFor(runId);
     const run = app.runs.get(runId);
     const result = run.result as TrainRunResult | null;
