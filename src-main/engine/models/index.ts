@@ -2,6 +2,7 @@
 // NHWC, optional per-channel normalisation inside the model, outputs logits (no softmax).
 import * as tf from '@tensorflow/tfjs';
 import { NormalizeLayer } from './normalize-layer';
+import { conv2dBiasRelu, fastGradientsInstalled } from '../fast-gradients';
 
 export { NormalizeLayer } from './normalize-layer';
 
@@ -22,6 +23,26 @@ export interface CreateModelOptions {
 
 type SymTensor = tf.SymbolicTensor;
 
+/**
+ * Runs a conv layer with bias and ReLU through one fused kernel also while training (tfjs splits
+ * it into conv, add and relu under a gradient tape). Only the instance's call changes, so the
+ * layer's class, config and weights (and saved models) stay those of a plain Conv2D.
+ */
+function fuseBiasRelu(layer: tf.layers.Layer, stride: number): void {
+  const conv = layer as unknown as {
+    call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[];
+    kernel: { read(): tf.Tensor };
+    bias: { read(): tf.Tensor } | null;
+  };
+  const original = conv.call.bind(layer);
+  conv.call = (inputs, kwargs) => {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    // Off wasm (or without the fast kernels) the stock path is already fused where it can be.
+    if (conv.bias == null || x.rank !== 4 || x.dtype !== 'float32' || !fastGradientsInstalled() || tf.getBackend() !== 'wasm') return original(inputs, kwargs);
+    return conv2dBiasRelu(x as tf.Tensor4D, conv.kernel.read() as tf.Tensor4D, conv.bias.read() as tf.Tensor1D, [stride, stride], 'same');
+  };
+}
+
 class Builder {
   private counter = 0;
   constructor(private readonly seed: number | undefined) {}
@@ -32,17 +53,17 @@ class Builder {
   }
 
   conv(x: SymTensor, filters: number, kernel: number, stride: number, useBias: boolean, activation?: string): SymTensor {
-    return tf.layers
-      .conv2d({
-        filters,
-        kernelSize: kernel,
-        strides: stride,
-        padding: 'same',
-        useBias,
-        kernelInitializer: this.init(),
-        activation: activation as 'relu' | undefined,
-      })
-      .apply(x) as SymTensor;
+    const layer = tf.layers.conv2d({
+      filters,
+      kernelSize: kernel,
+      strides: stride,
+      padding: 'same',
+      useBias,
+      kernelInitializer: this.init(),
+      activation: activation as 'relu' | undefined,
+    });
+    if (useBias && activation === 'relu') fuseBiasRelu(layer, stride);
+    return layer.apply(x) as SymTensor;
   }
 
   dense(x: SymTensor, units: number, activation?: string): SymTensor {

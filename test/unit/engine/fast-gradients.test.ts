@@ -1,7 +1,7 @@
 import { describe, it, expect, onTestFinished } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { compareGradients, makeRng, randomArray, relativeError, useBackend, type Spec } from './helpers';
-import { FAST_WASM_KERNELS, fastGradientsInstalled, setFilterGradientMethod } from '../../../src-main/engine/fast-gradients';
+import { conv2dBiasRelu, DEFAULT_FILTER_GRADIENT_BLOCK, FAST_WASM_KERNELS, fastGradientsInstalled, setFilterGradientBlock, setFilterGradientMethod } from '../../../src-main/engine/fast-gradients';
 import { createModel } from '../../../src-main/engine/models';
 import { crossEntropy } from '../../../src-main/engine/train-step';
 
@@ -54,6 +54,59 @@ describe('fast wasm gradients match the pure-JS cpu backend', () => {
         tf.sum(tf.mul(tf.conv2d(xt as tf.Tensor4D, wt as tf.Tensor4D, c.s, c.pad), tf.tensor(weights.data, weights.shape))),
       );
       for (const e of errors) expect(e).toBeLessThan(TOL);
+    });
+  }
+
+  // One image per GEMM K block: the blocked layouts (rows of a block contiguous) and the sum over blocks.
+  for (const c of convCases.filter((c) => c.n >= 2).flatMap((c) => (['grid', 'im2col'] as const).map((method) => ({ ...c, method })))) {
+    it(`conv2d ${c.h}x${c.w}x${c.ci}->${c.co} k${c.k} s${c.s} ${c.pad}, dW by ${c.method} in per-image K blocks`, async () => {
+      setFilterGradientMethod(c.method);
+      setFilterGradientBlock(1);
+      onTestFinished(() => {
+        setFilterGradientMethod('auto');
+        setFilterGradientBlock(DEFAULT_FILTER_GRADIENT_BLOCK);
+      });
+      const rng = makeRng(`blocks ${JSON.stringify(c)}`);
+      const x = spec([c.n, c.h, c.w, c.ci], rng);
+      const w = spec([c.k, c.k, c.ci, c.co], rng, 0.5);
+      const outShape = tf.tidy(() => tf.conv2d(tf.zeros<tf.Rank.R4>(x.shape as [number, number, number, number]), tf.zeros<tf.Rank.R4>(w.shape as [number, number, number, number]), c.s, c.pad).shape as number[]);
+      const weights = spec(outShape, rng);
+      const errors = await compareGradients([x, w], (xt, wt) =>
+        tf.sum(tf.mul(tf.conv2d(xt as tf.Tensor4D, wt as tf.Tensor4D, c.s, c.pad), tf.tensor(weights.data, weights.shape))),
+      );
+      for (const e of errors) expect(e).toBeLessThan(TOL);
+    });
+  }
+
+  it('rejects a non-positive filter-gradient block', () => {
+    expect(() => setFilterGradientBlock(0)).toThrow(/fast-gradients\.ts: the filter-gradient block/);
+  });
+
+  // The fused kernel the models use while training (wasm), against stock conv + add + relu on cpu.
+  for (const c of [
+    { n: 2, h: 8, w: 8, ci: 3, co: 4, s: 1, pad: 'same' as const },
+    { n: 3, h: 9, w: 7, ci: 9, co: 6, s: 2, pad: 'same' as const },
+    { n: 2, h: 10, w: 11, ci: 8, co: 5, s: 2, pad: 'valid' as const },
+  ]) {
+    it(`conv2dBiasRelu ${c.h}x${c.w}x${c.ci}->${c.co} s${c.s} ${c.pad}: value and gradients of x, filter and bias`, async () => {
+      const rng = makeRng(`bias-relu ${JSON.stringify(c)}`);
+      const x = spec([c.n, c.h, c.w, c.ci], rng);
+      const w = spec([3, 3, c.ci, c.co], rng, 0.5);
+      const b = spec([c.co], rng, 0.5);
+      const outShape = tf.tidy(() => tf.conv2d(tf.zeros<tf.Rank.R4>(x.shape as [number, number, number, number]), tf.zeros<tf.Rank.R4>(w.shape as [number, number, number, number]), c.s, c.pad).shape as number[]);
+      const weights = spec(outShape, rng);
+      const f = (xt: tf.Tensor, wt: tf.Tensor, bt: tf.Tensor) =>
+        tf.sum(tf.mul(conv2dBiasRelu(xt as tf.Tensor4D, wt as tf.Tensor4D, bt as tf.Tensor1D, [c.s, c.s], c.pad), tf.tensor(weights.data, weights.shape)));
+      const errors = await compareGradients([x, w, b], f);
+      for (const e of errors) expect(e).toBeLessThan(TOL);
+      const values = async (backend: 'cpu' | 'wasm') => {
+        await useBackend(backend);
+        return tf.tidy(() => conv2dBiasRelu(tf.tensor4d(x.data, x.shape as [number, number, number, number]), tf.tensor4d(w.data, w.shape as [number, number, number, number]), tf.tensor1d(b.data), [c.s, c.s], c.pad)).data();
+      };
+      const ref = await values('cpu');
+      const fast = await values('wasm');
+      expect(ref.some((v) => v === 0) && ref.some((v) => v > 0)).toBe(true);
+      expect(relativeError(fast as Float32Array, ref as Float32Array)).toBeLessThan(TOL);
     });
   }
 
