@@ -1,6 +1,7 @@
 /** Small helpers shared by the margin estimators (host-side bookkeeping of a batch). */
 import * as tf from '@tensorflow/tfjs';
-import type { LogitsFn } from '../attacks/model';
+import { checkLabelRange, labelsToArray, toLogitsFn, type ClassifierLike, type LogitsFn } from '../attacks/model';
+import type { MarginResult } from './deepfool';
 
 export function argmaxRows(logits: Float32Array | Int32Array | Uint8Array, rows: number, classes: number): Int32Array {
   const out = new Int32Array(rows);
@@ -57,4 +58,60 @@ export function l2Distance(a: Float32Array, b: Float32Array, i: number, d: numbe
     s += diff * diff;
   }
   return Math.sqrt(s);
+}
+
+/** What every margin estimator sets up before iterating: the batch in JS, labels, and the start. */
+export interface MarginBatch {
+  f: LogitsFn;
+  n: number;
+  imageShape: [number, number, number];
+  d: number;
+  labels: Int32Array;
+  x0: Float32Array;
+  box: [number, number] | false;
+  result: MarginResult;
+  classes: number;
+  /** Logits at x, row by row. */
+  startLogits: Float32Array;
+  pred0: Int32Array;
+  /** 1 where the model classifies the sample correctly at x. */
+  correct: Uint8Array;
+}
+
+/**
+ * Validates the inputs and runs the first forward pass; returns the finished (empty) result
+ * for an empty batch instead.
+ */
+export function prepareMarginBatch(
+  file: string,
+  model: ClassifierLike,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D | ArrayLike<number>,
+  options: { clip?: [number, number] | false; returnPerturbed?: boolean },
+): MarginBatch | MarginResult {
+  const box = options.clip === undefined ? ([0, 1] as [number, number]) : options.clip;
+  if (box && !(box[0] < box[1])) throw new Error(`${file}: clip box [${box[0]}, ${box[1]}] is empty`);
+  const f = toLogitsFn(model);
+  const [n, h, w, c] = x.shape;
+  const imageShape: [number, number, number] = [h, w, c];
+  const labels = labelsToArray(file, y, n);
+  const x0 = Float32Array.from(x.dataSync() as Float32Array);
+  const result: MarginResult = {
+    margins: new Float32Array(n),
+    iterations: new Int32Array(n),
+    converged: new Uint8Array(n),
+    gradEvals: 0,
+    forwardEvals: n,
+  };
+  if (n === 0) {
+    if (options.returnPerturbed) result.perturbed = x.clone();
+    return result;
+  }
+  const start = logitsOf(f, x0, n, imageShape);
+  const classes = start.classes;
+  checkLabelRange(file, labels, classes);
+  const pred0 = argmaxRows(start.data, n, classes);
+  const correct = new Uint8Array(n);
+  for (let i = 0; i < n; i++) correct[i] = pred0[i] === labels[i] ? 1 : 0;
+  return { f, n, imageShape, d: h * w * c, labels, x0, box, result, classes, startLogits: start.data, pred0, correct };
 }

@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { withoutFilterGradients } from '../fast-gradients';
 import { checkImages, checkLabelRange, labelsToArray, toLogitsFn, type ClassifierLike } from '../attacks/model';
-import { argmaxRows, gatherRows, l2Distance, linfDistance, logitsOf } from './common';
+import { argmaxRows, gatherRows, l2Distance, linfDistance, logitsOf, prepareMarginBatch } from './common';
 
 const FILE = 'src-main/engine/margins/deepfool.ts';
 // Keeps denominators away from zero (as foolbox does).
@@ -79,34 +79,10 @@ export function computeDeepFoolMargins(
   if (!Number.isInteger(refineSteps) || refineSteps < 0) {
     throw new Error(`${FILE}: refineSteps must be an integer ≥ 0, got ${refineSteps}`);
   }
-  const box = options.clip === undefined ? ([0, 1] as [number, number]) : options.clip;
-  if (box && !(box[0] < box[1])) throw new Error(`${FILE}: clip box [${box[0]}, ${box[1]}] is empty`);
-
-  const f = toLogitsFn(model);
-  const [n, h, w, c] = x.shape;
-  const imageShape: [number, number, number] = [h, w, c];
-  const d = h * w * c;
-  const labels = labelsToArray(FILE, y, n);
-  const x0 = Float32Array.from(x.dataSync() as Float32Array);
-
-  const result: MarginResult = {
-    margins: new Float32Array(n),
-    iterations: new Int32Array(n),
-    converged: new Uint8Array(n),
-    gradEvals: 0,
-    forwardEvals: n,
-  };
-  if (n === 0) {
-    if (options.returnPerturbed) result.perturbed = x.clone();
-    return result;
-  }
-
-  const start = logitsOf(f, x0, n, imageShape);
-  const classes = start.classes;
-  checkLabelRange(FILE, labels, classes);
-  const pred0 = argmaxRows(start.data, n, classes);
-  const correct = new Uint8Array(n);
-  for (let i = 0; i < n; i++) correct[i] = pred0[i] === labels[i] ? 1 : 0;
+  const prepared = prepareMarginBatch(FILE, model, x, y, options);
+  if (!('f' in prepared)) return prepared;
+  const { f, n, imageShape, d, labels, x0, box, result, classes, startLogits, correct } = prepared;
+  const [h, w, c] = imageShape;
 
   // Candidate classes of a correct sample: its top logits at x, the true class excluded.
   const others: Int32Array[] = [];
@@ -115,7 +91,7 @@ export function computeDeepFoolMargins(
       others.push(new Int32Array(0));
       continue;
     }
-    const row = Array.from(start.data.subarray(i * classes, (i + 1) * classes), (v, k) => [v, k] as const);
+    const row = Array.from(startLogits.subarray(i * classes, (i + 1) * classes), (v, k) => [v, k] as const);
     row.sort((a, b) => b[0] - a[0]);
     const top = row.slice(0, Math.min(candidates, classes)).map(([, k]) => k).filter((k) => k !== labels[i]);
     others.push(Int32Array.from(top));
@@ -125,7 +101,7 @@ export function computeDeepFoolMargins(
   const current = Float32Array.from(x0);
   const scale = 1 + overshoot;
   let active = Array.from({ length: n }, (_, i) => i);
-  let activeLogits = start.data; // logits at `current` for the active samples, row by row
+  let activeLogits = startLogits; // logits at `current` for the active samples, row by row
 
   for (let iter = 0; ; iter++) {
     // Freeze samples whose prediction has flipped.

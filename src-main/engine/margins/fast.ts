@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { withoutFilterGradients } from '../fast-gradients';
 import { crossEntropyPerSample } from '../attacks/losses';
 import { checkImages, checkLabelRange, labelsToArray, toLogitsFn, type ClassifierLike } from '../attacks/model';
-import { argmaxRows, gatherRows, linfDistance, logitsOf } from './common';
+import { argmaxRows, gatherRows, linfDistance, logitsOf, prepareMarginBatch } from './common';
 import type { MarginResult } from './deepfool';
 
 const FILE = 'src-main/engine/margins/fast.ts';
@@ -39,33 +39,10 @@ export function computeFastMargins(
   if (!(stepSize > 0) || !Number.isFinite(stepSize)) throw new Error(`${FILE}: stepSize must be > 0, got ${stepSize}`);
   if (!Number.isInteger(iMax) || iMax < 1) throw new Error(`${FILE}: iMax must be an integer ≥ 1, got ${iMax}`);
   if (!Number.isInteger(jMax) || jMax < 0) throw new Error(`${FILE}: jMax must be an integer ≥ 0, got ${jMax}`);
-  const box = options.clip === undefined ? ([0, 1] as [number, number]) : options.clip;
-  if (box && !(box[0] < box[1])) throw new Error(`${FILE}: clip box [${box[0]}, ${box[1]}] is empty`);
-
-  const f = toLogitsFn(model);
-  const [n, h, w, c] = x.shape;
-  const imageShape: [number, number, number] = [h, w, c];
-  const d = h * w * c;
-  const labels = labelsToArray(FILE, y, n);
-  const x0 = Float32Array.from(x.dataSync() as Float32Array);
-  const result: MarginResult = {
-    margins: new Float32Array(n),
-    iterations: new Int32Array(n),
-    converged: new Uint8Array(n),
-    gradEvals: 0,
-    forwardEvals: n,
-  };
-  if (n === 0) {
-    if (options.returnPerturbed) result.perturbed = x.clone();
-    return result;
-  }
-
-  const start = logitsOf(f, x0, n, imageShape);
-  const classes = start.classes;
-  checkLabelRange(FILE, labels, classes);
-  const pred0 = argmaxRows(start.data, n, classes);
-  const correct = new Uint8Array(n);
-  for (let i = 0; i < n; i++) correct[i] = pred0[i] === labels[i] ? 1 : 0;
+  const prepared = prepareMarginBatch(FILE, model, x, y, options);
+  if (!('f' in prepared)) return prepared;
+  const { f, n, imageShape, d, labels, x0, box, result, classes, correct } = prepared;
+  const [h, w, c] = imageShape;
   const flippedAt = (i: number, prediction: number) => (correct[i] ? prediction !== labels[i] : prediction === labels[i]);
 
   const end = Float32Array.from(x0); // x' of each sample
