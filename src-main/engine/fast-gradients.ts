@@ -202,6 +202,13 @@ function filterGradAxis(size: number, out: number, k: number, s: number, pad: nu
  * tap, into x transposed to [ci, K] (one buffer per stride phase). The zero margins of the grid
  * make every out-of-image read hit a zero, so no im2col is materialised.
  */
+/** Adds one block's partial product into the accumulator (at `offset`) and frees it. */
+function addProductInto(be: WasmHeapBackend, product: tf.TensorInfo, acc: Float32Array, offset: number): void {
+  const values = be.typedArrayFromHeap(product);
+  for (let i = 0; i < values.length; i++) acc[offset + i] += values[i]!;
+  be.disposeData(product.dataId);
+}
+
 function conv2dFilterGradientGemm(be: WasmHeapBackend, matmul: tf.KernelConfig, x: tf.Tensor4D, dy: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf.Tensor4D {
   const [n, h, w, ci] = x.shape;
   const [, oh, ow, co] = dy.shape;
@@ -282,10 +289,7 @@ function conv2dFilterGradientGemm(be: WasmHeapBackend, matmul: tf.KernelConfig, 
           const product = withHeapAlias(be, phase, groupBase + tap.off, [ci, groupK], (a) =>
             matmul.kernelFunc({ inputs: { a, b: dyBlock }, attrs: { transposeA: false, transposeB: false }, backend: be as unknown as Backend }),
           ) as tf.TensorInfo;
-          const values = be.typedArrayFromHeap(product);
-          const base = t * ci * co;
-          for (let i = 0; i < values.length; i++) acc[base + i] += values[i];
-          be.disposeData(product.dataId);
+          addProductInto(be, product, acc, t * ci * co);
         });
       });
     }
@@ -382,9 +386,7 @@ function conv2dFilterGradientIm2col(be: WasmHeapBackend, matmul: tf.KernelConfig
           matmul.kernelFunc({ inputs: { a, b: dyBlock }, attrs: { transposeA: false, transposeB: false }, backend: be as unknown as Backend }),
         ),
       ) as tf.TensorInfo;
-      const values = be.typedArrayFromHeap(product);
-      for (let i = 0; i < values.length; i++) acc[i] += values[i];
-      be.disposeData(product.dataId);
+      addProductInto(be, product, acc, 0);
     }
     // [kh*kw*ci, co] is dW's memory layout
     be.typedArrayFromHeap(outInfo).set(acc);

@@ -23,16 +23,8 @@ interface MarginSetRow {
   chunks_done: number;
 }
 
-export interface NewMarginSet {
-  datasetId: number;
-  split: 'train' | 'test';
-  modelId: number;
-  method: MarginMethod;
-  params: MarginParams;
-  key: string;
-  count: number;
-  chunkSize: number;
-}
+/** What creating a margin set needs: its identity and chunking (the rest is progress). */
+export type NewMarginSet = Pick<MarginSetInfo, 'datasetId' | 'split' | 'modelId' | 'method' | 'params' | 'key' | 'count' | 'chunkSize'>;
 
 export interface MarginChunkRow {
   chunkIndex: number;
