@@ -1,4 +1,7 @@
-import type { PerceptronPoint, PerceptronStrategy } from '../../../src-shared/domain/perceptron';
+import { PerceptronConfig, type PerceptronPoint, type PerceptronStrategy } from '../../../src-shared/domain/perceptron';
+
+/** The form starts from the schema's defaults, so the UI and the CLI agree. */
+const DEFAULTS = PerceptronConfig.parse({});
 import type { RunDetail } from '../../../src-shared/domain/runs';
 import { client } from '../api/client';
 
@@ -25,8 +28,8 @@ export class PerceptronState {
   strategies = $state<Record<PerceptronStrategy, boolean>>({ none: true, pe: true, pd: true });
   seeds = $state(3);
   filterBelowEps = $state(false);
-  maxSteps = $state(3000);
-  tol = $state(1e-6);
+  maxSteps = $state(DEFAULTS.maxSteps);
+  tol = $state(DEFAULTS.tol);
 
   run = $state<RunDetail | null>(null);
   error = $state<string | null>(null);
