@@ -6,7 +6,8 @@
 // and plain (flag-free) matmul. Kernels may be written with tf ops: the engine does not record
 // ops run inside a kernel on the gradient tape, and accepts a Tensor as a kernel's output.
 import * as tf from '@tensorflow/tfjs';
-import { flipSwapFilter, interleavePhases, maxPoolGradient, permute3, reluGradient, sumLeading, wasmHeapBackend, withHeapAlias, type WasmHeapBackend } from './wasm-layout';
+import { flipSwapFilter, interleavePhases, maxPoolGradient, permute3, reluGradient, reluGradientAndBiasSum, sumLeading, wasmHeapBackend, withHeapAlias, type WasmHeapBackend } from './wasm-layout';
+import { heapPointer, simdKernels } from './simd';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type Backend = Parameters<KernelFunc>[0]['backend'];
@@ -202,10 +203,17 @@ function filterGradAxis(size: number, out: number, k: number, s: number, pad: nu
  * tap, into x transposed to [ci, K] (one buffer per stride phase). The zero margins of the grid
  * make every out-of-image read hit a zero, so no im2col is materialised.
  */
-/** Adds one block's partial product into the accumulator (at `offset`) and frees it. */
-function addProductInto(be: WasmHeapBackend, product: tf.TensorInfo, acc: Float32Array, offset: number): void {
-  const values = be.typedArrayFromHeap(product);
-  for (let i = 0; i < values.length; i++) acc[offset + i] += values[i]!;
+/** Adds one block's partial product into the accumulator `out` (floats from `offset`) and frees it. */
+function addProductInto(be: WasmHeapBackend, product: tf.TensorInfo, out: tf.TensorInfo, offset: number): void {
+  const simd = simdKernels();
+  const size = tf.util.sizeFromShape(product.shape);
+  if (simd != null) {
+    simd.add_into(heapPointer(out) + offset * 4, heapPointer(product), size);
+  } else {
+    const values = be.typedArrayFromHeap(product);
+    const acc = be.typedArrayFromHeap(out);
+    for (let i = 0; i < size; i++) acc[offset + i] += values[i]!;
+  }
   be.disposeData(product.dataId);
 }
 
@@ -255,7 +263,27 @@ function conv2dFilterGradientGemm(be: WasmHeapBackend, matmul: tf.KernelConfig, 
     }
     const cell = gh * gw;
     const groupImages = Math.max(1, Math.floor(filterGradientBlock / cell));
-    for (let b = 0; b < n; b++) {
+    const simd = simdKernels();
+    const xPtr = heapPointer(x);
+    const phasePtrs = phaseViews.map((row, rh) => row.map((_, rw) => {
+      const buffer = phaseBuffers.get(`${rh},${rw}`);
+      return buffer == null ? -1 : heapPointer(buffer);
+    }));
+    for (let b = 0; simd != null && b < n; b++) {
+      const group = Math.floor(b / groupImages);
+      const groupK = Math.min(groupImages, n - group * groupImages) * cell;
+      const groupBase = before + group * groupImages * cell * ci;
+      for (let y = 0; y < h; y++) {
+        const dstRow = groupBase + ((b - group * groupImages) * gh + Math.floor(y / sh)) * gw;
+        const srcRow = (b * h + y) * w * ci;
+        for (let rw = 0; rw < sw && rw < w; rw++) {
+          const dst = phasePtrs[y % sh][rw];
+          if (dst < 0) continue;
+          simd.transpose_block(xPtr + (srcRow + rw * ci) * 4, sw * ci * 4, Math.ceil((w - rw) / sw), ci, dst + dstRow * 4, groupK * 4);
+        }
+      }
+    }
+    for (let b = 0; simd == null && b < n; b++) {
       const group = Math.floor(b / groupImages);
       const groupK = Math.min(groupImages, n - group * groupImages) * cell;
       const groupBase = before + group * groupImages * cell * ci;
@@ -279,7 +307,7 @@ function conv2dFilterGradientGemm(be: WasmHeapBackend, matmul: tf.KernelConfig, 
     }
     // K-blocked GEMMs: XNNPACK does not block over K, and one GEMM over all n images streams
     // operands far larger than the cache (measured ~25 GFLOP/s vs ~35 blocked).
-    const acc = new Float32Array(kh * kw * ci * co);
+    be.typedArrayFromHeap(outInfo).fill(0);
     for (let group = 0; group * groupImages < n; group++) {
       const groupK = Math.min(groupImages, n - group * groupImages) * cell;
       const groupBase = before + group * groupImages * cell * ci;
@@ -289,11 +317,10 @@ function conv2dFilterGradientGemm(be: WasmHeapBackend, matmul: tf.KernelConfig, 
           const product = withHeapAlias(be, phase, groupBase + tap.off, [ci, groupK], (a) =>
             matmul.kernelFunc({ inputs: { a, b: dyBlock }, attrs: { transposeA: false, transposeB: false }, backend: be as unknown as Backend }),
           ) as tf.TensorInfo;
-          addProductInto(be, product, acc, t * ci * co);
+          addProductInto(be, product, outInfo, t * ci * co);
         });
       });
     }
-    be.typedArrayFromHeap(outInfo).set(acc);
   } catch (e) {
     be.disposeData(outInfo.dataId);
     throw e;
@@ -349,9 +376,17 @@ function conv2dFilterGradientIm2col(be: WasmHeapBackend, matmul: tf.KernelConfig
   // Patches are [groups][kh*kw*ci][group's positions] so that each K block of the GEMM is contiguous.
   const groupImages = Math.max(1, Math.floor(filterGradientBlock / cell));
   try {
+    const simd = simdKernels();
+    const [srcPtr, patchesPtr] = [heapPointer(x), heapPointer(patches)];
+    for (let b = 0; simd != null && b < n; b++) {
+      const group = Math.floor(b / groupImages);
+      const groupK = Math.min(groupImages, n - group * groupImages) * cell;
+      const groupBase = group * groupImages * cell * rowsA + (b - group * groupImages) * cell;
+      simd.im2col(srcPtr + b * h * w * ci * 4, h, w, ci, kh, kw, sh, sw, top, left, oh, ow, patchesPtr + groupBase * 4, groupK * 4);
+    }
     const src = be.typedArrayFromHeap(x);
     const dst = be.typedArrayFromHeap(patches);
-    for (let b = 0; b < n; b++) {
+    for (let b = 0; simd == null && b < n; b++) {
       const group = Math.floor(b / groupImages);
       const groupK = Math.min(groupImages, n - group * groupImages) * cell;
       const groupBase = group * groupImages * cell * rowsA + (b - group * groupImages) * cell;
@@ -377,7 +412,7 @@ function conv2dFilterGradientIm2col(be: WasmHeapBackend, matmul: tf.KernelConfig
       }
     }
     // K-blocked GEMMs (see conv2dFilterGradientGemm): [rowsA, Pg] x dy rows [Pg, co], summed.
-    const acc = new Float32Array(rowsA * co);
+    be.typedArrayFromHeap(outInfo).fill(0);
     for (let group = 0; group * groupImages < n; group++) {
       const groupK = Math.min(groupImages, n - group * groupImages) * cell;
       const start = group * groupImages * cell;
@@ -386,10 +421,9 @@ function conv2dFilterGradientIm2col(be: WasmHeapBackend, matmul: tf.KernelConfig
           matmul.kernelFunc({ inputs: { a, b: dyBlock }, attrs: { transposeA: false, transposeB: false }, backend: be as unknown as Backend }),
         ),
       ) as tf.TensorInfo;
-      addProductInto(be, product, acc, 0);
+      // [kh*kw*ci, co] is dW's memory layout
+      addProductInto(be, product, outInfo, 0);
     }
-    // [kh*kw*ci, co] is dW's memory layout
-    be.typedArrayFromHeap(outInfo).set(acc);
   } catch (e) {
     be.disposeData(outInfo.dataId);
     throw e;
@@ -598,13 +632,16 @@ const conv2dBiasReluGradient: tf.GradConfig = {
   outputsToSave: [true],
   gradFunc: (dy, saved, attrs) => {
     const [x, filter, y] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-    const dyPre = reluGradient(Array.isArray(dy) ? dy[0] : dy, y) as tf.Tensor4D;
+    const dyT = Array.isArray(dy) ? dy[0] : dy;
+    // mask and bias sum in one pass where the SIMD kernels run (unused results are freed by the engine's backward tidy)
+    const fused = reluGradientAndBiasSum(dyT, y);
+    const dyPre = (fused?.[0] ?? reluGradient(dyT, y)) as tf.Tensor4D;
     const { strides, pad } = attrs as unknown as ConvBiasReluAttrs;
     const convAttrs = { strides, pad, dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap;
     return {
       x: () => conv2dInputGradient(dyPre, filter, x.shape, convAttrs),
       filter: () => (skipFilterGradientsDepth > 0 ? tf.zeros(filter.shape) : conv2dFilterGradient(x, dyPre, filter.shape, convAttrs)),
-      bias: () => tf.sum(dyPre, [0, 1, 2]),
+      bias: () => fused?.[1] ?? tf.sum(dyPre, [0, 1, 2]),
     };
   },
 };
