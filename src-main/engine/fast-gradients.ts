@@ -239,8 +239,11 @@ function conv2dFilterGradientGemm(be: WasmHeapBackend, matmul: tf.KernelConfig, 
     const dyDst = be.typedArrayFromHeap(dyGrid);
     dyDst.fill(0);
     const rowLength = ow * co;
+    const simd = simdKernels();
     for (let b = 0; b < n; b++) {
-      for (let i = 0; i < oh; i++) {
+      // rows of dy to rows of the grid (one call per image)
+      if (simd != null) simd.scatter_pixels(heapPointer(dy) + b * oh * rowLength * 4, oh, rowLength * 4, heapPointer(dyGrid) + b * gh * gw * co * 4, gw * co * 4);
+      for (let i = 0; simd == null && i < oh; i++) {
         const s = (b * oh + i) * rowLength;
         dyDst.set(dySrc.subarray(s, s + rowLength), (b * gh + i) * gw * co);
       }
@@ -263,7 +266,6 @@ function conv2dFilterGradientGemm(be: WasmHeapBackend, matmul: tf.KernelConfig, 
     }
     const cell = gh * gw;
     const groupImages = Math.max(1, Math.floor(filterGradientBlock / cell));
-    const simd = simdKernels();
     const xPtr = heapPointer(x);
     const phasePtrs = phaseViews.map((row, rh) => row.map((_, rw) => {
       const buffer = phaseBuffers.get(`${rh},${rw}`);
@@ -358,6 +360,15 @@ const IM2COL_MAX_CHANNELS = 8;
 const IM2COL_MIN_GRID_WASTE = 1.2;
 const IM2COL_MAX_FLOATS = 8 * 1024 * 1024;
 
+/** Up to this many patch rows (kh*kw*ci) the im2col filter gradient uses the unpacked SIMD GEMM. */
+const SMALL_M_GEMM_MAX_ROWS = 32;
+let smallMGemmEnabled = true;
+
+/** Turns the unpacked small-M GEMM of the im2col filter gradient off or on (benchmarks compare). */
+export function setSmallMGemmEnabled(on: boolean): void {
+  smallMGemmEnabled = on;
+}
+
 /**
  * dL/dW of a conv with few input channels (first layers): one GEMM of the transposed patches
  * A [kh*kw*ci, P] with dy itself as B [P, co] (P = n*oh*ow); the product is dW's layout.
@@ -413,9 +424,15 @@ function conv2dFilterGradientIm2col(be: WasmHeapBackend, matmul: tf.KernelConfig
     }
     // K-blocked GEMMs (see conv2dFilterGradientGemm): [rowsA, Pg] x dy rows [Pg, co], summed.
     be.typedArrayFromHeap(outInfo).fill(0);
+    // Few patch rows: our unpacked GEMM, which skips XNNPACK's per-call packing of the dy block.
+    const smallM = simd != null && co % 8 === 0 && rowsA <= SMALL_M_GEMM_MAX_ROWS && smallMGemmEnabled;
     for (let group = 0; group * groupImages < n; group++) {
       const groupK = Math.min(groupImages, n - group * groupImages) * cell;
       const start = group * groupImages * cell;
+      if (smallM) {
+        simd.gemm_small_m(patchesPtr + start * rowsA * 4, groupK * 4, heapPointer(dy) + start * co * 4, groupK, co, heapPointer(outInfo), rowsA);
+        continue;
+      }
       const product = withHeapAlias(be, patches, start * rowsA, [rowsA, groupK], (a) =>
         withHeapAlias(be, { dataId: dy.dataId, shape: [positions * co], dtype: 'float32' }, start * co, [groupK, co], (dyBlock) =>
           matmul.kernelFunc({ inputs: { a, b: dyBlock }, attrs: { transposeA: false, transposeB: false }, backend: be as unknown as Backend }),

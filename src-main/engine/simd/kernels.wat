@@ -224,8 +224,24 @@
       (br $pLoop))))
 
   ;; count pixels of pixelBytes each from src (contiguous) to dst + j * dstStride (bytes).
+  ;; Pixels of whole vectors up to 256 bytes are copied with v128 moves (memory.copy is a call).
   (func $scatter_pixels (export "scatter_pixels") (param $src i32) (param $count i32) (param $pixelBytes i32) (param $dst i32) (param $dstStride i32)
-    (local $j i32)
+    (local $j i32) (local $o i32)
+    (if (i32.and (i32.eqz (i32.and (local.get $pixelBytes) (i32.const 15))) (i32.le_u (local.get $pixelBytes) (i32.const 256)))
+      (then
+        (block $vdone (loop $vbody
+          (br_if $vdone (i32.ge_u (local.get $j) (local.get $count)))
+          (local.set $o (i32.const 0))
+          (block $odone (loop $obody
+            (br_if $odone (i32.ge_u (local.get $o) (local.get $pixelBytes)))
+            (v128.store (i32.add (local.get $dst) (local.get $o)) (v128.load (i32.add (local.get $src) (local.get $o))))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (br $obody)))
+          (local.set $src (i32.add (local.get $src) (local.get $pixelBytes)))
+          (local.set $dst (i32.add (local.get $dst) (local.get $dstStride)))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $vbody)))
+        (return)))
     (block $done (loop $body
       (br_if $done (i32.ge_u (local.get $j) (local.get $count)))
       (memory.copy (local.get $dst) (local.get $src) (local.get $pixelBytes))
@@ -292,6 +308,74 @@
         (br $iLoop)))
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $bLoop))))
+
+  ;; C[m, n] += A[m, k] . B[k, n] for few rows m (the filter gradient of a first layer: m = kh*kw*ci):
+  ;; no packing of B (XNNPACK repacks its B operand on every call, which costs more than the
+  ;; product when m is small). A rows are lda bytes apart, B and C rows contiguous; n a multiple
+  ;; of 8. Tiles of 4 rows x 8 columns held in registers over the whole k.
+  (func $gemm_small_m (export "gemm_small_m") (param $a i32) (param $lda i32) (param $b i32) (param $k i32) (param $n i32) (param $c i32) (param $m i32)
+    (local $r0 i32) (local $rows i32) (local $j0 i32) (local $pa0 i32) (local $pa1 i32) (local $pa2 i32) (local $pa3 i32)
+    (local $pb i32) (local $ka i32) (local $kEnd i32) (local $ldb i32) (local $pc i32)
+    (local $b0 v128) (local $b1 v128) (local $s v128)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local.set $ldb (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $kEnd (i32.shl (local.get $k) (i32.const 2)))
+    (block $rdone (loop $rLoop
+      (br_if $rdone (i32.ge_u (local.get $r0) (local.get $m)))
+      (local.set $rows (i32.sub (local.get $m) (local.get $r0)))
+      (local.set $pa0 (i32.add (local.get $a) (i32.mul (local.get $r0) (local.get $lda))))
+      ;; rows past m read row r0 again; their sums are not stored
+      (local.set $pa1 (select (i32.add (local.get $pa0) (local.get $lda)) (local.get $pa0) (i32.gt_u (local.get $rows) (i32.const 1))))
+      (local.set $pa2 (select (i32.add (local.get $pa1) (local.get $lda)) (local.get $pa0) (i32.gt_u (local.get $rows) (i32.const 2))))
+      (local.set $pa3 (select (i32.add (local.get $pa2) (local.get $lda)) (local.get $pa0) (i32.gt_u (local.get $rows) (i32.const 3))))
+      (local.set $j0 (i32.const 0))
+      (block $jdone (loop $jLoop
+        (br_if $jdone (i32.ge_u (local.get $j0) (local.get $n)))
+        (local.set $c00 (v128.const i32x4 0 0 0 0)) (local.set $c01 (v128.const i32x4 0 0 0 0))
+        (local.set $c10 (v128.const i32x4 0 0 0 0)) (local.set $c11 (v128.const i32x4 0 0 0 0))
+        (local.set $c20 (v128.const i32x4 0 0 0 0)) (local.set $c21 (v128.const i32x4 0 0 0 0))
+        (local.set $c30 (v128.const i32x4 0 0 0 0)) (local.set $c31 (v128.const i32x4 0 0 0 0))
+        (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j0) (i32.const 2))))
+        (local.set $ka (i32.const 0))
+        (block $kdone (loop $kLoop
+          (br_if $kdone (i32.ge_u (local.get $ka) (local.get $kEnd)))
+          (local.set $b0 (v128.load (local.get $pb)))
+          (local.set $b1 (v128.load offset=16 (local.get $pb)))
+          (local.set $s (v128.load32_splat (i32.add (local.get $pa0) (local.get $ka))))
+          (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $s) (local.get $b0))))
+          (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $s) (local.get $b1))))
+          (local.set $s (v128.load32_splat (i32.add (local.get $pa1) (local.get $ka))))
+          (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $s) (local.get $b0))))
+          (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $s) (local.get $b1))))
+          (local.set $s (v128.load32_splat (i32.add (local.get $pa2) (local.get $ka))))
+          (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $s) (local.get $b0))))
+          (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $s) (local.get $b1))))
+          (local.set $s (v128.load32_splat (i32.add (local.get $pa3) (local.get $ka))))
+          (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $s) (local.get $b0))))
+          (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $s) (local.get $b1))))
+          (local.set $pb (i32.add (local.get $pb) (local.get $ldb)))
+          (local.set $ka (i32.add (local.get $ka) (i32.const 4)))
+          (br $kLoop)))
+        (local.set $pc (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (local.get $r0) (local.get $n)) (local.get $j0)) (i32.const 2))))
+        (v128.store (local.get $pc) (f32x4.add (v128.load (local.get $pc)) (local.get $c00)))
+        (v128.store offset=16 (local.get $pc) (f32x4.add (v128.load offset=16 (local.get $pc)) (local.get $c01)))
+        (if (i32.gt_u (local.get $rows) (i32.const 1)) (then
+          (local.set $pc (i32.add (local.get $pc) (local.get $ldb)))
+          (v128.store (local.get $pc) (f32x4.add (v128.load (local.get $pc)) (local.get $c10)))
+          (v128.store offset=16 (local.get $pc) (f32x4.add (v128.load offset=16 (local.get $pc)) (local.get $c11)))))
+        (if (i32.gt_u (local.get $rows) (i32.const 2)) (then
+          (local.set $pc (i32.add (local.get $pc) (local.get $ldb)))
+          (v128.store (local.get $pc) (f32x4.add (v128.load (local.get $pc)) (local.get $c20)))
+          (v128.store offset=16 (local.get $pc) (f32x4.add (v128.load offset=16 (local.get $pc)) (local.get $c21)))))
+        (if (i32.gt_u (local.get $rows) (i32.const 3)) (then
+          (local.set $pc (i32.add (local.get $pc) (local.get $ldb)))
+          (v128.store (local.get $pc) (f32x4.add (v128.load (local.get $pc)) (local.get $c30)))
+          (v128.store offset=16 (local.get $pc) (f32x4.add (v128.load offset=16 (local.get $pc)) (local.get $c31)))))
+        (local.set $j0 (i32.add (local.get $j0) (i32.const 8)))
+        (br $jLoop)))
+      (local.set $r0 (i32.add (local.get $r0) (i32.const 4)))
+      (br $rLoop))))
 
   ;; acc[i] += src[i] for i < n (f32).
   (func $add_into (export "add_into") (param $acc i32) (param $src i32) (param $n i32)

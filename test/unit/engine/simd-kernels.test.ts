@@ -4,7 +4,7 @@ import { compareGradients, makeRng, randomArray, relativeError, useBackend } fro
 import { setSimdKernelsEnabled, simdKernels } from '../../../src-main/engine/simd';
 import { SIMD_KERNELS_WASM_BASE64 } from '../../../src-main/engine/simd/kernels-wasm';
 import { interleavePhases, maxPoolGradient, permute3, reluGradient, reluGradientAndBiasSum, sumLeading } from '../../../src-main/engine/wasm-layout';
-import { conv2dFilterGradient, setFilterGradientBlock, setFilterGradientMethod, DEFAULT_FILTER_GRADIENT_BLOCK } from '../../../src-main/engine/fast-gradients';
+import { conv2dFilterGradient, setFilterGradientBlock, setFilterGradientMethod, setSmallMGemmEnabled, DEFAULT_FILTER_GRADIENT_BLOCK } from '../../../src-main/engine/fast-gradients';
 // @ts-expect-error plain JS build script without type declarations
 import { compileSimdKernels } from '../../../scripts/build-simd-kernels.mjs';
 
@@ -141,6 +141,31 @@ describe('wasm SIMD layout kernels', () => {
       }
     });
   }
+
+  it('the unpacked small-M GEMM (first-layer filter gradients) equals the XNNPACK product', async () => {
+    await useBackend('wasm');
+    setFilterGradientMethod('im2col');
+    setFilterGradientBlock(100);
+    onTestFinished(() => {
+      setFilterGradientMethod('auto');
+      setFilterGradientBlock(DEFAULT_FILTER_GRADIENT_BLOCK);
+      setSmallMGemmEnabled(true);
+    });
+    // patch rows kh*kw*ci = 27, 9 (tiles of 4 rows with 3 and 1 left over), 1, 18; co = 8, 16, 24
+    for (const [k, ci, co] of [[3, 3, 16], [3, 1, 8], [1, 1, 24], [3, 2, 8]]) {
+      const x = tensor([3, 7, 9, ci], `g${k}${ci}${co}`) as tf.Tensor4D;
+      const dy = tensor([3, 7, 9, co], `gdy${k}${ci}${co}`) as tf.Tensor4D;
+      const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap;
+      const run = (small: boolean) => {
+        setSmallMGemmEnabled(small);
+        const g = conv2dFilterGradient(x, dy, [k, k, ci, co], attrs);
+        const out = g.dataSync() as Float32Array;
+        g.dispose();
+        return out;
+      };
+      expect(relativeError(run(true), run(false))).toBeLessThan(1e-6);
+    }
+  });
 
   it('with the SIMD kernels off, a conv + bias + ReLU + pool still matches the cpu backend', async () => {
     setSimdKernelsEnabled(false);
