@@ -310,9 +310,18 @@ function conv2dFilterGradientGemm(be: WasmHeapBackend, matmul: tf.KernelConfig, 
     // K-blocked GEMMs: XNNPACK does not block over K, and one GEMM over all n images streams
     // operands far larger than the cache (measured ~25 GFLOP/s vs ~35 blocked).
     be.typedArrayFromHeap(outInfo).fill(0);
+    const gemm = simdGemmFor(co);
     for (let group = 0; group * groupImages < n; group++) {
       const groupK = Math.min(groupImages, n - group * groupImages) * cell;
       const groupBase = before + group * groupImages * cell * ci;
+      if (gemm != null) {
+        const dyBlock = heapPointer(dyGrid) + group * groupImages * cell * co * 4;
+        taps.forEach((tap, t) => {
+          const phase = heapPointer(phaseBuffers.get(`${tap.rh},${tap.rw}`) as tf.TensorInfo);
+          gemm.gemm_acc(phase + (groupBase + tap.off) * 4, groupK * 4, dyBlock, groupK, co, heapPointer(outInfo) + t * ci * co * 4, ci);
+        });
+        continue;
+      }
       withHeapAlias(be, dyGrid, group * groupImages * cell * co, [groupK, co], (dyBlock) => {
         taps.forEach((tap, t) => {
           const phase = phaseBuffers.get(`${tap.rh},${tap.rw}`) as tf.TensorInfo;
@@ -331,6 +340,22 @@ function conv2dFilterGradientGemm(be: WasmHeapBackend, matmul: tf.KernelConfig, 
     for (const buffer of phaseBuffers.values()) be.disposeData(buffer.dataId);
   }
   return tf.engine().makeTensorFromTensorInfo(outInfo) as tf.Tensor4D;
+}
+
+let simdGemmEnabled = true;
+
+/**
+ * Turns our SIMD GEMM for filter gradients off (XNNPACK's matmul, which repacks the dy block on
+ * every call) or on; tests and benchmarks compare the two.
+ */
+export function setSimdGemmEnabled(on: boolean): void {
+  simdGemmEnabled = on;
+}
+
+/** The SIMD kernels when our GEMM can take a product with n output columns, else null. */
+function simdGemmFor(n: number) {
+  const simd = simdKernels();
+  return simd != null && simdGemmEnabled && n % 8 === 0 ? simd : null;
 }
 
 /** Default positions (GEMM depth) per K block of the filter-gradient GEMMs: operands stay in cache. */
@@ -359,15 +384,6 @@ const IM2COL_MAX_CHANNELS = 8;
 /** Otherwise im2col is used where the grid GEMMs would do this much more work and the patches stay small. */
 const IM2COL_MIN_GRID_WASTE = 1.2;
 const IM2COL_MAX_FLOATS = 8 * 1024 * 1024;
-
-/** Up to this many patch rows (kh*kw*ci) the im2col filter gradient uses the unpacked SIMD GEMM. */
-const SMALL_M_GEMM_MAX_ROWS = 32;
-let smallMGemmEnabled = true;
-
-/** Turns the unpacked small-M GEMM of the im2col filter gradient off or on (benchmarks compare). */
-export function setSmallMGemmEnabled(on: boolean): void {
-  smallMGemmEnabled = on;
-}
 
 /**
  * dL/dW of a conv with few input channels (first layers): one GEMM of the transposed patches
@@ -424,13 +440,12 @@ function conv2dFilterGradientIm2col(be: WasmHeapBackend, matmul: tf.KernelConfig
     }
     // K-blocked GEMMs (see conv2dFilterGradientGemm): [rowsA, Pg] x dy rows [Pg, co], summed.
     be.typedArrayFromHeap(outInfo).fill(0);
-    // Few patch rows: our unpacked GEMM, which skips XNNPACK's per-call packing of the dy block.
-    const smallM = simd != null && co % 8 === 0 && rowsA <= SMALL_M_GEMM_MAX_ROWS && smallMGemmEnabled;
+    const gemm = simdGemmFor(co);
     for (let group = 0; group * groupImages < n; group++) {
       const groupK = Math.min(groupImages, n - group * groupImages) * cell;
       const start = group * groupImages * cell;
-      if (smallM) {
-        simd.gemm_small_m(patchesPtr + start * rowsA * 4, groupK * 4, heapPointer(dy) + start * co * 4, groupK, co, heapPointer(outInfo), rowsA);
+      if (gemm != null) {
+        gemm.gemm_acc(patchesPtr + start * rowsA * 4, groupK * 4, heapPointer(dy) + start * co * 4, groupK, co, heapPointer(outInfo), rowsA);
         continue;
       }
       const product = withHeapAlias(be, patches, start * rowsA, [rowsA, groupK], (a) =>

@@ -16,7 +16,7 @@ export interface SimdKernels {
   ): void;
   scatter_pixels(src: number, count: number, pixelBytes: number, dst: number, dstStrideBytes: number): void;
   maxpool2_grad(x: number, dy: number, out: number, n: number, h: number, w: number, c: number, oh: number, ow: number): void;
-  gemm_small_m(a: number, ldaBytes: number, b: number, k: number, n: number, c: number, m: number): void;
+  gemm_acc(a: number, ldaBytes: number, b: number, k: number, n: number, c: number, m: number): void;
   add_into(acc: number, src: number, n: number): void;
 }
 

@@ -4,7 +4,7 @@ import { compareGradients, makeRng, randomArray, relativeError, useBackend } fro
 import { setSimdKernelsEnabled, simdKernels } from '../../../src-main/engine/simd';
 import { SIMD_KERNELS_WASM_BASE64 } from '../../../src-main/engine/simd/kernels-wasm';
 import { interleavePhases, maxPoolGradient, permute3, reluGradient, reluGradientAndBiasSum, sumLeading } from '../../../src-main/engine/wasm-layout';
-import { conv2dFilterGradient, setFilterGradientBlock, setFilterGradientMethod, setSmallMGemmEnabled, DEFAULT_FILTER_GRADIENT_BLOCK } from '../../../src-main/engine/fast-gradients';
+import { conv2dFilterGradient, setFilterGradientBlock, setFilterGradientMethod, setSimdGemmEnabled, DEFAULT_FILTER_GRADIENT_BLOCK } from '../../../src-main/engine/fast-gradients';
 // @ts-expect-error plain JS build script without type declarations
 import { compileSimdKernels } from '../../../scripts/build-simd-kernels.mjs';
 
@@ -142,30 +142,33 @@ describe('wasm SIMD layout kernels', () => {
     });
   }
 
-  it('the unpacked small-M GEMM (first-layer filter gradients) equals the XNNPACK product', async () => {
-    await useBackend('wasm');
-    setFilterGradientMethod('im2col');
-    setFilterGradientBlock(100);
-    onTestFinished(() => {
-      setFilterGradientMethod('auto');
-      setFilterGradientBlock(DEFAULT_FILTER_GRADIENT_BLOCK);
-      setSmallMGemmEnabled(true);
+  for (const method of ['grid', 'im2col'] as const) {
+    it(`our GEMM equals XNNPACK's product in the ${method} filter gradient (row tiles with 1-3 rows left, K blocks)`, async () => {
+      await useBackend('wasm');
+      setFilterGradientMethod(method);
+      setFilterGradientBlock(100);
+      onTestFinished(() => {
+        setFilterGradientMethod('auto');
+        setFilterGradientBlock(DEFAULT_FILTER_GRADIENT_BLOCK);
+        setSimdGemmEnabled(true);
+      });
+      // GEMM rows: im2col kh*kw*ci = 27, 9, 1, 18, 45; grid ci = 3, 1, 1, 2, 5
+      for (const [k, ci, co, s] of [[3, 3, 16, 1], [3, 1, 8, 1], [1, 1, 24, 1], [3, 2, 8, 2], [3, 5, 16, 2]]) {
+        const x = tensor([3, 7, 9, ci], `g${k}${ci}${co}${s}`) as tf.Tensor4D;
+        const outShape = tf.tidy(() => tf.conv2d(x, tf.zeros<tf.Rank.R4>([k, k, ci, co]), s, 'same').shape);
+        const dy = tensor(outShape, `gdy${k}${ci}${co}${s}`) as tf.Tensor4D;
+        const attrs = { strides: [s, s], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap;
+        const run = (ours: boolean) => {
+          setSimdGemmEnabled(ours);
+          const g = conv2dFilterGradient(x, dy, [k, k, ci, co], attrs);
+          const out = g.dataSync() as Float32Array;
+          g.dispose();
+          return out;
+        };
+        expect(relativeError(run(true), run(false))).toBeLessThan(1e-6);
+      }
     });
-    // patch rows kh*kw*ci = 27, 9 (tiles of 4 rows with 3 and 1 left over), 1, 18; co = 8, 16, 24
-    for (const [k, ci, co] of [[3, 3, 16], [3, 1, 8], [1, 1, 24], [3, 2, 8]]) {
-      const x = tensor([3, 7, 9, ci], `g${k}${ci}${co}`) as tf.Tensor4D;
-      const dy = tensor([3, 7, 9, co], `gdy${k}${ci}${co}`) as tf.Tensor4D;
-      const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap;
-      const run = (small: boolean) => {
-        setSmallMGemmEnabled(small);
-        const g = conv2dFilterGradient(x, dy, [k, k, ci, co], attrs);
-        const out = g.dataSync() as Float32Array;
-        g.dispose();
-        return out;
-      };
-      expect(relativeError(run(true), run(false))).toBeLessThan(1e-6);
-    }
-  });
+  }
 
   it('with the SIMD kernels off, a conv + bias + ReLU + pool still matches the cpu backend', async () => {
     setSimdKernelsEnabled(false);
