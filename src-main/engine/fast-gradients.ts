@@ -274,14 +274,14 @@ function conv2dFilterGradientGemm(be: WasmHeapBackend, matmul: tf.KernelConfig, 
     for (let b = 0; simd != null && b < n; b++) {
       const group = Math.floor(b / groupImages);
       const groupK = Math.min(groupImages, n - group * groupImages) * cell;
-      const groupBase = before + group * groupImages * cell * ci;
-      for (let y = 0; y < h; y++) {
-        const dstRow = groupBase + ((b - group * groupImages) * gh + Math.floor(y / sh)) * gw;
-        const srcRow = (b * h + y) * w * ci;
+      const imageBase = before + group * groupImages * cell * ci + (b - group * groupImages) * gh * gw;
+      // one call per image and phase: its rows y = rh, rh + sh, ... to grid rows 0, 1, ...
+      for (let rh = 0; rh < sh && rh < h; rh++) {
         for (let rw = 0; rw < sw && rw < w; rw++) {
-          const dst = phasePtrs[y % sh][rw];
+          const dst = phasePtrs[rh][rw];
           if (dst < 0) continue;
-          simd.transpose_block(xPtr + (srcRow + rw * ci) * 4, sw * ci * 4, Math.ceil((w - rw) / sw), ci, dst + dstRow * 4, groupK * 4);
+          const src = xPtr + ((b * h + rh) * w + rw) * ci * 4;
+          simd.transpose_block(src, sw * ci * 4, Math.ceil((w - rw) / sw), ci, dst + imageBase * 4, groupK * 4, Math.ceil((h - rh) / sh), sh * w * ci * 4, gw * 4);
         }
       }
     }

@@ -49,7 +49,8 @@ export function permute3(x: tf.Tensor, dims: [number, number, number], perm: [nu
     }
   } else if (key === '021' && simd != null) {
     const [src0, dst0] = [heapPointer(x), heapPointer(outInfo)];
-    for (let i = 0; i < a; i++) simd.transpose_block(src0 + i * b * c * 4, c * 4, b, c, dst0 + i * b * c * 4, b * 4);
+    // each of the a matrices is one 'row' of the kernel's loop
+    simd.transpose_block(src0, c * 4, b, c, dst0, b * 4, a, b * c * 4, b * c * 4);
   } else if (key === '021') {
     // batched 2D transpose [b,c] -> [c,b]
     for (let i = 0; i < a; i++) {

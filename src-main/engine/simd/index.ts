@@ -9,7 +9,10 @@ import { SIMD_KERNELS_WASM_BASE64 } from './kernels-wasm';
 export interface SimdKernels {
   relu_mask(dy: number, y: number, out: number, n: number): void;
   column_sums(src: number, y: number, out: number, rows: number, c: number, partial: number, acc: number): void;
-  transpose_block(src: number, pixelStrideBytes: number, count: number, ci: number, dst: number, dstRowBytes: number): void;
+  transpose_block(
+    src: number, pixelStrideBytes: number, count: number, ci: number, dst: number, dstRowBytes: number,
+    rows: number, srcRowStepBytes: number, dstRowStepBytes: number,
+  ): void;
   im2col(
     src: number, h: number, w: number, ci: number, kh: number, kw: number, sh: number, sw: number,
     top: number, left: number, oh: number, ow: number, dst: number, rowStrideBytes: number,

@@ -87,11 +87,13 @@
       (br $rowLoop)))
     (call $flush (local.get $partial) (local.get $acc) (local.get $c)))
 
-  ;; dst[k * dstRow + j] = src[j * ps + k] for j < count, k < ci: a strided run of count pixels
-  ;; of ci channels, transposed to ci rows (4x4 register transposes; scalar tails).
-  ;; ps, dstRow in bytes.
+;; dst[k * dstRow + r * dstRowStep + j] = src[r * srcRowStep + j * ps + k] for r < rows, j < count,
+  ;; k < ci: rows of count strided pixels of ci channels, transposed to ci channel rows (4x4
+  ;; register transposes; scalar tails). A strip of 4 channels goes through all rows before the
+  ;; next strip, so each output row is written front to back. Strides in bytes.
   (func $transpose_block (export "transpose_block") (param $src i32) (param $ps i32) (param $count i32) (param $ci i32) (param $dst i32) (param $dstRow i32)
-    (local $c i32) (local $j i32) (local $s i32) (local $d i32) (local $k i32)
+    (param $rows i32) (param $srcRowStep i32) (param $dstRowStep i32)
+    (local $c i32) (local $j i32) (local $s i32) (local $d i32) (local $k i32) (local $r i32)
     (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
     (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
     (local $count4 i32) (local $ci4 i32)
@@ -100,62 +102,72 @@
     (local.set $c (i32.const 0))
     (block $cdone (loop $cLoop
       (br_if $cdone (i32.ge_u (local.get $c) (local.get $ci4)))
-      (local.set $j (i32.const 0))
-      (local.set $s (i32.add (local.get $src) (i32.shl (local.get $c) (i32.const 2))))
-      (local.set $d (i32.add (local.get $dst) (i32.mul (local.get $c) (local.get $dstRow))))
-      (block $jdone (loop $jLoop
-        (br_if $jdone (i32.ge_u (local.get $j) (local.get $count4)))
-        (local.set $r0 (v128.load (local.get $s)))
-        (local.set $r1 (v128.load (i32.add (local.get $s) (local.get $ps))))
-        (local.set $r2 (v128.load (i32.add (local.get $s) (i32.shl (local.get $ps) (i32.const 1)))))
-        (local.set $r3 (v128.load (i32.add (local.get $s) (i32.mul (local.get $ps) (i32.const 3)))))
-        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
-        (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
-        (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
-        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
-        (v128.store (local.get $d)
-          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
-        (v128.store (i32.add (local.get $d) (local.get $dstRow))
-          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
-        (v128.store (i32.add (local.get $d) (i32.shl (local.get $dstRow) (i32.const 1)))
-          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
-        (v128.store (i32.add (local.get $d) (i32.mul (local.get $dstRow) (i32.const 3)))
-          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
-        (local.set $s (i32.add (local.get $s) (i32.shl (local.get $ps) (i32.const 2))))
-        (local.set $d (i32.add (local.get $d) (i32.const 16)))
-        (local.set $j (i32.add (local.get $j) (i32.const 4)))
-        (br $jLoop)))
-      ;; pixels past the last group of 4, these 4 channels
-      (block $tdone (loop $tLoop
-        (br_if $tdone (i32.ge_u (local.get $j) (local.get $count)))
-        (local.set $k (i32.const 0))
-        (block $kdone (loop $kLoop
-          (br_if $kdone (i32.ge_u (local.get $k) (i32.const 4)))
-          (f32.store (i32.add (local.get $d) (i32.mul (local.get $k) (local.get $dstRow)))
-            (f32.load (i32.add (local.get $s) (i32.shl (local.get $k) (i32.const 2)))))
-          (local.set $k (i32.add (local.get $k) (i32.const 1)))
-          (br $kLoop)))
-        (local.set $s (i32.add (local.get $s) (local.get $ps)))
-        (local.set $d (i32.add (local.get $d) (i32.const 4)))
-        (local.set $j (i32.add (local.get $j) (i32.const 1)))
-        (br $tLoop)))
+      (local.set $r (i32.const 0))
+      (block $rdone (loop $rLoop
+        (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $j (i32.const 0))
+        (local.set $s (i32.add (i32.add (local.get $src) (i32.mul (local.get $r) (local.get $srcRowStep))) (i32.shl (local.get $c) (i32.const 2))))
+        (local.set $d (i32.add (i32.add (local.get $dst) (i32.mul (local.get $r) (local.get $dstRowStep))) (i32.mul (local.get $c) (local.get $dstRow))))
+        (block $jdone (loop $jLoop
+          (br_if $jdone (i32.ge_u (local.get $j) (local.get $count4)))
+          (local.set $r0 (v128.load (local.get $s)))
+          (local.set $r1 (v128.load (i32.add (local.get $s) (local.get $ps))))
+          (local.set $r2 (v128.load (i32.add (local.get $s) (i32.shl (local.get $ps) (i32.const 1)))))
+          (local.set $r3 (v128.load (i32.add (local.get $s) (i32.mul (local.get $ps) (i32.const 3)))))
+          (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+          (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+          (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+          (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+          (v128.store (local.get $d)
+            (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+          (v128.store (i32.add (local.get $d) (local.get $dstRow))
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+          (v128.store (i32.add (local.get $d) (i32.shl (local.get $dstRow) (i32.const 1)))
+            (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+          (v128.store (i32.add (local.get $d) (i32.mul (local.get $dstRow) (i32.const 3)))
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+          (local.set $s (i32.add (local.get $s) (i32.shl (local.get $ps) (i32.const 2))))
+          (local.set $d (i32.add (local.get $d) (i32.const 16)))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $jLoop)))
+        ;; pixels past the last group of 4, these 4 channels
+        (block $tdone (loop $tLoop
+          (br_if $tdone (i32.ge_u (local.get $j) (local.get $count)))
+          (local.set $k (i32.const 0))
+          (block $kdone (loop $kLoop
+            (br_if $kdone (i32.ge_u (local.get $k) (i32.const 4)))
+            (f32.store (i32.add (local.get $d) (i32.mul (local.get $k) (local.get $dstRow)))
+              (f32.load (i32.add (local.get $s) (i32.shl (local.get $k) (i32.const 2)))))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $kLoop)))
+          (local.set $s (i32.add (local.get $s) (local.get $ps)))
+          (local.set $d (i32.add (local.get $d) (i32.const 4)))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $tLoop)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rLoop)))
       (local.set $c (i32.add (local.get $c) (i32.const 4)))
       (br $cLoop)))
     ;; channels past the last group of 4
-    (block $rdone (loop $rLoop
-      (br_if $rdone (i32.ge_u (local.get $c) (local.get $ci)))
-      (local.set $s (i32.add (local.get $src) (i32.shl (local.get $c) (i32.const 2))))
-      (local.set $d (i32.add (local.get $dst) (i32.mul (local.get $c) (local.get $dstRow))))
-      (local.set $j (i32.const 0))
-      (block $jdone2 (loop $jLoop2
-        (br_if $jdone2 (i32.ge_u (local.get $j) (local.get $count)))
-        (f32.store (local.get $d) (f32.load (local.get $s)))
-        (local.set $s (i32.add (local.get $s) (local.get $ps)))
-        (local.set $d (i32.add (local.get $d) (i32.const 4)))
-        (local.set $j (i32.add (local.get $j) (i32.const 1)))
-        (br $jLoop2)))
+    (block $rcdone (loop $rcLoop
+      (br_if $rcdone (i32.ge_u (local.get $c) (local.get $ci)))
+      (local.set $r (i32.const 0))
+      (block $rdone2 (loop $rLoop2
+        (br_if $rdone2 (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $s (i32.add (i32.add (local.get $src) (i32.mul (local.get $r) (local.get $srcRowStep))) (i32.shl (local.get $c) (i32.const 2))))
+        (local.set $d (i32.add (i32.add (local.get $dst) (i32.mul (local.get $r) (local.get $dstRowStep))) (i32.mul (local.get $c) (local.get $dstRow))))
+        (local.set $j (i32.const 0))
+        (block $jdone2 (loop $jLoop2
+          (br_if $jdone2 (i32.ge_u (local.get $j) (local.get $count)))
+          (f32.store (local.get $d) (f32.load (local.get $s)))
+          (local.set $s (i32.add (local.get $s) (local.get $ps)))
+          (local.set $d (i32.add (local.get $d) (i32.const 4)))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $jLoop2)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rLoop2)))
       (local.set $c (i32.add (local.get $c) (i32.const 1)))
-      (br $rLoop))))
+      (br $rcLoop))))
 
   ;; Patches of one NHWC image for the filter gradient: for each tap (p, q) and channel k, the
   ;; row ((p * kw + q) * ci + k) at dst + row * rowStride holds x[i*sh + p - top, j*sw + q - left, k]
