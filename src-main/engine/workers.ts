@@ -32,11 +32,27 @@ class EngineWorker {
   }
 
   request<T extends Extract<WorkerResponse, { ok: true }>['type']>(body: RequestBody): Promise<Extract<WorkerResponse, { type: T; ok: true }>> {
+    return this.send<T>(body).response;
+  }
+
+  /**
+   * Sends a request; `sent` settles once the message is written to the pipe. A caller about to
+   * compute synchronously must await it first: a large message is written in pieces by the event
+   * loop, so the worker would otherwise only receive it after that computation.
+   */
+  send<T extends Extract<WorkerResponse, { ok: true }>['type']>(body: RequestBody): { sent: Promise<void>; response: Promise<Extract<WorkerResponse, { type: T; ok: true }>> } {
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (r: WorkerResponse) => void, reject });
-      this.child.send({ ...body, id } as WorkerRequest);
+    let markSent: (e?: Error | null) => void = () => {};
+    const sent = new Promise<void>((resolve, reject) => {
+      markSent = (e) => (e == null ? resolve() : reject(e));
     });
+    const response = new Promise<Extract<WorkerResponse, { type: T; ok: true }>>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (r: WorkerResponse) => void, reject });
+      this.child.send({ ...body, id } as WorkerRequest, (e) => markSent(e));
+    });
+    // a failed send also rejects `response` (the worker exits); nobody need await `sent`
+    sent.catch(() => {});
+    return { sent, response };
   }
 }
 
@@ -85,12 +101,12 @@ export class EngineWorkerPool {
 
   /** Gradient of the mean cross-entropy of one shard, computed by worker `index`. */
   shardGradients(index: number, weights: Float32Array[], x: Float32Array, xShape: number[], labels: Int32Array) {
-    return this.workers[index].request<'gradients'>({ type: 'gradients', weights, x, xShape, labels });
+    return this.workers[index].send<'gradients'>({ type: 'gradients', weights, x, xShape, labels });
   }
 
   /** L-inf PGD of one shard with the given weights, computed by worker `index`. */
   shardPgd(index: number, weights: Float32Array[], x: Float32Array, xShape: number[], labels: Int32Array, attack: { eps: number; alpha: number; steps: number }) {
-    return this.workers[index].request<'pgd'>({ type: 'pgd', weights, x, xShape, labels, ...attack });
+    return this.workers[index].send<'pgd'>({ type: 'pgd', weights, x, xShape, labels, ...attack });
   }
 
   async close(): Promise<void> {
@@ -129,12 +145,16 @@ export async function dataParallelTrainStep(
   const yData = Int32Array.from(labels.dataSync());
   const perImage = xData.length / batch;
   const remote: Promise<{ grads: Float32Array[]; loss: number }>[] = [];
+  const sent: Promise<void>[] = [];
   let offset = sizes[0];
   for (let s = 1; s < shards; s++) {
     const end = offset + sizes[s];
-    remote.push(pool.shardGradients(s - 1, weights, xData.slice(offset * perImage, end * perImage), [sizes[s], ...x.shape.slice(1)], yData.slice(offset, end)));
+    const request = pool.shardGradients(s - 1, weights, xData.slice(offset * perImage, end * perImage), [sizes[s], ...x.shape.slice(1)], yData.slice(offset, end));
+    remote.push(request.response);
+    sent.push(request.sent);
     offset = end;
   }
+  await Promise.all(sent);
   // Main process shard, computed while the workers run theirs.
   const local = tf.tidy(() => {
     const xs = tf.slice(x, 0, sizes[0]);
@@ -186,12 +206,16 @@ export async function dataParallelPgdLinf(
   const yData = Int32Array.from(labels.dataSync());
   const perImage = xData.length / batch;
   const remote: Promise<{ adversarial: Float32Array }>[] = [];
+  const sent: Promise<void>[] = [];
   let offset = sizes[0];
   for (let s = 1; s < sizes.length; s++) {
     const end = offset + sizes[s];
-    remote.push(pool.shardPgd(s - 1, weights, xData.slice(offset * perImage, end * perImage), [sizes[s], ...x.shape.slice(1)], yData.slice(offset, end), { eps, alpha, steps }));
+    const request = pool.shardPgd(s - 1, weights, xData.slice(offset * perImage, end * perImage), [sizes[s], ...x.shape.slice(1)], yData.slice(offset, end), { eps, alpha, steps });
+    remote.push(request.response);
+    sent.push(request.sent);
     offset = end;
   }
+  await Promise.all(sent);
   const local = tf.tidy(() => pgdLinf(model, tf.slice(x, 0, sizes[0]), tf.slice(labels, 0, sizes[0]), eps, alpha, steps));
   const shards = await Promise.all(remote);
   return tf.tidy(() => {

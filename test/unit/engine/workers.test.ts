@@ -57,7 +57,7 @@ describe('data-parallel training across worker processes', () => {
 
   it('worker errors come back as clear errors', async () => {
     if (pool == null) throw new Error('pool not started');
-    await expect(pool.shardGradients(0, [], new Float32Array(12 * 12 * 3), [1, 12, 12, 3], new Int32Array([0]))).rejects.toThrow(/engine worker 0: worker-main\.ts: got 0 weight arrays/);
+    await expect(pool.shardGradients(0, [], new Float32Array(12 * 12 * 3), [1, 12, 12, 3], new Int32Array([0])).response).rejects.toThrow(/engine worker 0: worker-main\.ts: got 0 weight arrays/);
   });
 
   it('rejects a bad worker count', async () => {
