@@ -2,7 +2,7 @@
  * Training benchmark: img/s of the laptop preset's training step (attack included) per backend,
  * and (with --full) the wall time of the whole laptop preset run through the job + CLI path.
  *
- *   npx tsx bench/training.ts [--backends wasm,cpu] [--batches 6] [--cpu-batches 2] [--cpu-batch-size 16]
+ *   npx tsx bench/training.ts [--backends wasm,cpu] [--batches 6] [--cpu-batches 2] [--cpu-batch-size 16] [--workers N]
  *                             [--full] [--strategy puma]
  *
  * The plain cpu backend is far slower than wasm, so it runs only --cpu-batches batches of
@@ -30,6 +30,8 @@ const { values } = parseArgs({
     'cpu-batch-size': { type: 'string', default: '16' },
     full: { type: 'boolean', default: false },
     strategy: { type: 'string', default: 'none' },
+    /** the config's workers (processes sharing each batch's attack; 0 = one per core); default: the preset's */
+    workers: { type: 'string' },
   },
 });
 
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
     const batches = Number(backend === 'cpu' ? values['cpu-batches'] : values.batches);
     if (!(Number.isInteger(batches) && batches >= 2)) throw new Error(`bench/training.ts: --batches / --cpu-batches must be integers ≥ 2 (one warm-up batch), got ${batches}`);
     const batchSize = backend === 'cpu' ? Number(values['cpu-batch-size']) : preset.batch_size;
-    const config = { ...preset, batch_size: batchSize, epochs: 1, eval_every: 0, eval_subset: 10, eval_attack_steps: 0, epoch_size: batches * batchSize };
+    const config = { ...preset, batch_size: batchSize, epochs: 1, eval_every: 0, eval_subset: 10, eval_attack_steps: 0, epoch_size: batches * batchSize, ...(values.workers != null ? { workers: Number(values.workers) } : {}) };
     const data = openRunData(datasets, config);
     const pool = data.makePool(config, data.candidates, null);
     // The first batch warms the kernels up; img/s is measured over the rest.
@@ -73,6 +75,7 @@ async function main(): Promise<void> {
       device: info.device,
       method: config.method,
       attack_steps: config.attack_steps,
+      attack_processes: r.attackProcesses,
       batch_size: config.batch_size,
       batches: r.globalStep,
       images_per_second: Number(steady.toFixed(1)),

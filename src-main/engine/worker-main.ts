@@ -2,6 +2,7 @@
 // backend per process: wasm has no threads in Node, so processes are how we use several cores.
 import * as tf from '@tensorflow/tfjs';
 import { initEngine, createModel, crossEntropy, pgdLinf } from './index';
+import { linfAttack } from './attacks';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol';
 
 let model: tf.LayersModel | null = null;
@@ -22,6 +23,19 @@ function modelWithWeights(weights: Float32Array[]): tf.LayersModel {
     v.assign(t);
     t.dispose();
   });
+  return model;
+}
+
+/** The worker's model with all of the main process's weights (batch-norm statistics included). */
+function modelWithAllWeights(weights: Float32Array[]): tf.LayersModel {
+  if (model == null) throw new Error('worker-main.ts: work requested before a model was created');
+  const targets = model.weights;
+  if (weights.length !== targets.length) {
+    throw new Error(`worker-main.ts: got ${weights.length} weight arrays for ${targets.length} model weights`);
+  }
+  const tensors = weights.map((w, i) => tf.tensor(w, targets[i]!.shape as number[]));
+  model.setWeights(tensors);
+  tf.dispose(tensors);
   return model;
 }
 
@@ -49,6 +63,25 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse | null> {
       const adversarial = adversarialTensor.dataSync() as Float32Array;
       adversarialTensor.dispose();
       return { id: req.id, ok: true, type: 'pgd', adversarial, ms: performance.now() - start };
+    }
+    case 'attack': {
+      const m = modelWithAllWeights(req.weights);
+      const start = performance.now();
+      const adversarialTensor = tf.tidy(() => {
+        const x = tf.tensor4d(req.x, req.xShape as [number, number, number, number]);
+        const f = (input: tf.Tensor4D) => m.apply(input, { training: false }) as tf.Tensor2D;
+        return linfAttack(f, x, req.labels, {
+          eps: req.eps,
+          steps: req.steps,
+          ...(req.stepSize != null ? { stepSize: req.stepSize } : {}),
+          randomStart: 'uniform',
+          loss: req.loss,
+          seed: req.seed,
+        });
+      });
+      const adversarial = adversarialTensor.dataSync() as Float32Array;
+      adversarialTensor.dispose();
+      return { id: req.id, ok: true, type: 'attack', adversarial, ms: performance.now() - start };
     }
     case 'gradients': {
       const m = modelWithWeights(req.weights);

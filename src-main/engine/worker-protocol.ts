@@ -7,6 +7,20 @@ export type WorkerRequest =
   | { id: number; type: 'model'; arch: string; options: CreateModelOptions }
   | { id: number; type: 'gradients'; weights: Float32Array[]; x: Float32Array; xShape: number[]; labels: Int32Array }
   | { id: number; type: 'pgd'; weights: Float32Array[]; x: Float32Array; xShape: number[]; labels: Int32Array; eps: number; alpha: number; steps: number }
+  | {
+      id: number;
+      type: 'attack';
+      /** All model weights (trainable and batch-norm statistics), in model.weights order. */
+      weights: Float32Array[];
+      x: Float32Array;
+      xShape: number[];
+      labels: Int32Array;
+      eps: number | Float32Array;
+      steps: number;
+      stepSize: number | null;
+      loss: 'ce' | 'trades-kl';
+      seed: number;
+    }
   | { id: number; type: 'exit' };
 
 export type WorkerResponse =
@@ -14,4 +28,5 @@ export type WorkerResponse =
   | { id: number; ok: true; type: 'model'; trainableShapes: number[][] }
   | { id: number; ok: true; type: 'gradients'; grads: Float32Array[]; loss: number; ms: number }
   | { id: number; ok: true; type: 'pgd'; adversarial: Float32Array; ms: number }
+  | { id: number; ok: true; type: 'attack'; adversarial: Float32Array; ms: number }
   | { id: number; ok: false; error: string };

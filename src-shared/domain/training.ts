@@ -107,6 +107,11 @@ export const TrainConfig = z
 
     seed: z.number().int().min(0).default(0),
     backend: z.enum(['auto', 'node-gpu', 'node', 'wasm', 'cpu']).default('auto'),
+    /**
+     * Processes that share each batch's training attack (wasm/cpu backends, which run on one
+     * core each): 1 = this process only, 0 = one per CPU core. Native TensorFlow uses its own threads.
+     */
+    workers: z.number().int().min(0).max(16).default(1),
     /** Log a batch-level loss point every N batches (live curves). */
     log_every: positiveInt.default(10),
   })

@@ -85,7 +85,10 @@ export function methodLoss(
   return tf.add(natural, tf.mul(weightedMean(kl, weights), o.beta)) as tf.Scalar;
 }
 
-/** Attack + loss + gradient + SGD update with learning rate `lr`. */
+/**
+ * Attack + loss + gradient + SGD update with learning rate `lr`. `attacked`, when given, is the
+ * attacked batch computed elsewhere (the data-parallel attack); the step takes ownership of it.
+ */
 export function trainStepAdversarial(
   model: tf.LayersModel,
   sgd: Sgd,
@@ -93,8 +96,9 @@ export function trainStepAdversarial(
   labels: tf.Tensor1D,
   o: StepOptions,
   lr: number,
+  attacked?: tf.Tensor4D | null,
 ): StepResult {
-  const xAdv = attackBatch(model, x, labels, o);
+  const xAdv = attacked !== undefined ? attacked : attackBatch(model, x, labels, o);
   const weights = o.weights ? tf.tensor1d(o.weights) : null;
   const out: { logits: tf.Tensor2D | null } = { logits: null };
   try {

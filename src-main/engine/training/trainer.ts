@@ -5,6 +5,7 @@
  * resumed run repeats exactly what the uninterrupted run would have done on the same backend.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../../../src-shared/domain/training';
@@ -16,6 +17,7 @@ import { Sgd } from './optimizer';
 import { learningRateAt } from './schedule';
 import { checkpointName, readLatestCheckpoint, saveModel, writeCheckpoint, loadWeightsInto } from './checkpoint';
 import { trainStepAdversarial } from './step';
+import { EngineWorkerPool, dataParallelLinfAttack } from '../workers';
 
 export { emaDecay };
 
@@ -85,6 +87,8 @@ export interface TrainerResult {
   checkpoints: string[];
   live: tf.LayersModel;
   ema: tf.LayersModel;
+  /** Processes that shared the training attacks (1: this one alone). */
+  attackProcesses: number;
   /** CD per pool sample when record_correctness is on. */
   classificationDifficulty: Float32Array | null;
 }
@@ -106,6 +110,16 @@ export function mixSeed(seed: number, stream: number, step: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
   h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
   return ((h ^ (h >>> 16)) >>> 1) % 2147483647;
+}
+
+/**
+ * Processes sharing each batch's training attack: the config's `workers` (0 = one per CPU core)
+ * on the single-threaded wasm and cpu backends; 1 on native TensorFlow, which has its own threads.
+ */
+export function attackProcesses(config: Pick<TrainConfig, 'workers' | 'method' | 'attack_steps'>, backend = tf.getBackend()): number {
+  if (config.method === 'standard' || config.attack_steps === 0) return 1;
+  if (backend !== 'wasm' && backend !== 'cpu') return 1;
+  return config.workers === 0 ? Math.max(1, os.cpus().length) : config.workers;
 }
 
 export function buildModel(config: TrainConfig, data: Pick<TrainerData, 'inputShape' | 'numClasses' | 'normalization'>, seed: number): tf.LayersModel {
@@ -208,7 +222,20 @@ export async function trainModel(opts: TrainerOptions): Promise<TrainerResult> {
     return r;
   };
 
+  const processes = attackProcesses(c);
+  let pool: EngineWorkerPool | null = null;
   try {
+    if (processes > 1) {
+      pool = await EngineWorkerPool.start({ workers: processes - 1, backend: tf.getBackend() });
+      await pool.createModel(c.arch, {
+        inputShape: data.inputShape,
+        numClasses: data.numClasses,
+        normalization: data.normalization,
+        width: c.width ?? undefined,
+        depth: c.depth ?? undefined,
+        seed: c.seed,
+      });
+    }
     while (epoch < c.epochs) {
       const epochStart = { ...acc };
       let b = 0;
@@ -244,6 +271,16 @@ export async function trainModel(opts: TrainerOptions): Promise<TrainerResult> {
             weights = online.weights;
             acc.pruned += online.pruned;
           }
+          const attacked =
+            pool != null && c.method !== 'standard' && c.attack_steps > 0
+              ? await dataParallelLinfAttack(pool, live, x, batch.labels, {
+                  eps,
+                  steps: c.attack_steps,
+                  stepSize: c.attack_step_size,
+                  loss: c.method === 'trades' ? 'trades-kl' : 'ce',
+                  seed: mixSeed(c.seed, 1, globalStep),
+                })
+              : undefined;
           const r = trainStepAdversarial(
             live,
             sgd,
@@ -260,6 +297,7 @@ export async function trainModel(opts: TrainerOptions): Promise<TrainerResult> {
               weights,
             },
             lr,
+            attacked,
           );
           averager.update(globalStep);
           acc.lossSum += r.loss * n;
@@ -343,12 +381,15 @@ export async function trainModel(opts: TrainerOptions): Promise<TrainerResult> {
       live,
       ema,
       classificationDifficulty: cd,
+      attackProcesses: pool == null ? 1 : pool.size + 1,
     };
   } catch (e) {
     sgd.dispose();
     live.dispose();
     ema.dispose();
     throw e;
+  } finally {
+    await pool?.close();
   }
 }
 

@@ -16,7 +16,7 @@ export const SECTIONS: Array<{ title: string; keys: string[] }> = [
   { title: 'Optimiser and schedule', keys: ['lr', 'momentum', 'nesterov', 'weight_decay', 'schedule', 'warmup_share', 'step_milestones', 'step_gamma', 'ema_tau'] },
   {
     title: 'Run',
-    keys: ['epochs', 'batch_size', 'epoch_size', 'eval_every', 'eval_subset', 'eval_attack_steps', 'eval_step_size', 'eval_batch_size', 'seed', 'backend', 'log_every'],
+    keys: ['epochs', 'batch_size', 'epoch_size', 'eval_every', 'eval_subset', 'eval_attack_steps', 'eval_step_size', 'eval_batch_size', 'seed', 'backend', 'workers', 'log_every'],
   },
 ];
 
@@ -34,6 +34,7 @@ export const LABELS: Record<string, string> = {
   margin_model: 'margin model (run id)',
   margin_set: 'margin set (file)',
   seed: 'seed(s)',
+  workers: 'attack processes (0 = one per core)',
 };
 
 /** A config value as the text of its field. */

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import {
   TrainingStopped,
   trainModel,
   buildModel,
+  attackProcesses,
 } from '../../../src-main/engine/training';
 import { tempDir } from '../../helpers/tmp';
 import { quadrantSet, tinyConfig, wasm, weightsOf } from './helpers';
@@ -122,6 +124,26 @@ describe('training loop', () => {
     live.forEach((w, i) => expect(Array.from(ema[i]!)).toEqual(Array.from(w)));
     r.live.dispose();
     r.ema.dispose();
+  });
+
+  it('with workers: 2 a worker process shares each batch attack, and the model still learns under TRADES with per-sample radii', async () => {
+    const radii = new Float32Array(256).map((_, i) => (i % 4 === 0 ? -0.05 : 0.1));
+    const data = { ...dataFor(), pool: new ArrayBatchSource(train, 32, 0, { radii }) };
+    const r = await trainModel({ config: tinyConfig({ method: 'trades', workers: 2, seed: 1 }), data, runDir: path.join(tmp.dir, 'workers') });
+    expect(r.attackProcesses).toBe(2);
+    expect(r.eval!.clean_acc).toBeGreaterThan(0.6);
+    expect(r.eval!.robust_acc_pgd).toBeGreaterThan(0.4);
+    r.live.dispose();
+    r.ema.dispose();
+  });
+
+  it('attack processes: workers 0 = one per core on wasm/cpu, always 1 on native TensorFlow or without an attack', () => {
+    const c = tinyConfig({ workers: 0 });
+    expect(attackProcesses(c, 'wasm')).toBe(os.cpus().length);
+    expect(attackProcesses(tinyConfig({ workers: 3 }), 'cpu')).toBe(3);
+    expect(attackProcesses(c, 'tensorflow')).toBe(1);
+    expect(attackProcesses(tinyConfig({ workers: 2, method: 'standard' }), 'wasm')).toBe(1);
+    expect(attackProcesses(tinyConfig({ workers: 2, attack_steps: 0 }), 'wasm')).toBe(1);
   });
 
   it('records per-sample correctness per epoch and derives CD', async () => {
