@@ -57,7 +57,8 @@ describe.skipIf(!haveFashion)('experiment manager in the browser', () => {
 
     await page.getByRole('button', { name: /Queue 4 runs/ }).click();
     await expect
-      .poll(async () => page.url() + ' ' + ((await page.locator('.error').allTextContents()).join(' | ')))
+      // queueing resolves the dataset first (a fresh log imports Fashion-MNIST): allow it time
+      .poll(async () => page.url() + ' ' + ((await page.locator('.error').allTextContents()).join(' | ')), { timeout: 30_000 })
       .toMatch(/#\/runs\/\d+ $/);
     const experimentId = Number(/#\/runs\/(\d+)$/.exec(page.url())![1]);
     const runIds = app.db.prepare('SELECT id FROM runs WHERE experiment_id = ? ORDER BY id').all(experimentId).map((r) => (r as { id: number }).id);
