@@ -75,7 +75,7 @@ async function main(): Promise<void> {
       device: info.device,
       method: config.method,
       attack_steps: config.attack_steps,
-      attack_processes: r.attackProcesses,
+      processes: r.trainingProcesses,
       batch_size: config.batch_size,
       batches: r.globalStep,
       images_per_second: Number(steady.toFixed(1)),

@@ -2,7 +2,7 @@
 // backend per process: wasm has no threads in Node, so processes are how we use several cores.
 import * as tf from '@tensorflow/tfjs';
 import { initEngine, createModel, crossEntropy, pgdLinf } from './index';
-import { linfAttack } from './attacks';
+import { methodGradients } from './training/step';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol';
 
 let model: tf.LayersModel | null = null;
@@ -64,24 +64,20 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse | null> {
       adversarialTensor.dispose();
       return { id: req.id, ok: true, type: 'pgd', adversarial, ms: performance.now() - start };
     }
-    case 'attack': {
+    case 'trainShard': {
       const m = modelWithAllWeights(req.weights);
       const start = performance.now();
-      const adversarialTensor = tf.tidy(() => {
-        const x = tf.tensor4d(req.x, req.xShape as [number, number, number, number]);
-        const f = (input: tf.Tensor4D) => m.apply(input, { training: false }) as tf.Tensor2D;
-        return linfAttack(f, x, req.labels, {
-          eps: req.eps,
-          steps: req.steps,
-          ...(req.stepSize != null ? { stepSize: req.stepSize } : {}),
-          randomStart: 'uniform',
-          loss: req.loss,
-          seed: req.seed,
-        });
-      });
-      const adversarial = adversarialTensor.dataSync() as Float32Array;
-      adversarialTensor.dispose();
-      return { id: req.id, ok: true, type: 'attack', adversarial, ms: performance.now() - start };
+      const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
+      const x = tf.tensor4d(req.x, req.xShape as [number, number, number, number]);
+      const y = tf.tensor1d(req.labels, 'int32');
+      try {
+        const g = methodGradients(m, vars, x, y, req.options);
+        const grads = g.grads.map((t) => t.dataSync() as Float32Array);
+        tf.dispose(g.grads);
+        return { id: req.id, ok: true, type: 'trainShard', grads, loss: g.loss, correct: g.correct, weightSum: g.weightSum, ms: performance.now() - start };
+      } finally {
+        tf.dispose([x, y]);
+      }
     }
     case 'gradients': {
       const m = modelWithWeights(req.weights);

@@ -1,6 +1,7 @@
 // Messages between the main process and engine worker processes (child_process.fork with
 // serialization 'advanced', so typed arrays travel without JSON encoding).
 import type { CreateModelOptions } from './models';
+import type { StepOptions } from './training/step';
 
 export type WorkerRequest =
   | { id: number; type: 'init'; backend?: string }
@@ -9,17 +10,14 @@ export type WorkerRequest =
   | { id: number; type: 'pgd'; weights: Float32Array[]; x: Float32Array; xShape: number[]; labels: Int32Array; eps: number; alpha: number; steps: number }
   | {
       id: number;
-      type: 'attack';
+      type: 'trainShard';
       /** All model weights (trainable and batch-norm statistics), in model.weights order. */
       weights: Float32Array[];
       x: Float32Array;
       xShape: number[];
       labels: Int32Array;
-      eps: number | Float32Array;
-      steps: number;
-      stepSize: number | null;
-      loss: 'ce' | 'trades-kl';
-      seed: number;
+      /** The step's options for this shard (its radii, loss weights and random-start seed). */
+      options: StepOptions;
     }
   | { id: number; type: 'exit' };
 
@@ -28,5 +26,5 @@ export type WorkerResponse =
   | { id: number; ok: true; type: 'model'; trainableShapes: number[][] }
   | { id: number; ok: true; type: 'gradients'; grads: Float32Array[]; loss: number; ms: number }
   | { id: number; ok: true; type: 'pgd'; adversarial: Float32Array; ms: number }
-  | { id: number; ok: true; type: 'attack'; adversarial: Float32Array; ms: number }
+  | { id: number; ok: true; type: 'trainShard'; grads: Float32Array[]; loss: number; correct: Uint8Array; weightSum: number; ms: number }
   | { id: number; ok: false; error: string };

@@ -7,7 +7,6 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { crossEntropy, pgdLinf } from './train-step';
-import { linfAttack } from './attacks';
 import type { CreateModelOptions } from './models';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol';
 
@@ -110,9 +109,9 @@ export class EngineWorkerPool {
     return this.workers[index].send<'pgd'>({ type: 'pgd', weights, x, xShape, labels, ...attack });
   }
 
-  /** The training attack (linfAttack, uniform random start) of one shard, by worker `index`. */
-  shardAttack(index: number, request: Omit<Extract<WorkerRequest, { type: 'attack' }>, 'id' | 'type'>) {
-    return this.workers[index].send<'attack'>({ type: 'attack', ...request });
+  /** The training step's gradients of one shard (attack included), by worker `index`. */
+  shardTrain(index: number, request: Omit<Extract<WorkerRequest, { type: 'trainShard' }>, 'id' | 'type'>) {
+    return this.workers[index].send<'trainShard'>({ type: 'trainShard', ...request });
   }
 
   async close(): Promise<void> {
@@ -186,7 +185,7 @@ export async function dataParallelTrainStep(
 }
 
 /** Shard sizes for splitting `batch` over the main process and `workers` workers. */
-function shardSizes(batch: number, workers: number): number[] {
+export function shardSizes(batch: number, workers: number): number[] {
   const shards = Math.min(workers + 1, batch);
   return Array.from({ length: shards }, (_, i) => Math.floor(batch / shards) + (i < batch % shards ? 1 : 0));
 }
@@ -232,83 +231,7 @@ export async function dataParallelPgdLinf(
   });
 }
 
-export interface ParallelAttackOptions {
-  /** One radius, or one signed radius per sample (ε_i < 0: anti-adversarial). */
-  eps: number | Float32Array;
-  steps: number;
-  /** Absolute step size; null = 2.5·|ε_i|/steps. */
-  stepSize: number | null;
-  loss: 'ce' | 'trades-kl';
-  seed: number;
-}
-
-/** The random-start seed of shard s (shard 0 keeps the step's seed). */
+/** The random-start seed of shard s of a data-parallel step (shard 0 keeps the step's seed). */
 export function attackShardSeed(seed: number, shard: number): number {
   return shard === 0 ? seed : (Math.imul(seed ^ 0x5bd1e995, shard + 1) >>> 1) % 2147483647;
-}
-
-/**
- * The training attack (linfAttack with a uniform random start, model in inference mode) with
- * the batch split over the main process and the pool's workers, which get every model weight
- * (batch-norm statistics included). Samples are independent; only the random start depends on
- * the split (each shard draws its own), so results are reproducible for a given worker count.
- */
-export async function dataParallelLinfAttack(
-  pool: EngineWorkerPool,
-  model: tf.LayersModel,
-  x: tf.Tensor4D,
-  labels: Int32Array,
-  o: ParallelAttackOptions,
-): Promise<tf.Tensor4D> {
-  const batch = x.shape[0];
-  const sizes = shardSizes(batch, pool.size);
-  const weights = model.weights.map((w) => w.read().dataSync() as Float32Array);
-  const xData = x.dataSync() as Float32Array;
-  const perImage = xData.length / batch;
-  const epsOf = (start: number, end: number) => (typeof o.eps === 'number' ? o.eps : o.eps.slice(start, end));
-  const remote: Promise<{ adversarial: Float32Array }>[] = [];
-  const sent: Promise<void>[] = [];
-  let offset = sizes[0];
-  for (let s = 1; s < sizes.length; s++) {
-    const end = offset + sizes[s];
-    const request = pool.shardAttack(s - 1, {
-      weights,
-      x: xData.slice(offset * perImage, end * perImage),
-      xShape: [sizes[s], ...x.shape.slice(1)],
-      labels: labels.slice(offset, end),
-      eps: epsOf(offset, end),
-      steps: o.steps,
-      stepSize: o.stepSize,
-      loss: o.loss,
-      seed: attackShardSeed(o.seed, s),
-    });
-    remote.push(request.response);
-    sent.push(request.sent);
-    offset = end;
-  }
-  await Promise.all(sent);
-  const local = tf.tidy(() => {
-    const f = (input: tf.Tensor4D) => model.apply(input, { training: false }) as tf.Tensor2D;
-    return linfAttack(f, tf.slice(x, 0, sizes[0]), labels.slice(0, sizes[0]), {
-      eps: epsOf(0, sizes[0]),
-      steps: o.steps,
-      ...(o.stepSize != null ? { stepSize: o.stepSize } : {}),
-      randomStart: 'uniform',
-      loss: o.loss,
-      seed: attackShardSeed(o.seed, 0),
-    });
-  });
-  let shards: Array<{ adversarial: Float32Array }>;
-  try {
-    shards = await Promise.all(remote);
-  } catch (e) {
-    local.dispose();
-    throw e;
-  }
-  return tf.tidy(() => {
-    const parts = [local, ...shards.map((r, s) => tf.tensor4d(r.adversarial, [sizes[s + 1], ...x.shape.slice(1)] as [number, number, number, number]))];
-    const out = tf.concat(parts, 0) as tf.Tensor4D;
-    local.dispose();
-    return out;
-  });
 }

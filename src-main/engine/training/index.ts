@@ -7,3 +7,4 @@ export * from './online';
 export * from './checkpoint';
 export * from './trainer';
 export * from './data';
+export * from './parallel-step';

@@ -85,10 +85,57 @@ export function methodLoss(
   return tf.add(natural, tf.mul(weightedMean(kl, weights), o.beta)) as tf.Scalar;
 }
 
+/** The gradients of one batch (or one shard of it) and what the step reports about it. */
+export interface MethodGradients {
+  /** One gradient per variable, in the variables' order (caller disposes). */
+  grads: tf.Tensor[];
+  /** The method's loss, a weighted mean over the batch. */
+  loss: number;
+  correct: Uint8Array;
+  /** Σ of the per-sample loss weights (the batch size without weights): the loss's denominator. */
+  weightSum: number;
+}
+
 /**
- * Attack + loss + gradient + SGD update with learning rate `lr`. `attacked`, when given, is the
- * attacked batch computed elsewhere (the data-parallel attack); the step takes ownership of it.
+ * Attack + method loss + gradients w.r.t. `variables`, no update. `attacked`, when given, is the
+ * attacked batch computed elsewhere; it is disposed here.
  */
+export function methodGradients(
+  model: tf.LayersModel,
+  variables: tf.Variable[],
+  x: tf.Tensor4D,
+  labels: tf.Tensor1D,
+  o: StepOptions,
+  attacked?: tf.Tensor4D | null,
+): MethodGradients {
+  const xAdv = attacked !== undefined ? attacked : attackBatch(model, x, labels, o);
+  const weights = o.weights ? tf.tensor1d(o.weights) : null;
+  const out: { logits: tf.Tensor2D | null } = { logits: null };
+  try {
+    const { value, grads } = tf.variableGrads(() => methodLoss(model, x, xAdv, labels, o, weights, out), variables);
+    const loss = value.dataSync()[0]!;
+    value.dispose();
+    const pred = tf.tidy(() => tf.argMax(out.logits!, 1));
+    const predicted = pred.dataSync();
+    pred.dispose();
+    const y = labels.dataSync();
+    const correct = new Uint8Array(predicted.length);
+    for (let i = 0; i < predicted.length; i++) correct[i] = predicted[i] === y[i] ? 1 : 0;
+    const weightSum = o.weights ? o.weights.reduce((p, q) => p + q, 0) : x.shape[0];
+    return { grads: variables.map((v) => grads[v.name] ?? tf.zerosLike(v)), loss, correct, weightSum };
+  } finally {
+    xAdv?.dispose();
+    weights?.dispose();
+    out.logits?.dispose();
+  }
+}
+
+/** Throws when a step's loss is not finite (a diverged run), naming the learning rate. */
+export function checkFiniteLoss(loss: number, lr: number): void {
+  if (!Number.isFinite(loss)) throw new Error(`src-main/engine/training/step.ts: the training loss became ${loss} (learning rate ${lr} too high?)`);
+}
+
+/** Attack + loss + gradient + SGD update with learning rate `lr`. */
 export function trainStepAdversarial(
   model: tf.LayersModel,
   sgd: Sgd,
@@ -96,26 +143,13 @@ export function trainStepAdversarial(
   labels: tf.Tensor1D,
   o: StepOptions,
   lr: number,
-  attacked?: tf.Tensor4D | null,
 ): StepResult {
-  const xAdv = attacked !== undefined ? attacked : attackBatch(model, x, labels, o);
-  const weights = o.weights ? tf.tensor1d(o.weights) : null;
-  const out: { logits: tf.Tensor2D | null } = { logits: null };
+  const g = methodGradients(model, sgd.variables, x, labels, o);
   try {
-    const { value, grads } = tf.variableGrads(() => methodLoss(model, x, xAdv, labels, o, weights, out), sgd.variables);
-    sgd.apply(grads, lr);
-    const loss = value.dataSync()[0]!;
-    value.dispose();
-    tf.dispose(Object.values(grads));
-    const pred = tf.tidy(() => tf.argMax(out.logits!, 1).dataSync() as Int32Array);
-    const y = labels.dataSync();
-    const correct = new Uint8Array(pred.length);
-    for (let i = 0; i < pred.length; i++) correct[i] = pred[i] === y[i] ? 1 : 0;
-    if (!Number.isFinite(loss)) throw new Error(`src-main/engine/training/step.ts: the training loss became ${loss} (learning rate ${lr} too high?)`);
-    return { loss, correct };
+    sgd.apply(Object.fromEntries(sgd.variables.map((v, i) => [v.name, g.grads[i]!])), lr);
   } finally {
-    xAdv?.dispose();
-    weights?.dispose();
-    out.logits?.dispose();
+    tf.dispose(g.grads);
   }
+  checkFiniteLoss(g.loss, lr);
+  return { loss: g.loss, correct: g.correct };
 }

@@ -17,7 +17,8 @@ import { Sgd } from './optimizer';
 import { learningRateAt } from './schedule';
 import { checkpointName, readLatestCheckpoint, saveModel, writeCheckpoint, loadWeightsInto } from './checkpoint';
 import { trainStepAdversarial } from './step';
-import { EngineWorkerPool, dataParallelLinfAttack } from '../workers';
+import { EngineWorkerPool } from '../workers';
+import { dataParallelTrainStepAdversarial } from './parallel-step';
 
 export { emaDecay };
 
@@ -87,8 +88,8 @@ export interface TrainerResult {
   checkpoints: string[];
   live: tf.LayersModel;
   ema: tf.LayersModel;
-  /** Processes that shared the training attacks (1: this one alone). */
-  attackProcesses: number;
+  /** Processes that shared each training step (1: this one alone). */
+  trainingProcesses: number;
   /** CD per pool sample when record_correctness is on. */
   classificationDifficulty: Float32Array | null;
 }
@@ -113,11 +114,10 @@ export function mixSeed(seed: number, stream: number, step: number): number {
 }
 
 /**
- * Processes sharing each batch's training attack: the config's `workers` (0 = one per CPU core)
- * on the single-threaded wasm and cpu backends; 1 on native TensorFlow, which has its own threads.
+ * Processes sharing each training step (data parallel): the config's `workers` (0 = one per CPU
+ * core) on the single-threaded wasm and cpu backends; 1 on native TensorFlow, which has its own threads.
  */
-export function attackProcesses(config: Pick<TrainConfig, 'workers' | 'method' | 'attack_steps'>, backend = tf.getBackend()): number {
-  if (config.method === 'standard' || config.attack_steps === 0) return 1;
+export function trainingProcesses(config: Pick<TrainConfig, 'workers'>, backend = tf.getBackend()): number {
   if (backend !== 'wasm' && backend !== 'cpu') return 1;
   return config.workers === 0 ? Math.max(1, os.cpus().length) : config.workers;
 }
@@ -222,7 +222,7 @@ export async function trainModel(opts: TrainerOptions): Promise<TrainerResult> {
     return r;
   };
 
-  const processes = attackProcesses(c);
+  const processes = trainingProcesses(c);
   let pool: EngineWorkerPool | null = null;
   try {
     if (processes > 1) {
@@ -271,34 +271,19 @@ export async function trainModel(opts: TrainerOptions): Promise<TrainerResult> {
             weights = online.weights;
             acc.pruned += online.pruned;
           }
-          const attacked =
-            pool != null && c.method !== 'standard' && c.attack_steps > 0
-              ? await dataParallelLinfAttack(pool, live, x, batch.labels, {
-                  eps,
-                  steps: c.attack_steps,
-                  stepSize: c.attack_step_size,
-                  loss: c.method === 'trades' ? 'trades-kl' : 'ce',
-                  seed: mixSeed(c.seed, 1, globalStep),
-                })
-              : undefined;
-          const r = trainStepAdversarial(
-            live,
-            sgd,
-            x,
-            labels,
-            {
-              method: c.method,
-              eps,
-              attackSteps: c.attack_steps,
-              attackStepSize: c.attack_step_size,
-              beta: c.beta,
-              labelSmoothing: c.label_smoothing,
-              seed: mixSeed(c.seed, 1, globalStep),
-              weights,
-            },
-            lr,
-            attacked,
-          );
+          const stepOptions = {
+            method: c.method,
+            eps,
+            attackSteps: c.attack_steps,
+            attackStepSize: c.attack_step_size,
+            beta: c.beta,
+            labelSmoothing: c.label_smoothing,
+            seed: mixSeed(c.seed, 1, globalStep),
+            weights,
+          };
+          const r = pool != null
+            ? await dataParallelTrainStepAdversarial(pool, live, sgd, x, batch.labels, stepOptions, lr)
+            : trainStepAdversarial(live, sgd, x, labels, stepOptions, lr);
           averager.update(globalStep);
           acc.lossSum += r.loss * n;
           acc.seen += n;
@@ -381,7 +366,7 @@ export async function trainModel(opts: TrainerOptions): Promise<TrainerResult> {
       live,
       ema,
       classificationDifficulty: cd,
-      attackProcesses: pool == null ? 1 : pool.size + 1,
+      trainingProcesses: pool == null ? 1 : pool.size + 1,
     };
   } catch (e) {
     sgd.dispose();

@@ -15,8 +15,13 @@ import {
   TrainingStopped,
   trainModel,
   buildModel,
-  attackProcesses,
+  trainingProcesses,
+  methodGradients,
+  trainStepAdversarial,
+  dataParallelTrainStepAdversarial,
+  type StepOptions,
 } from '../../../src-main/engine/training';
+import { EngineWorkerPool, attackShardSeed } from '../../../src-main/engine/workers';
 import { tempDir } from '../../helpers/tmp';
 import { quadrantSet, tinyConfig, wasm, weightsOf } from './helpers';
 
@@ -126,24 +131,22 @@ describe('training loop', () => {
     r.ema.dispose();
   });
 
-  it('with workers: 2 a worker process shares each batch attack, and the model still learns under TRADES with per-sample radii', async () => {
+  it('with workers: 2 each step is shared with a worker process, and the model still learns under TRADES with per-sample radii', async () => {
     const radii = new Float32Array(256).map((_, i) => (i % 4 === 0 ? -0.05 : 0.1));
     const data = { ...dataFor(), pool: new ArrayBatchSource(train, 32, 0, { radii }) };
     const r = await trainModel({ config: tinyConfig({ method: 'trades', workers: 2, seed: 1 }), data, runDir: path.join(tmp.dir, 'workers') });
-    expect(r.attackProcesses).toBe(2);
+    expect(r.trainingProcesses).toBe(2);
     expect(r.eval!.clean_acc).toBeGreaterThan(0.6);
     expect(r.eval!.robust_acc_pgd).toBeGreaterThan(0.4);
     r.live.dispose();
     r.ema.dispose();
   });
 
-  it('attack processes: workers 0 = one per core on wasm/cpu, always 1 on native TensorFlow or without an attack', () => {
-    const c = tinyConfig({ workers: 0 });
-    expect(attackProcesses(c, 'wasm')).toBe(os.cpus().length);
-    expect(attackProcesses(tinyConfig({ workers: 3 }), 'cpu')).toBe(3);
-    expect(attackProcesses(c, 'tensorflow')).toBe(1);
-    expect(attackProcesses(tinyConfig({ workers: 2, method: 'standard' }), 'wasm')).toBe(1);
-    expect(attackProcesses(tinyConfig({ workers: 2, attack_steps: 0 }), 'wasm')).toBe(1);
+  it('training processes: workers 0 = one per core on wasm/cpu, always 1 on native TensorFlow', () => {
+    expect(trainingProcesses(tinyConfig({ workers: 0 }), 'wasm')).toBe(os.cpus().length);
+    expect(trainingProcesses(tinyConfig({ workers: 3 }), 'cpu')).toBe(3);
+    expect(trainingProcesses(tinyConfig({ workers: 0 }), 'tensorflow')).toBe(1);
+    expect(trainingProcesses(tinyConfig({ workers: 2, method: 'standard' }), 'wasm')).toBe(2);
   });
 
   it('records per-sample correctness per epoch and derives CD', async () => {
@@ -202,3 +205,68 @@ describe('checkpoint and exact resume', () => {
     r.ema.dispose();
   });
 });
+
+describe('data-parallel training step', () => {
+  const shape = { inputShape: [8, 8, 1] as [number, number, number], numClasses: 4 };
+  let pool: EngineWorkerPool | null = null;
+  afterAll(async () => {
+    await pool?.close();
+  });
+
+  /** Two copies of the tiny model with their optimisers, and the worker's model of the same shape. */
+  async function setUp(seed: number) {
+    const config = tinyConfig();
+    pool ??= await EngineWorkerPool.start({ workers: 1, backend: 'wasm' });
+    await pool.createModel('mlp', { ...shape, width: config.width!, depth: config.depth!, seed });
+    const models = [0, 1].map(() => buildModel(config, shape, seed));
+    const sgds = models.map((m) => new Sgd(m.trainableWeights.map((w) => w.read() as tf.Variable), { momentum: 0.9, nesterov: true, weightDecay: 5e-4 }));
+    return { models, sgds };
+  }
+
+  const x = tf.tensor4d(train.images.subarray(0, 9 * 64), [9, 8, 8, 1]); // odd batch: shards of 5 and 4
+  const labelArray = Int32Array.from(train.labels.subarray(0, 9));
+  const labels = tf.tensor1d(labelArray, 'int32');
+  const lossWeights = new Float32Array([1, 0, 2, 1, 1, 0.5, 1, 0, 3]); // online PUMA-style weights
+
+  it('equals the single-process step where the split cannot matter (no attack; loss weights, label smoothing)', async () => {
+    const { models, sgds } = await setUp(7);
+    const o: StepOptions = { method: 'standard', eps: 0.1, attackSteps: 0, attackStepSize: null, beta: 0, labelSmoothing: 0.1, seed: 3, weights: lossWeights };
+    const single = trainStepAdversarial(models[0]!, sgds[0]!, x, labels, o, 0.5);
+    const split = await dataParallelTrainStepAdversarial(pool!, models[1]!, sgds[1]!, x, labelArray, o, 0.5);
+    expect(split.loss).toBeCloseTo(single.loss, 5);
+    expect(Array.from(split.correct)).toEqual(Array.from(single.correct));
+    const [a, b] = models.map(weightsOf);
+    const moved = relative(a![0]!, weightsOf(buildModel(tinyConfig(), shape, 7))[0]!);
+    expect(moved).toBeGreaterThan(1e-3); // the step did something
+    a!.forEach((w, i) => expect(relative(b![i]!, w)).toBeLessThan(1e-5));
+  });
+
+  it('with TRADES and signed radii: the worker attacks its shard with its own seed, and the shards combine by their loss weights', async () => {
+    const { models, sgds } = await setUp(8);
+    const eps = new Float32Array([0.1, -0.05, 0.1, 0.1, -0.05, 0.1, 0.1, 0.1, -0.05]);
+    const o: StepOptions = { method: 'trades', eps, attackSteps: 3, attackStepSize: null, beta: 3, labelSmoothing: 0, seed: 11, weights: lossWeights };
+    const split = await dataParallelTrainStepAdversarial(pool!, models[1]!, sgds[1]!, x, labelArray, o, 0.5);
+    // the same step rebuilt in this process: each shard's gradients with that shard's options
+    const shards = [[0, 5], [5, 9]].map(([start, end], s) => {
+      const opts = { ...o, eps: eps.slice(start, end), weights: lossWeights.slice(start, end), seed: attackShardSeed(o.seed, s) };
+      return methodGradients(models[0]!, sgds[0]!.variables, tf.slice(x, start, end - start!), tf.slice(labels, start, end - start!), opts);
+    });
+    const total = shards[0]!.weightSum + shards[1]!.weightSum;
+    expect(total).toBeCloseTo(lossWeights.reduce((p, q) => p + q, 0), 5);
+    const grads = Object.fromEntries(sgds[0]!.variables.map((v, i) => [v.name, tf.add(tf.mul(shards[0]!.grads[i]!, shards[0]!.weightSum / total), tf.mul(shards[1]!.grads[i]!, shards[1]!.weightSum / total))]));
+    sgds[0]!.apply(grads, 0.5);
+    expect(split.loss).toBeCloseTo((shards[0]!.loss * shards[0]!.weightSum + shards[1]!.loss * shards[1]!.weightSum) / total, 3);
+    const [a, b] = models.map(weightsOf);
+    a!.forEach((w, i) => expect(relative(b![i]!, w)).toBeLessThan(1e-3));
+  });
+});
+
+function relative(a: Float32Array, b: Float32Array): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i]! - b[i]!) ** 2;
+    den += b[i]! ** 2;
+  }
+  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
+}
