@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initEngine, createModel, crossEntropy, pgdLinf } from './index';
 import { methodGradients } from './training/step';
+import { evaluateCounts } from './training/evaluate';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol';
 
 let model: tf.LayersModel | null = null;
@@ -78,6 +79,12 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse | null> {
       } finally {
         tf.dispose([x, y]);
       }
+    }
+    case 'evaluate': {
+      const m = modelWithAllWeights(req.weights);
+      const start = performance.now();
+      const counts = await evaluateCounts(m, { images: req.images, labels: req.labels, shape: req.shape }, req.options);
+      return { id: req.id, ok: true, type: 'evaluate', counts, ms: performance.now() - start };
     }
     case 'gradients': {
       const m = modelWithWeights(req.weights);

@@ -2,6 +2,7 @@
 // serialization 'advanced', so typed arrays travel without JSON encoding).
 import type { CreateModelOptions } from './models';
 import type { StepOptions } from './training/step';
+import type { EvalCounts, EvalOptions } from './training/evaluate';
 
 export type WorkerRequest =
   | { id: number; type: 'init'; backend?: string }
@@ -19,6 +20,16 @@ export type WorkerRequest =
       /** The step's options for this shard (its radii, loss weights and random-start seed). */
       options: StepOptions;
     }
+  | {
+      id: number;
+      type: 'evaluate';
+      /** All model weights, in model.weights order. */
+      weights: Float32Array[];
+      images: Float32Array;
+      labels: Int32Array;
+      shape: [number, number, number, number];
+      options: Omit<EvalOptions, 'onBatch'>;
+    }
   | { id: number; type: 'exit' };
 
 export type WorkerResponse =
@@ -27,4 +38,5 @@ export type WorkerResponse =
   | { id: number; ok: true; type: 'gradients'; grads: Float32Array[]; loss: number; ms: number }
   | { id: number; ok: true; type: 'pgd'; adversarial: Float32Array; ms: number }
   | { id: number; ok: true; type: 'trainShard'; grads: Float32Array[]; loss: number; correct: Uint8Array; weightSum: number; ms: number }
+  | { id: number; ok: true; type: 'evaluate'; counts: EvalCounts; ms: number }
   | { id: number; ok: false; error: string };

@@ -114,6 +114,11 @@ export class EngineWorkerPool {
     return this.workers[index].send<'trainShard'>({ type: 'trainShard', ...request });
   }
 
+  /** Correct counts of a range of evaluation batches, by worker `index`. */
+  shardEvaluate(index: number, request: Omit<Extract<WorkerRequest, { type: 'evaluate' }>, 'id' | 'type'>) {
+    return this.workers[index].send<'evaluate'>({ type: 'evaluate', ...request });
+  }
+
   async close(): Promise<void> {
     await Promise.all(
       this.workers.map(

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { pgdAttack } from '../attacks';
+import { shardSizes, type EngineWorkerPool } from '../workers';
 
 export interface EvalSet {
   /** n·h·w·c floats in [0, 1]. */
@@ -23,6 +24,16 @@ export interface EvalOptions {
   cleanOnly?: boolean;
   /** Called after each batch with the fraction done. */
   onBatch?: (fraction: number) => void | Promise<void>;
+  /** Index of the set's first batch in a larger set (attack seeds follow the global batch index). */
+  firstBatch?: number;
+}
+
+/** Correct predictions out of `count`: clean, under PGD-CE and under PGD-C&W. */
+export interface EvalCounts {
+  clean: number;
+  pgd: number;
+  cw: number;
+  count: number;
 }
 
 export interface EvalResult {
@@ -34,14 +45,40 @@ export interface EvalResult {
 }
 
 function correctCount(model: tf.LayersModel, x: tf.Tensor4D, y: Int32Array): number {
-  const pred = tf.tidy(() => tf.argMax(model.apply(x, { training: false }) as tf.Tensor2D, 1).dataSync());
+  const predicted = tf.tidy(() => tf.argMax(model.apply(x, { training: false }) as tf.Tensor2D, 1));
+  const pred = predicted.dataSync();
+  predicted.dispose();
   let c = 0;
   for (let i = 0; i < y.length; i++) if (pred[i] === y[i]) c++;
   return c;
 }
 
+/** Whether the options ask for the two attacks (not only clean accuracy). */
+export function evalAttacks(o: Pick<EvalOptions, 'cleanOnly' | 'eps' | 'steps'>): boolean {
+  return !o.cleanOnly && o.eps > 0 && o.steps > 0;
+}
+
+/** Accuracies from counts (without attacks the robust accuracies are the clean one). */
+export function evalResultFromCounts(k: EvalCounts, o: Pick<EvalOptions, 'cleanOnly' | 'eps' | 'steps'>, seconds: number): EvalResult {
+  const attacked = evalAttacks(o);
+  const n = Math.max(k.count, 1);
+  return {
+    clean_acc: k.clean / n,
+    robust_acc_pgd: attacked ? k.pgd / n : k.clean / n,
+    robust_acc_cw: attacked ? k.cw / n : k.clean / n,
+    count: k.count,
+    seconds,
+  };
+}
+
 export async function evaluateRobustness(model: tf.LayersModel, set: EvalSet, o: EvalOptions): Promise<EvalResult> {
   const started = performance.now();
+  const counts = await evaluateCounts(model, set, o);
+  return evalResultFromCounts(counts, o, (performance.now() - started) / 1000);
+}
+
+/** The correct counts of evaluateRobustness; batch b's attacks are seeded with seed + 2·(firstBatch + b) (+1 for C&W). */
+export async function evaluateCounts(model: tf.LayersModel, set: EvalSet, o: EvalOptions): Promise<EvalCounts> {
   const [n, h, w, c] = set.shape;
   if (set.labels.length !== n || set.images.length !== n * h * w * c) {
     throw new Error(`src-main/engine/training/evaluate.ts: evaluation set has ${set.labels.length} labels and ${set.images.length} values for shape [${set.shape.join(', ')}]`);
@@ -51,14 +88,15 @@ export async function evaluateRobustness(model: tf.LayersModel, set: EvalSet, o:
   let pgd = 0;
   let cw = 0;
   const stepSize = o.stepSize ?? o.eps / 4;
-  for (let s = 0, b = 0; s < n; s += o.batchSize, b++) {
+  const first = o.firstBatch ?? 0;
+  for (let s = 0, b = first; s < n; s += o.batchSize, b++) {
     const m = Math.min(o.batchSize, n - s);
     const y = set.labels.subarray(s, s + m);
     const x = tf.tensor4d(set.images.subarray(s * d, (s + m) * d), [m, h, w, c]);
     const labels = tf.tensor1d(y, 'int32');
     try {
       clean += correctCount(model, x, y);
-      if (!o.cleanOnly && o.eps > 0 && o.steps > 0) {
+      if (evalAttacks(o)) {
         for (const loss of ['ce', 'cw'] as const) {
           const adv = pgdAttack(model, x, labels, { eps: o.eps, steps: o.steps, stepSize, loss, seed: o.seed + b * 2 + (loss === 'cw' ? 1 : 0) });
           const k = correctCount(model, adv, y);
@@ -73,12 +111,52 @@ export async function evaluateRobustness(model: tf.LayersModel, set: EvalSet, o:
     }
     await o.onBatch?.((s + m) / n);
   }
-  const attacked = !o.cleanOnly && o.eps > 0 && o.steps > 0;
-  return {
-    clean_acc: clean / n,
-    robust_acc_pgd: attacked ? pgd / n : clean / n,
-    robust_acc_cw: attacked ? cw / n : clean / n,
-    count: n,
-    seconds: (performance.now() - started) / 1000,
-  };
+  return { clean, pgd, cw, count: n };
+}
+
+/**
+ * evaluateRobustness with the batches split over this process and the pool's workers (each gets
+ * all weights). Batch b keeps its attack seeds, so the result equals the single-process one.
+ */
+export async function evaluateRobustnessParallel(pool: EngineWorkerPool, model: tf.LayersModel, set: EvalSet, o: EvalOptions): Promise<EvalResult> {
+  const started = performance.now();
+  const [n, h, w, c] = set.shape;
+  const d = h * w * c;
+  const batches = Math.ceil(n / o.batchSize);
+  if (batches < 2) return evaluateRobustness(model, set, o);
+  const perShard = shardSizes(batches, pool.size);
+  const { onBatch, ...plain } = o;
+  const weights = model.weights.map((v) => v.read().dataSync() as Float32Array);
+  const remote: Promise<{ counts: EvalCounts }>[] = [];
+  const sent: Promise<void>[] = [];
+  let batch = perShard[0]!;
+  for (let s = 1; s < perShard.length; s++) {
+    const start = Math.min(batch * o.batchSize, n);
+    const end = Math.min((batch + perShard[s]!) * o.batchSize, n);
+    const request = pool.shardEvaluate(s - 1, {
+      weights,
+      images: set.images.slice(start * d, end * d),
+      labels: set.labels.slice(start, end),
+      shape: [end - start, h, w, c],
+      options: { ...plain, firstBatch: (o.firstBatch ?? 0) + batch },
+    });
+    remote.push(request.response);
+    sent.push(request.sent);
+    batch += perShard[s]!;
+  }
+  remote.forEach((r) => r.catch(() => {}));
+  await Promise.all(sent);
+  const mine = Math.min(perShard[0]! * o.batchSize, n);
+  const share = mine / n;
+  const local = await evaluateCounts(model, { images: set.images.subarray(0, mine * d), labels: set.labels.subarray(0, mine), shape: [mine, h, w, c] }, {
+    ...plain,
+    // progress of this process's part stands for the whole (the workers run alongside)
+    onBatch: onBatch && ((f) => onBatch(f * share)),
+  });
+  const counts = (await Promise.all(remote)).reduce(
+    (k, r) => ({ clean: k.clean + r.counts.clean, pgd: k.pgd + r.counts.pgd, cw: k.cw + r.counts.cw, count: k.count + r.counts.count }),
+    local,
+  );
+  await onBatch?.(1);
+  return evalResultFromCounts(counts, o, (performance.now() - started) / 1000);
 }

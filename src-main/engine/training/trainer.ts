@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../../../src-shared/domain/training';
 import { createModel } from '../models';
 import { emaDecay, WeightAverage } from './ema';
-import { evaluateRobustness, type EvalResult, type EvalSet } from './evaluate';
+import { evaluateRobustness, evaluateRobustnessParallel, type EvalOptions, type EvalResult, type EvalSet } from './evaluate';
 import { onlinePumaBatch } from './online';
 import { Sgd } from './optimizer';
 import { learningRateAt } from './schedule';
@@ -206,8 +206,10 @@ export async function trainModel(opts: TrainerOptions): Promise<TrainerResult> {
     return dir;
   };
 
+  const processes = trainingProcesses(c);
+  let pool: EngineWorkerPool | null = null;
   const evaluate = async (): Promise<EvalResult> => {
-    const r = await evaluateRobustness(ema, data.test, {
+    const options: EvalOptions = {
       eps: c.eps,
       steps: c.eval_attack_steps,
       stepSize: c.eval_step_size,
@@ -217,13 +219,13 @@ export async function trainModel(opts: TrainerOptions): Promise<TrainerResult> {
         hooks.onEvalProgress?.(f);
         await new Promise<void>((r) => setImmediate(r));
       },
-    });
+    };
+    // the test batches are split over the training processes too (same seeds, same result)
+    const r = pool != null ? await evaluateRobustnessParallel(pool, ema, data.test, options) : await evaluateRobustness(ema, data.test, options);
     acc.evalSeconds += r.seconds;
     return r;
   };
 
-  const processes = trainingProcesses(c);
-  let pool: EngineWorkerPool | null = null;
   try {
     if (processes > 1) {
       pool = await EngineWorkerPool.start({ workers: processes - 1, backend: tf.getBackend() });

@@ -19,6 +19,8 @@ import {
   methodGradients,
   trainStepAdversarial,
   dataParallelTrainStepAdversarial,
+  evaluateRobustness,
+  evaluateRobustnessParallel,
   type StepOptions,
 } from '../../../src-main/engine/training';
 import { EngineWorkerPool, attackShardSeed } from '../../../src-main/engine/workers';
@@ -258,6 +260,31 @@ describe('data-parallel training step', () => {
     expect(split.loss).toBeCloseTo((shards[0]!.loss * shards[0]!.weightSum + shards[1]!.loss * shards[1]!.weightSum) / total, 3);
     const [a, b] = models.map(weightsOf);
     a!.forEach((w, i) => expect(relative(b![i]!, w)).toBeLessThan(1e-3));
+  });
+});
+
+describe('data-parallel evaluation', () => {
+  it('splitting the test batches over a worker gives the single-process counts exactly (same attack seeds)', async () => {
+    const config = tinyConfig();
+    const shape = { inputShape: [8, 8, 1] as [number, number, number], numClasses: 4 };
+    const pool = await EngineWorkerPool.start({ workers: 1, backend: 'wasm' });
+    try {
+      await pool.createModel('mlp', { ...shape, width: config.width!, depth: config.depth!, seed: 2 });
+      // a trained model, so that the attacks change some predictions
+      const r = await trainModel({ config: tinyConfig({ epochs: 1 }), data: dataFor(), runDir: path.join(tmp.dir, 'eval-parallel') });
+      const o = { eps: 0.15, steps: 3, stepSize: null, batchSize: 45, seed: 9 }; // 200 samples: 5 batches, the last short
+      const fractions: number[] = [];
+      const single = await evaluateRobustness(r.ema, test, o);
+      const split = await evaluateRobustnessParallel(pool, r.ema, test, { ...o, onBatch: (f) => void fractions.push(f) });
+      expect(split.count).toBe(200);
+      expect([split.clean_acc, split.robust_acc_pgd, split.robust_acc_cw]).toEqual([single.clean_acc, single.robust_acc_pgd, single.robust_acc_cw]);
+      expect(single.robust_acc_pgd).toBeLessThan(single.clean_acc);
+      expect(fractions.at(-1)).toBe(1);
+      r.live.dispose();
+      r.ema.dispose();
+    } finally {
+      await pool.close();
+    }
   });
 });
 
