@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { attackLossPerSample, crossEntropyPerSample, type AttackLoss } from './losses';
 import { checkImages, labelsToTensor, toLogitsFn, type ClassifierLike } from './model';
+import { normalSamplerSeed } from '../random-seed';
 
 const FILE = 'src-main/engine/attacks/pgd.ts';
 
@@ -105,7 +106,7 @@ export function linfAttack(
     const noise =
       randomStart === 'uniform'
         ? tf.mul(tf.randomUniform(x.shape, -1, 1, 'float32', seed), state.radius)
-        : tf.randomNormal(x.shape, 0, options.randomStartStd ?? 0.001, 'float32', seed);
+        : tf.randomNormal(x.shape, 0, options.randomStartStd ?? 0.001, 'float32', normalSamplerSeed(seed));
     return project(tf.add(x, noise) as tf.Tensor4D, x, state.radius);
   });
 

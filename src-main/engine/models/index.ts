@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { NormalizeLayer } from './normalize-layer';
 import { conv2dBiasRelu, fastGradientsInstalled } from '../fast-gradients';
+import { normalSamplerSeed } from '../random-seed';
 
 export { NormalizeLayer } from './normalize-layer';
 
@@ -48,7 +49,7 @@ class Builder {
   constructor(private readonly seed: number | undefined) {}
 
   private init(): ReturnType<typeof tf.initializers.heNormal> {
-    const seed = this.seed == null ? undefined : this.seed + this.counter++;
+    const seed = this.seed == null ? undefined : normalSamplerSeed(this.seed + this.counter++);
     return tf.initializers.heNormal({ seed });
   }
 

@@ -173,6 +173,20 @@ describe('L∞ attacks with per-sample radii', () => {
     tf.dispose([start, same]);
   });
 
+  it('random starts are fixed by the seed, 0 included, for the uniform and the normal start', () => {
+    for (const randomStart of ['uniform', 'normal'] as const) {
+      const run = () => {
+        const t = linfAttack(linear.fn, images, labels, { eps: 0.1, steps: 0, randomStart, randomStartStd: 0.01, seed: 0 });
+        const v = Array.from(t.dataSync());
+        t.dispose();
+        return v;
+      };
+      const first = run();
+      expect(run()).toEqual(first);
+      expect(first).not.toEqual(Array.from(images.dataSync()));
+    }
+  });
+
   it('rejects bad options with the file name', () => {
     expect(() => pgdAttack(linear.fn, images, labels, { eps: [0.1, 0.2], steps: 3 })).toThrow(/pgd\.ts.*2 radii for 8 samples/);
     expect(() => pgdAttack(linear.fn, images, labels, { eps: 0.1, steps: -1 })).toThrow(/pgd\.ts.*steps/);

@@ -75,6 +75,17 @@ describe('model registry', () => {
     Array.from(ya).forEach((v, i) => expect(v).toBeCloseTo(yb[i], 5));
   });
 
+  it('a seed fixes every initial weight, seed 0 included (tfjs treats 0 as "no seed" in normal samplers)', async () => {
+    await useBackend('wasm');
+    for (const seed of [0, 1]) {
+      const [a, b] = [0, 1].map(() => createModel('cnn-small', { inputShape: [12, 12, 3], numClasses: 10, seed }).getWeights().map((w) => Array.from(w.dataSync())));
+      a!.forEach((w, i) => expect(w).toEqual(b![i]));
+    }
+    const other = createModel('cnn-small', { inputShape: [12, 12, 3], numClasses: 10, seed: 1 }).getWeights()[0]!.dataSync();
+    const zero = createModel('cnn-small', { inputShape: [12, 12, 3], numClasses: 10, seed: 0 }).getWeights()[0]!.dataSync();
+    expect(Array.from(zero)).not.toEqual(Array.from(other));
+  });
+
   it('rejects bad input with clear errors', () => {
     expect(() => createModel('vgg', { inputShape: [32, 32, 3], numClasses: 10 })).toThrow(/unknown architecture 'vgg'/);
     expect(() => createModel('mlp', { inputShape: [32, 32] as unknown as [number, number, number], numClasses: 10 })).toThrow(/inputShape/);
