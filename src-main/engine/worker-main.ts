@@ -52,7 +52,7 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse | null> {
       return { id: req.id, ok: true, type: 'model', trainableShapes: model.trainableWeights.map((w) => w.shape as number[]) };
     }
     case 'pgd': {
-      const m = modelWithWeights(req.weights);
+      const m = modelWithAllWeights(req.weights);
       const start = performance.now();
       // tidy returns the tensor, read after: tidy walks a returned object's every element
       // looking for tensors (a Float32Array of 200k values cost ~50 ms per call)

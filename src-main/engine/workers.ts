@@ -211,7 +211,8 @@ export async function dataParallelPgdLinf(
 ): Promise<tf.Tensor4D> {
   const batch = x.shape[0];
   const sizes = shardSizes(batch, pool.size);
-  const weights = model.trainableWeights.map((w) => (w.read() as tf.Variable).dataSync() as Float32Array);
+  // every weight: the attack runs in inference mode, which uses the batch-norm statistics
+  const weights = model.weights.map((w) => w.read().dataSync() as Float32Array);
   const xData = x.dataSync() as Float32Array;
   const yData = Int32Array.from(labels.dataSync());
   const perImage = xData.length / batch;

@@ -55,6 +55,23 @@ describe('data-parallel training across worker processes', () => {
     model.dispose();
   });
 
+  it('PGD split over processes uses the batch-norm statistics of the main model', async () => {
+    if (pool == null) throw new Error('pool not started');
+    const opts = { inputShape: [8, 8, 3] as [number, number, number], numClasses: 4, width: 4, seed: 5 };
+    await pool.createModel('resnet18', opts);
+    const model = createModel('resnet18', opts);
+    // moved weights and statistics (variances kept positive), so a worker keeping its own would differ
+    model.setWeights(model.getWeights().map((w, i) => tf.tidy(() => tf.abs(tf.add(w, tf.randomNormal(w.shape, 0, 0.3, 'float32', i + 1))))));
+    const x = tf.randomUniform([6, 8, 8, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
+    const y = tf.tensor1d([0, 1, 2, 3, 0, 1], 'int32');
+    const single = pgdLinf(model, x, y, 0.1, 0.03, 3);
+    const split = await dataParallelPgdLinf(pool, model, x, y, 0.1, 0.03, 3);
+    const differing = tf.sum(tf.cast(tf.greater(tf.abs(tf.sub(split, single)), 1e-5), 'float32')).dataSync()[0];
+    expect(differing / x.size).toBeLessThan(0.01);
+    tf.dispose([x, y, single, split]);
+    model.dispose();
+  });
+
   it('worker errors come back as clear errors', async () => {
     if (pool == null) throw new Error('pool not started');
     await expect(pool.shardGradients(0, [], new Float32Array(12 * 12 * 3), [1, 12, 12, 3], new Int32Array([0])).response).rejects.toThrow(/engine worker 0: worker-main\.ts: got 0 weight arrays/);
