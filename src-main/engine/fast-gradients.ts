@@ -240,9 +240,10 @@ function conv2dFilterGradientGemm(be: WasmHeapBackend, matmul: tf.KernelConfig, 
     dyDst.fill(0);
     const rowLength = ow * co;
     const simd = simdKernels();
+    const [dyPtr, gridPtr] = [heapPointer(dy), heapPointer(dyGrid)];
     for (let b = 0; b < n; b++) {
       // rows of dy to rows of the grid (one call per image)
-      if (simd != null) simd.scatter_pixels(heapPointer(dy) + b * oh * rowLength * 4, oh, rowLength * 4, heapPointer(dyGrid) + b * gh * gw * co * 4, gw * co * 4);
+      if (simd != null) simd.scatter_pixels(dyPtr + b * oh * rowLength * 4, oh, rowLength * 4, gridPtr + b * gh * gw * co * 4, gw * co * 4);
       for (let i = 0; simd == null && i < oh; i++) {
         const s = (b * oh + i) * rowLength;
         dyDst.set(dySrc.subarray(s, s + rowLength), (b * gh + i) * gw * co);
@@ -311,14 +312,14 @@ function conv2dFilterGradientGemm(be: WasmHeapBackend, matmul: tf.KernelConfig, 
     // operands far larger than the cache (measured ~25 GFLOP/s vs ~35 blocked).
     be.typedArrayFromHeap(outInfo).fill(0);
     const gemm = simdGemmFor(co);
+    const [dyGridPtr, outPtr] = [heapPointer(dyGrid), heapPointer(outInfo)];
     for (let group = 0; group * groupImages < n; group++) {
       const groupK = Math.min(groupImages, n - group * groupImages) * cell;
       const groupBase = before + group * groupImages * cell * ci;
       if (gemm != null) {
-        const dyBlock = heapPointer(dyGrid) + group * groupImages * cell * co * 4;
+        const dyBlock = dyGridPtr + group * groupImages * cell * co * 4;
         taps.forEach((tap, t) => {
-          const phase = heapPointer(phaseBuffers.get(`${tap.rh},${tap.rw}`) as tf.TensorInfo);
-          gemm.gemm_acc(phase + (groupBase + tap.off) * 4, groupK * 4, dyBlock, groupK, co, heapPointer(outInfo) + t * ci * co * 4, ci);
+          gemm.gemm_acc(phasePtrs[tap.rh]![tap.rw]! + (groupBase + tap.off) * 4, groupK * 4, dyBlock, groupK, co, outPtr + t * ci * co * 4, ci);
         });
         continue;
       }
@@ -441,11 +442,12 @@ function conv2dFilterGradientIm2col(be: WasmHeapBackend, matmul: tf.KernelConfig
     // K-blocked GEMMs (see conv2dFilterGradientGemm): [rowsA, Pg] x dy rows [Pg, co], summed.
     be.typedArrayFromHeap(outInfo).fill(0);
     const gemm = simdGemmFor(co);
+    const [dyPtr, outPtr] = [heapPointer(dy), heapPointer(outInfo)];
     for (let group = 0; group * groupImages < n; group++) {
       const groupK = Math.min(groupImages, n - group * groupImages) * cell;
       const start = group * groupImages * cell;
       if (gemm != null) {
-        gemm.gemm_acc(patchesPtr + start * rowsA * 4, groupK * 4, heapPointer(dy) + start * co * 4, groupK, co, heapPointer(outInfo), rowsA);
+        gemm.gemm_acc(patchesPtr + start * rowsA * 4, groupK * 4, dyPtr + start * co * 4, groupK, co, outPtr, rowsA);
         continue;
       }
       const product = withHeapAlias(be, patches, start * rowsA, [rowsA, groupK], (a) =>

@@ -199,7 +199,7 @@ export function reluGradientAndBiasSum(dy: tf.Tensor, y: tf.Tensor): [tf.Tensor,
   const c = y.shape[y.rank - 1];
   if (be == null || simd == null || dy.dtype !== 'float32' || y.dtype !== 'float32' || dy.size !== y.size || c % 4 !== 0) return null;
   const { sum, masked } = simdColumnSums(be, simd, dy, y, y.size / c, c, 1, [c]);
-  return [wrap({ ...(masked as tf.TensorInfo), shape: [...y.shape] }), wrap(sum)];
+  return [wrap(masked as tf.TensorInfo), wrap(sum)];
 }
 
 /** The parts of the wasm backend that heap views (aliases) need. */

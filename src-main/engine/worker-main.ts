@@ -12,23 +12,8 @@ function reply(msg: WorkerResponse): void {
   process.send?.(msg);
 }
 
-/** The worker's model with the main process's current trainable weights. */
-function modelWithWeights(weights: Float32Array[]): tf.LayersModel {
-  if (model == null) throw new Error('worker-main.ts: work requested before a model was created');
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  if (weights.length !== vars.length) {
-    throw new Error(`worker-main.ts: got ${weights.length} weight arrays for ${vars.length} trainable weights`);
-  }
-  vars.forEach((v, i) => {
-    const t = tf.tensor(weights[i], v.shape as number[]);
-    v.assign(t);
-    t.dispose();
-  });
-  return model;
-}
-
 /** The worker's model with all of the main process's weights (batch-norm statistics included). */
-function modelWithAllWeights(weights: Float32Array[]): tf.LayersModel {
+function modelWithWeights(weights: Float32Array[]): tf.LayersModel {
   if (model == null) throw new Error('worker-main.ts: work requested before a model was created');
   const targets = model.weights;
   if (weights.length !== targets.length) {
@@ -52,7 +37,7 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse | null> {
       return { id: req.id, ok: true, type: 'model', trainableShapes: model.trainableWeights.map((w) => w.shape as number[]) };
     }
     case 'pgd': {
-      const m = modelWithAllWeights(req.weights);
+      const m = modelWithWeights(req.weights);
       const start = performance.now();
       // tidy returns the tensor, read after: tidy walks a returned object's every element
       // looking for tensors (a Float32Array of 200k values cost ~50 ms per call)
@@ -66,7 +51,7 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse | null> {
       return { id: req.id, ok: true, type: 'pgd', adversarial, ms: performance.now() - start };
     }
     case 'trainShard': {
-      const m = modelWithAllWeights(req.weights);
+      const m = modelWithWeights(req.weights);
       const start = performance.now();
       const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
       const x = tf.tensor4d(req.x, req.xShape as [number, number, number, number]);
@@ -81,7 +66,7 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse | null> {
       }
     }
     case 'evaluate': {
-      const m = modelWithAllWeights(req.weights);
+      const m = modelWithWeights(req.weights);
       const start = performance.now();
       const counts = await evaluateCounts(m, { images: req.images, labels: req.labels, shape: req.shape }, req.options);
       return { id: req.id, ok: true, type: 'evaluate', counts, ms: performance.now() - start };

@@ -8,7 +8,7 @@ export type WorkerRequest =
   | { id: number; type: 'init'; backend?: string }
   | { id: number; type: 'model'; arch: string; options: CreateModelOptions }
   | { id: number; type: 'gradients'; weights: Float32Array[]; x: Float32Array; xShape: number[]; labels: Int32Array }
-  /** pgd: all model weights (model.weights order); gradients: the trainable ones. */
+  /** `weights`: always all model weights (batch-norm statistics included), in model.weights order. */
   | { id: number; type: 'pgd'; weights: Float32Array[]; x: Float32Array; xShape: number[]; labels: Int32Array; eps: number; alpha: number; steps: number }
   | {
       id: number;

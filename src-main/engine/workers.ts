@@ -148,23 +148,14 @@ export async function dataParallelTrainStep(
 ): Promise<number> {
   const batch = x.shape[0];
   const sizes = shardSizes(batch, pool.size);
-  const shards = sizes.length;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const weights = vars.map((v) => v.dataSync() as Float32Array);
+  const weights = modelWeightArrays(model);
   const xData = x.dataSync() as Float32Array;
   const yData = Int32Array.from(labels.dataSync());
   const perImage = xData.length / batch;
-  const remote: Promise<{ grads: Float32Array[]; loss: number }>[] = [];
-  const sent: Promise<void>[] = [];
-  let offset = sizes[0];
-  for (let s = 1; s < shards; s++) {
-    const end = offset + sizes[s];
-    const request = pool.shardGradients(s - 1, weights, xData.slice(offset * perImage, end * perImage), [sizes[s], ...x.shape.slice(1)], yData.slice(offset, end));
-    remote.push(request.response);
-    sent.push(request.sent);
-    offset = end;
-  }
-  await Promise.all(sent);
+  const remote = await sendShards(sizes, (worker, start, end) =>
+    pool.shardGradients(worker, weights, xData.slice(start * perImage, end * perImage), [end - start, ...x.shape.slice(1)], yData.slice(start, end)),
+  );
   // Main process shard, computed while the workers run theirs.
   const local = tf.tidy(() => {
     const xs = tf.slice(x, 0, sizes[0]);
@@ -195,6 +186,34 @@ export function shardSizes(batch: number, workers: number): number[] {
   return Array.from({ length: shards }, (_, i) => Math.floor(batch / shards) + (i < batch % shards ? 1 : 0));
 }
 
+/** Every weight of a model (batch-norm statistics included) as arrays, in model.weights order: what workers receive. */
+export function modelWeightArrays(model: tf.LayersModel): Float32Array[] {
+  return model.weights.map((w) => w.read().dataSync() as Float32Array);
+}
+
+/**
+ * Sends shards 1, 2, ... of a split (`sizes`, shard 0 stays here) to the workers, `request`
+ * making the request for worker `worker` and items [start, end). Resolves once every message has
+ * left (see EngineWorker.send), so the caller may then compute shard 0 synchronously, with the
+ * responses in shard order; a worker's failure surfaces when they are awaited, also when the
+ * caller fails first.
+ */
+export async function sendShards<R>(
+  sizes: number[],
+  request: (worker: number, start: number, end: number) => { sent: Promise<void>; response: Promise<R> },
+): Promise<Promise<R>[]> {
+  const requests: Array<{ sent: Promise<void>; response: Promise<R> }> = [];
+  let start = sizes[0]!;
+  for (let s = 1; s < sizes.length; s++) {
+    const end = start + sizes[s]!;
+    requests.push(request(s - 1, start, end));
+    start = end;
+  }
+  requests.forEach((r) => r.response.catch(() => {}));
+  await Promise.all(requests.map((r) => r.sent));
+  return requests.map((r) => r.response);
+}
+
 /**
  * L-inf PGD (the same steps as train-step.ts pgdLinf) with the batch split over the main process
  * and the pool's workers; samples are independent, so the result equals the single-process one.
@@ -211,22 +230,14 @@ export async function dataParallelPgdLinf(
 ): Promise<tf.Tensor4D> {
   const batch = x.shape[0];
   const sizes = shardSizes(batch, pool.size);
-  // every weight: the attack runs in inference mode, which uses the batch-norm statistics
-  const weights = model.weights.map((w) => w.read().dataSync() as Float32Array);
   const xData = x.dataSync() as Float32Array;
   const yData = Int32Array.from(labels.dataSync());
   const perImage = xData.length / batch;
-  const remote: Promise<{ adversarial: Float32Array }>[] = [];
-  const sent: Promise<void>[] = [];
-  let offset = sizes[0];
-  for (let s = 1; s < sizes.length; s++) {
-    const end = offset + sizes[s];
-    const request = pool.shardPgd(s - 1, weights, xData.slice(offset * perImage, end * perImage), [sizes[s], ...x.shape.slice(1)], yData.slice(offset, end), { eps, alpha, steps });
-    remote.push(request.response);
-    sent.push(request.sent);
-    offset = end;
-  }
-  await Promise.all(sent);
+  // every weight: the attack runs in inference mode, which uses the batch-norm statistics
+  const weights = modelWeightArrays(model);
+  const remote = await sendShards(sizes, (worker, start, end) =>
+    pool.shardPgd(worker, weights, xData.slice(start * perImage, end * perImage), [end - start, ...x.shape.slice(1)], yData.slice(start, end), { eps, alpha, steps }),
+  );
   const local = tf.tidy(() => pgdLinf(model, tf.slice(x, 0, sizes[0]), tf.slice(labels, 0, sizes[0]), eps, alpha, steps));
   const shards = await Promise.all(remote);
   return tf.tidy(() => {

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { pgdAttack } from '../attacks';
-import { shardSizes, type EngineWorkerPool } from '../workers';
+import { modelWeightArrays, sendShards, shardSizes, type EngineWorkerPool } from '../workers';
 
 export interface EvalSet {
   /** n·h·w·c floats in [0, 1]. */
@@ -126,26 +126,18 @@ export async function evaluateRobustnessParallel(pool: EngineWorkerPool, model: 
   if (batches < 2) return evaluateRobustness(model, set, o);
   const perShard = shardSizes(batches, pool.size);
   const { onBatch, ...plain } = o;
-  const weights = model.weights.map((v) => v.read().dataSync() as Float32Array);
-  const remote: Promise<{ counts: EvalCounts }>[] = [];
-  const sent: Promise<void>[] = [];
-  let batch = perShard[0]!;
-  for (let s = 1; s < perShard.length; s++) {
-    const start = Math.min(batch * o.batchSize, n);
-    const end = Math.min((batch + perShard[s]!) * o.batchSize, n);
-    const request = pool.shardEvaluate(s - 1, {
+  const weights = modelWeightArrays(model);
+  // shards are ranges of whole batches: batch b of the set is batch b wherever it runs
+  const remote = await sendShards(perShard, (worker, first, last) => {
+    const [start, end] = [Math.min(first * o.batchSize, n), Math.min(last * o.batchSize, n)];
+    return pool.shardEvaluate(worker, {
       weights,
       images: set.images.slice(start * d, end * d),
       labels: set.labels.slice(start, end),
       shape: [end - start, h, w, c],
-      options: { ...plain, firstBatch: (o.firstBatch ?? 0) + batch },
+      options: { ...plain, firstBatch: (o.firstBatch ?? 0) + first },
     });
-    remote.push(request.response);
-    sent.push(request.sent);
-    batch += perShard[s]!;
-  }
-  remote.forEach((r) => r.catch(() => {}));
-  await Promise.all(sent);
+  });
   const mine = Math.min(perShard[0]! * o.batchSize, n);
   const share = mine / n;
   const local = await evaluateCounts(model, { images: set.images.subarray(0, mine * d), labels: set.labels.subarray(0, mine), shape: [mine, h, w, c] }, {

@@ -7,7 +7,7 @@
  * Only the attack's random start depends on the split (each shard draws its own).
  */
 import * as tf from '@tensorflow/tfjs';
-import { attackShardSeed, shardSizes, type EngineWorkerPool } from '../workers';
+import { attackShardSeed, modelWeightArrays, sendShards, shardSizes, type EngineWorkerPool } from '../workers';
 import type { Sgd } from './optimizer';
 import { checkFiniteLoss, methodGradients, type MethodGradients, type StepOptions, type StepResult } from './step';
 
@@ -32,29 +32,18 @@ export async function dataParallelTrainStepAdversarial(
 ): Promise<StepResult> {
   const batch = x.shape[0];
   const sizes = shardSizes(batch, pool.size);
-  const weights = model.weights.map((w) => w.read().dataSync() as Float32Array);
+  const weights = modelWeightArrays(model);
   const xData = x.dataSync() as Float32Array;
   const perImage = xData.length / batch;
-  const remote: Promise<{ grads: Float32Array[]; loss: number; correct: Uint8Array; weightSum: number }>[] = [];
-  const sent: Promise<void>[] = [];
-  let offset = sizes[0]!;
-  for (let s = 1; s < sizes.length; s++) {
-    const end = offset + sizes[s]!;
-    const request = pool.shardTrain(s - 1, {
+  const remote = await sendShards(sizes, (worker, start, end) =>
+    pool.shardTrain(worker, {
       weights,
-      x: xData.slice(offset * perImage, end * perImage),
-      xShape: [sizes[s]!, ...x.shape.slice(1)],
-      labels: labels.slice(offset, end),
-      options: shardOptions(o, s, offset, end),
-    });
-    remote.push(request.response);
-    sent.push(request.sent);
-    offset = end;
-  }
-  // a worker's failure is reported by Promise.all below, also when this process fails first
-  remote.forEach((r) => r.catch(() => {}));
-  // the requests must have left before this process computes synchronously (see workers.ts)
-  await Promise.all(sent);
+      x: xData.slice(start * perImage, end * perImage),
+      xShape: [end - start, ...x.shape.slice(1)],
+      labels: labels.slice(start, end),
+      options: shardOptions(o, worker + 1, start, end),
+    }),
+  );
   const xs = tf.slice(x, 0, sizes[0]);
   const ys = tf.tensor1d(labels.slice(0, sizes[0]), 'int32');
   let local: MethodGradients;
@@ -63,7 +52,7 @@ export async function dataParallelTrainStepAdversarial(
   } finally {
     tf.dispose([xs, ys]);
   }
-  let shards: Awaited<(typeof remote)[number]>[];
+  let shards: Array<Awaited<(typeof remote)[number]>>;
   try {
     shards = await Promise.all(remote);
   } catch (e) {

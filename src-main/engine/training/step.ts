@@ -96,19 +96,9 @@ export interface MethodGradients {
   weightSum: number;
 }
 
-/**
- * Attack + method loss + gradients w.r.t. `variables`, no update. `attacked`, when given, is the
- * attacked batch computed elsewhere; it is disposed here.
- */
-export function methodGradients(
-  model: tf.LayersModel,
-  variables: tf.Variable[],
-  x: tf.Tensor4D,
-  labels: tf.Tensor1D,
-  o: StepOptions,
-  attacked?: tf.Tensor4D | null,
-): MethodGradients {
-  const xAdv = attacked !== undefined ? attacked : attackBatch(model, x, labels, o);
+/** Attack + method loss + gradients w.r.t. `variables`, no update. */
+export function methodGradients(model: tf.LayersModel, variables: tf.Variable[], x: tf.Tensor4D, labels: tf.Tensor1D, o: StepOptions): MethodGradients {
+  const xAdv = attackBatch(model, x, labels, o);
   const weights = o.weights ? tf.tensor1d(o.weights) : null;
   const out: { logits: tf.Tensor2D | null } = { logits: null };
   try {

@@ -11,6 +11,30 @@ function spec(shape: number[], rng: () => number, scale = 1): Spec {
   return { shape, data: randomArray(shape.reduce((a, b) => a * b, 1), rng, scale) };
 }
 
+interface ConvCase {
+  n: number;
+  h: number;
+  w: number;
+  ci: number;
+  co: number;
+  k: number;
+  s: number;
+  pad: 'same' | 'valid';
+}
+
+/** Relative errors (dx, dW) of the wasm conv gradients against cpu for one case, random inputs from `seed`. */
+async function convGradientErrors(c: ConvCase, seed: string): Promise<number[]> {
+  const rng = makeRng(seed);
+  const x = spec([c.n, c.h, c.w, c.ci], rng);
+  const w = spec([c.k, c.k, c.ci, c.co], rng, 0.5);
+  // Weighted sum so every output element has a different upstream gradient.
+  const outShape = tf.tidy(() => tf.conv2d(tf.zeros<tf.Rank.R4>(x.shape as [number, number, number, number]), tf.zeros<tf.Rank.R4>(w.shape as [number, number, number, number]), c.s, c.pad).shape as number[]);
+  const weights = spec(outShape, rng);
+  return compareGradients([x, w], (xt, wt) =>
+    tf.sum(tf.mul(tf.conv2d(xt as tf.Tensor4D, wt as tf.Tensor4D, c.s, c.pad), tf.tensor(weights.data, weights.shape))),
+  );
+}
+
 describe('fast wasm gradients match the pure-JS cpu backend', () => {
   it('installs the replacement kernels on wasm', async () => {
     await useBackend('wasm');
@@ -18,7 +42,7 @@ describe('fast wasm gradients match the pure-JS cpu backend', () => {
     for (const k of FAST_WASM_KERNELS) expect(tf.getKernel(k, 'wasm'), k).toBeDefined();
   });
 
-  const convCases: Array<{ n: number; h: number; w: number; ci: number; co: number; k: number; s: number; pad: 'same' | 'valid' }> = [
+  const convCases: ConvCase[] = [
     { n: 2, h: 8, w: 8, ci: 3, co: 4, k: 3, s: 1, pad: 'same' },
     { n: 3, h: 9, w: 7, ci: 5, co: 6, k: 3, s: 2, pad: 'same' },
     { n: 2, h: 8, w: 8, ci: 4, co: 8, k: 3, s: 2, pad: 'same' },
@@ -44,16 +68,7 @@ describe('fast wasm gradients match the pure-JS cpu backend', () => {
     it(`conv2d ${c.h}x${c.w}x${c.ci}->${c.co} k${c.k} s${c.s} ${c.pad}, dW by ${c.method}: dx and dW`, async () => {
       setFilterGradientMethod(c.method);
       onTestFinished(() => setFilterGradientMethod('auto'));
-      const rng = makeRng(JSON.stringify(c));
-      const x = spec([c.n, c.h, c.w, c.ci], rng);
-      const w = spec([c.k, c.k, c.ci, c.co], rng, 0.5);
-      // Weighted sum so every output element has a different upstream gradient.
-      const outShape = tf.tidy(() => tf.conv2d(tf.zeros<tf.Rank.R4>(x.shape as [number, number, number, number]), tf.zeros<tf.Rank.R4>(w.shape as [number, number, number, number]), c.s, c.pad).shape as number[]);
-      const weights = spec(outShape, rng);
-      const errors = await compareGradients([x, w], (xt, wt) =>
-        tf.sum(tf.mul(tf.conv2d(xt as tf.Tensor4D, wt as tf.Tensor4D, c.s, c.pad), tf.tensor(weights.data, weights.shape))),
-      );
-      for (const e of errors) expect(e).toBeLessThan(TOL);
+      for (const e of await convGradientErrors(c, JSON.stringify(c))) expect(e).toBeLessThan(TOL);
     });
   }
 
@@ -66,15 +81,7 @@ describe('fast wasm gradients match the pure-JS cpu backend', () => {
         setFilterGradientMethod('auto');
         setFilterGradientBlock(DEFAULT_FILTER_GRADIENT_BLOCK);
       });
-      const rng = makeRng(`blocks ${JSON.stringify(c)}`);
-      const x = spec([c.n, c.h, c.w, c.ci], rng);
-      const w = spec([c.k, c.k, c.ci, c.co], rng, 0.5);
-      const outShape = tf.tidy(() => tf.conv2d(tf.zeros<tf.Rank.R4>(x.shape as [number, number, number, number]), tf.zeros<tf.Rank.R4>(w.shape as [number, number, number, number]), c.s, c.pad).shape as number[]);
-      const weights = spec(outShape, rng);
-      const errors = await compareGradients([x, w], (xt, wt) =>
-        tf.sum(tf.mul(tf.conv2d(xt as tf.Tensor4D, wt as tf.Tensor4D, c.s, c.pad), tf.tensor(weights.data, weights.shape))),
-      );
-      for (const e of errors) expect(e).toBeLessThan(TOL);
+      for (const e of await convGradientErrors(c, `blocks ${JSON.stringify(c)}`)) expect(e).toBeLessThan(TOL);
     });
   }
 
