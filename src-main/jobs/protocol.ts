@@ -1,5 +1,6 @@
 import type { MetricPoint, RunKind } from '../../src-shared/domain/runs';
 import type { TrainingCheckpointRecord } from '../../src-shared/domain/training';
+import type { PhaseId, PhaseProgress } from '../../src-shared/domain/phases';
 
 /** Messages from the main process to a job process. */
 export type ToJob =
@@ -9,7 +10,16 @@ export type ToJob =
 /** Messages from a job process to the main process, which alone writes them to the log. */
 export type FromJob =
   | { type: 'environment'; backend: string; device: string }
-  | { type: 'progress'; progress: number; text: string; etaSeconds: number | null }
+  | {
+      type: 'progress';
+      progress: number;
+      text: string;
+      etaSeconds: number | null;
+      /** Jobs that report phases (train runs): the current one, every phase, seconds since the job started. */
+      phase?: PhaseId;
+      phases?: PhaseProgress[];
+      elapsedSeconds?: number;
+    }
   | { type: 'metrics'; points: MetricPoint[] }
   | { type: 'result'; result: unknown; final: boolean }
   /** A train run saved a checkpoint; `points` (the epoch's metrics) are logged in the same transaction. */

@@ -1,5 +1,6 @@
 import type { EventMessage, Events, EventName } from '../../src-shared/api/contract';
 import { isTerminal, type RunStatus } from '../../src-shared/domain/runs';
+import type { PhaseProgress } from '../../src-shared/domain/phases';
 import type { RunsRepo } from '../store/repos/runs';
 import type { FromJob, JobLauncher, JobProcess } from './protocol';
 
@@ -19,6 +20,8 @@ interface Active {
 export class JobRunner {
   private active = new Map<number, Active>();
   private waiters = new Map<number, Array<(s: RunStatus) => void>>();
+  /** The latest phases of each active run (the log keeps only the overall progress). */
+  private phases = new Map<number, { phases: PhaseProgress[]; elapsedSeconds: number | null }>();
   private stopped = false;
 
   constructor(
@@ -66,6 +69,7 @@ export class JobRunner {
     proc.onMessage((m) => this.onMessage(runId, state, m));
     proc.onExit((code, signal) => {
       this.active.delete(runId);
+      this.phases.delete(runId);
       // On shutdown the log may be closed already; the next start marks the run interrupted.
       if (this.stopped) return;
       let status: RunStatus;
@@ -92,7 +96,16 @@ export class JobRunner {
           break;
         case 'progress':
           this.repo.setProgress(runId, m.progress, m.text, m.etaSeconds);
-          this.emit('run.progress', { runId, progress: m.progress, text: m.text, etaSeconds: m.etaSeconds });
+          if (m.phases) this.phases.set(runId, { phases: m.phases, elapsedSeconds: m.elapsedSeconds ?? null });
+          this.emit('run.progress', {
+            runId,
+            progress: m.progress,
+            text: m.text,
+            etaSeconds: m.etaSeconds,
+            ...(m.phase ? { phase: m.phase } : {}),
+            ...(m.phases ? { phases: m.phases } : {}),
+            ...(m.elapsedSeconds != null ? { elapsedSeconds: m.elapsedSeconds } : {}),
+          });
           break;
         case 'metrics':
           this.repo.addMetrics(runId, m.points);
@@ -144,6 +157,11 @@ export class JobRunner {
       return 'cancelled';
     }
     return run.status;
+  }
+
+  /** The latest phases an active run reported (null when it is not running or reports none). */
+  phasesOf(runId: number): { phases: PhaseProgress[]; elapsedSeconds: number | null } | null {
+    return this.phases.get(runId) ?? null;
   }
 
   isActive(runId: number): boolean {

@@ -9,6 +9,7 @@ import { coreOperations } from './ops/core';
 import { perceptronOperations } from './ops/perceptron';
 import { datasetOperations } from './ops/datasets';
 import type { DatasetInfo } from '../domain/datasets';
+import type { PhaseId, PhaseProgress } from '../domain/phases';
 import { experimentOperations } from './ops/experiments';
 import { trainingOperations } from './ops/training';
 import { modelOperations } from './ops/models';
@@ -44,7 +45,19 @@ export function isOperationName(name: unknown): name is OperationName {
 /** Events pushed from main to every UI. */
 export interface Events {
   'run.status': { runId: number; status: RunStatus; error?: string | null };
-  'run.progress': { runId: number; progress: number; text: string; etaSeconds: number | null };
+  /**
+   * `progress`/`etaSeconds` are the whole job's; train runs add the current `phase`, every phase
+   * with its own fraction and ETA, and the seconds since the job started.
+   */
+  'run.progress': {
+    runId: number;
+    progress: number;
+    text: string;
+    etaSeconds: number | null;
+    phase?: PhaseId;
+    phases?: PhaseProgress[];
+    elapsedSeconds?: number;
+  };
   'run.metrics': { runId: number; points: Array<{ key: string; step: number; value: number }> };
   'run.result': { runId: number };
   /** A dataset import or download moving on. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { PhaseProgress } from './phases';
 
 export const RunStatus = z.enum(['queued', 'running', 'finished', 'failed', 'cancelled', 'interrupted']);
 export type RunStatus = z.infer<typeof RunStatus>;
@@ -36,6 +37,10 @@ export interface RunDetail extends RunSummary {
   app_version: string;
   git_commit: string | null;
   notes: string;
+  /** While a train run is running: its phases as last reported (the log keeps only the overall progress). */
+  phases?: PhaseProgress[];
+  /** While running: seconds since its job started. */
+  elapsed_seconds?: number | null;
 }
 
 export interface MetricPoint {

@@ -4,6 +4,7 @@
  * show. Numbers may be given as fractions in text ("8/255") wherever a radius is expected.
  */
 import { z } from 'zod';
+import type { PhaseProgress } from './phases';
 
 export const TRAIN_ARCHITECTURES = ['mlp', 'cnn-small', 'resnet18', 'preact-resnet18', 'wrn'] as const;
 export const TRAIN_METHODS = ['standard', 'pgd_at', 'trades'] as const;
@@ -165,6 +166,8 @@ export interface TrainRunResult {
   resumed_from: string | null;
   pruning: { pool_size: number; kept: number; strategy: PruningStrategy; anti_adversarial: number; mean_radius: number | null } | null;
   margins: { source: string; path: string | null; count: number } | null;
+  /** Each phase's time, fraction and status when the run stopped or finished. */
+  phases?: PhaseProgress[];
 }
 
 export const PRESET_NAMES = ['laptop', 'paper'] as const;

@@ -14,7 +14,11 @@ export function coreHandlers(app: PumaApp): DomainHandlers<keyof typeof coreOper
       git_commit: gitCommit(),
     }),
     'runs.list': (req) => app.runs.list(req),
-    'runs.get': (req) => app.runs.get(req.id),
+    'runs.get': (req) => {
+      const run = app.runs.get(req.id);
+      const live = app.runner.phasesOf(req.id);
+      return live ? { ...run, phases: live.phases, elapsed_seconds: live.elapsedSeconds } : run;
+    },
     'runs.metrics': (req) => {
       app.runs.get(req.id);
       return app.runs.metrics(req.id, req.keys, req.maxPoints);

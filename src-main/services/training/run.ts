@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseTrainConfig, type TrainConfig, type TrainingCheckpointRecord, type TrainRunResult } from '../../../src-shared/domain/training';
 import { selectPruned } from '../../../src-shared/method/pruning';
 import type { MetricPoint } from '../../../src-shared/domain/runs';
+import type { PhaseId, PhaseProgress } from '../../../src-shared/domain/phases';
 import { initEngine } from '../../engine';
 import { trainModel, TrainingStopped } from '../../engine/training';
 import { openDatabase } from '../../store/db';
@@ -22,11 +23,24 @@ export interface TrainJobContext {
   readonly cancelled: boolean;
   environment(backend: string, device: string): void;
   progress(fraction: number, text: string, force?: boolean): void;
+  /** The phases of this run, then progress within each (its own fraction; `overall` for the whole run). */
+  planPhases(ids: readonly PhaseId[]): void;
+  phase(phase: PhaseId, fraction: number, overall: number, text: string, rate?: number | null): void;
+  skipPhase(phase: PhaseId, why: string): void;
+  phaseSnapshot(): PhaseProgress[];
   metrics(points: MetricPoint[]): void;
   /** The main process logs the checkpoint row and `points` in one transaction (it alone writes the log). */
   checkpoint(checkpoint: TrainingCheckpointRecord, points?: MetricPoint[]): void;
   result(result: unknown, final?: boolean): void;
   throwIfCancelled(): void;
+}
+
+/** The phases computing scores takes: none when they are given (margin_set, cd_run). */
+function scorePhasesOf(c: TrainConfig): PhaseId[] {
+  const need = scoreNeeded(c);
+  if (need === 'margin') return c.margin_set != null ? [] : c.margin_model != null ? ['margins'] : ['margin_model', 'margins'];
+  if (need === 'cd') return c.cd_run != null ? [] : ['cd_recording'];
+  return [];
 }
 
 export function runDirFor(dataDir: string, runId: number): string {
@@ -66,19 +80,26 @@ export async function runTrainingJob(ctx: TrainJobContext, rawConfig: unknown): 
     margins: null,
   };
   try {
-    // 1. Scores and pruning (the scores phase takes the first 30 % of the progress bar).
+    // 1. Scores and pruning (the scores phases take the first 30 % of the overall progress bar).
     const need = scoreNeeded(config);
     const share = need ? 0.3 : 0;
+    const scorePhases = scorePhasesOf(config);
+    ctx.planPhases([...scorePhases, 'training', 'evaluation']);
     let kept = data.candidates;
     let radii: Float32Array | null = null;
     if (need) {
       const t0 = performance.now();
       ctx.progress(0, `computing ${need === 'margin' ? 'margins' : 'classification difficulty'}`, true);
       const scores = await computeScores(config, data, ctx.dataDir, need, {
-        progress: (f, text) => ctx.progress(f * share, text),
+        progress: (f, text, phase, rate) => {
+          const k = Math.max(0, scorePhases.indexOf(phase));
+          ctx.phase(phase, f, (share * (k + f)) / Math.max(1, scorePhases.length), text, rate);
+        },
         shouldStop: () => ctx.cancelled,
       });
       ctx.throwIfCancelled();
+      const why = scores.source === 'cache' ? 'found in the cache (same data, model and method)' : scores.source;
+      for (const p of scorePhases) ctx.skipPhase(p, why);
       timings.scores = (performance.now() - t0) / 1000;
       result.margins = { source: scores.source, path: scores.path, count: scores.values.length };
       const pruned = selectPruned({
@@ -118,6 +139,10 @@ export async function runTrainingJob(ctx: TrainJobContext, rawConfig: unknown): 
     const pool = data.makePool(config, kept, radii);
     const t1 = performance.now();
     const batchPoints: MetricPoint[] = [];
+    // Evaluations happen after some epochs (every eval_every, and the last): the evaluation phase
+    // is the count done plus the fraction of the current one, over the count planned.
+    const evalEpochs = Array.from({ length: config.epochs }, (_, e) => e + 1).filter((e) => e === config.epochs || (config.eval_every > 0 && e % config.eval_every === 0));
+    let lastEpoch = 0; // 0-based epoch of the latest batch
     const res = await trainModel({
       config,
       data: { pool, poolSize: data.poolSize, test: data.test, inputShape: data.inputShape, numClasses: data.numClasses, normalization: data.normalization },
@@ -130,12 +155,24 @@ export async function runTrainingJob(ctx: TrainJobContext, rawConfig: unknown): 
             batchPoints.push({ key: 'train/batch_loss', step: p.globalStep, value: p.loss }, { key: 'train/lr', step: p.globalStep, value: p.lr });
             ctx.metrics(batchPoints.splice(0));
           }
-          ctx.progress(
+          lastEpoch = p.epoch;
+          ctx.phase(
+            'training',
+            p.globalStep / p.totalSteps,
             share + (1 - share) * (p.globalStep / p.totalSteps) * 0.97,
             `epoch ${p.epoch + 1}/${config.epochs} · step ${p.globalStep}/${p.totalSteps} · loss ${p.loss.toFixed(3)} · ${p.imagesPerSecond.toFixed(0)} img/s`,
+            p.imagesPerSecond,
           );
         },
-        onEvalProgress: (f) => ctx.progress(Math.min(0.999, share + (1 - share) * 0.97), `evaluating ${(f * 100).toFixed(0)} %`),
+        onEvalProgress: (f) => {
+          const before = evalEpochs.filter((e) => e < lastEpoch + 1).length;
+          ctx.phase(
+            'evaluation',
+            (before + f) / Math.max(1, evalEpochs.length),
+            Math.min(0.999, share + (1 - share) * ((lastEpoch + 1) / config.epochs) * 0.97),
+            `evaluation ${before + 1}/${evalEpochs.length} (after epoch ${lastEpoch + 1}) · ${(f * 100).toFixed(0)} %`,
+          );
+        },
         onEpoch: (r) => {
           const step = r.epoch + 1;
           const points: MetricPoint[] = [
@@ -177,12 +214,14 @@ export async function runTrainingJob(ctx: TrainJobContext, rawConfig: unknown): 
     result.resumed_from = res.resumedFrom;
     result.seconds = (performance.now() - started) / 1000;
     ctx.progress(1, `finished: clean ${(ev.clean_acc * 100).toFixed(1)} %, PGD ${(ev.robust_acc_pgd * 100).toFixed(1)} %, C&W ${(ev.robust_acc_cw * 100).toFixed(1)} %`, true);
+    result.phases = ctx.phaseSnapshot();
     ctx.result(result, true);
     return result;
   } catch (e) {
     if (e instanceof TrainingStopped) {
       result.seconds = (performance.now() - started) / 1000;
       recordCheckpoint(e.checkpoint, e.state.globalStep, e.state.epoch, e.state.batchInEpoch);
+      result.phases = ctx.phaseSnapshot();
       ctx.result(result);
       ctx.throwIfCancelled();
     }

@@ -35,7 +35,8 @@ export interface ScoreResult {
 }
 
 export interface ScoreHooks {
-  progress: (fraction: number, text: string) => void;
+  /** `fraction` of `phase` done (each phase its own 0 → 1), `rate` its throughput when known. */
+  progress: (fraction: number, text: string, phase: 'margin_model' | 'cd_recording' | 'margins', rate?: number) => void;
   shouldStop: () => boolean;
 }
 
@@ -97,7 +98,7 @@ async function marginsWith(model: tf.LayersModel, c: TrainConfig, data: RunData,
       out.set(margins, info.offset);
       if (hooks.shouldStop()) throw new Error('cancelled');
     },
-    onProgress: (p) => hooks.progress(p.done / p.total, `margins ${p.done} / ${p.total} (${p.samplesPerSecond.toFixed(0)} samples/s)`),
+    onProgress: (p) => hooks.progress(p.done / p.total, `margins ${p.done} / ${p.total} (${p.samplesPerSecond.toFixed(0)} samples/s)`, 'margins', p.samplesPerSecond),
   });
   return out;
 }
@@ -142,7 +143,13 @@ export async function computeScores(c: TrainConfig, data: RunData, dataDir: stri
       data: { pool, poolSize: data.poolSize, test: data.test, inputShape: data.inputShape, numClasses: data.numClasses, normalization: data.normalization },
       runDir: helperDir,
       hooks: {
-        onBatch: (p) => hooks.progress((p.globalStep / p.totalSteps) * (kind === 'margin' ? 0.5 : 1), `${kind === 'margin' ? 'margin model' : 'CD recording'}: step ${p.globalStep} / ${p.totalSteps}, loss ${p.loss.toFixed(3)}`),
+        onBatch: (p) =>
+          hooks.progress(
+            p.globalStep / p.totalSteps,
+            `${kind === 'margin' ? 'margin model' : 'CD recording'}: step ${p.globalStep} / ${p.totalSteps}, loss ${p.loss.toFixed(3)}`,
+            kind === 'margin' ? 'margin_model' : 'cd_recording',
+            p.imagesPerSecond,
+          ),
         shouldStop: hooks.shouldStop,
         yieldEvery: 1,
       },
@@ -152,7 +159,7 @@ export async function computeScores(c: TrainConfig, data: RunData, dataDir: stri
     });
     try {
       if (kind === 'margin') {
-        values = await marginsWith(res.ema, c, data, { ...hooks, progress: (f, t) => hooks.progress(0.5 + f / 2, t) });
+        values = await marginsWith(res.ema, c, data, hooks);
         source = `margin model trained for this run (${helper.arch}, ${helper.epochs} epochs, ${c.margin_method})`;
       } else {
         const cd = res.classificationDifficulty!;
