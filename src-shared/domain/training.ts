@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import type { PhaseProgress } from './phases';
+import { fieldSpecs, parseWithDocs } from './field-errors';
+import { TRAIN_DOCS } from './parameter-docs';
 
 export const TRAIN_ARCHITECTURES = ['mlp', 'cnn-small', 'resnet18', 'preact-resnet18', 'wrn'] as const;
 export const TRAIN_METHODS = ['standard', 'pgd_at', 'trades'] as const;
@@ -134,12 +136,8 @@ export type TrainConfigInput = z.input<typeof TrainConfig>;
 
 /** Parses a config, throwing an Error that names `source` and every bad key. */
 export function parseTrainConfig(raw: unknown, source = 'training config'): TrainConfig {
-  const parsed = TrainConfig.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new Error(`${source}: invalid training config: ${problems}`);
-  }
-  return parsed.data;
+  // A ConfigError: each problem names the field in words and suggests the closest key for a typo.
+  return parseWithDocs(TrainConfig, raw, TRAIN_DOCS, source, fieldSpecs(TrainConfig, TRAIN_DOCS));
 }
 
 /** The three numbers every run reports, accuracies as fractions in [0, 1]. */
@@ -166,6 +164,9 @@ export interface TrainRunResult {
   resumed_from: string | null;
   pruning: { pool_size: number; kept: number; strategy: PruningStrategy; anti_adversarial: number; mean_radius: number | null } | null;
   margins: { source: string; path: string | null; count: number } | null;
+  /** The margin model and margin set the run made or reused, as the log knows them (null: none). */
+  margin_model_id?: number | null;
+  margin_set_id?: number | null;
   /** Each phase's time, fraction and status when the run stopped or finished. */
   phases?: PhaseProgress[];
 }

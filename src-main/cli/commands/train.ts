@@ -75,10 +75,14 @@ export async function trainCommand(argv: string[]): Promise<void> {
         source = `preset ${values.preset}`;
       }
       let config: Record<string, unknown>;
-      try {
-        config = applySetArgs(base, values.set ?? []);
-      } catch (e) {
-        throw new CliError((e as Error).message);
+      config = base;
+      for (const arg of values.set ?? []) {
+        try {
+          config = applySetArgs(config, [arg]);
+        } catch (e) {
+          // Name the flag the user typed, not the parser's function.
+          throw new CliError(`--set ${arg}: ${(e as Error).message.replace(/^method\/sweep \w+: /, '')}`);
+        }
       }
       try {
         runId = (await training.start(config, values.name, source)).runId;

@@ -1,4 +1,5 @@
 import type { trainingOperations } from '../../../src-shared/api/ops/training';
+import { ConfigError } from '../../../src-shared/domain/field-errors';
 import { BadRequest, type DomainHandlers, type PumaApp } from '../app';
 import { listPresets } from './presets';
 import { TrainingService } from './service';
@@ -7,7 +8,7 @@ export function trainingHandlers(app: PumaApp): DomainHandlers<keyof typeof trai
   let service: TrainingService | null = null;
   const svc = () => (service ??= new TrainingService(app));
   const asBadRequest = (e: unknown): never => {
-    throw e instanceof Error && /invalid training config|does not exist|only .* runs|is not imported/.test(e.message) ? new BadRequest(e.message) : e;
+    throw e instanceof ConfigError || (e instanceof Error && /does not exist|only .* runs|is not imported/.test(e.message)) ? new BadRequest(e.message) : e;
   };
   return {
     'training.presets': () => listPresets(),

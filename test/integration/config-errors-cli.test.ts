@@ -1,0 +1,36 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/tmp';
+
+// These fail in validation, before any dataset is needed, so they run on every machine.
+const t = tempDir('puma-config-errors-');
+afterAll(() => t.cleanup());
+
+const puma = (...args: string[]) =>
+  spawnSync(process.execPath, [path.resolve('bin/puma.mjs'), ...args, '--db', path.join(t.dir, 'log.db')], {
+    encoding: 'utf8',
+    env: { ...process.env, PUMA_HOME: t.dir },
+  });
+
+describe('puma train: settings errors in words', () => {
+  it('--set epochz=3 exits 2 and suggests epochs', () => {
+    const r = puma('train', '--preset', 'laptop', '--set', 'epochz=3', '--json');
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim()).toBe("puma: preset laptop: Unknown setting 'epochz' — did you mean 'epochs'?");
+  });
+
+  it('a bad value names the field in words, its key and the value', () => {
+    const r = puma('train', '--preset', 'laptop', '--set', 'strategy=pumaa', '--set', 'prune_ratio=1.5', '--json');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("Pruning strategy (strategy): must be one of none, random, pe, pd, pe_pd, puma, online_puma, got \"pumaa\" — did you mean 'puma'?");
+    expect(r.stderr).toContain('Pruning ratio r (prune_ratio): must be at most 0.99, got 1.5');
+  });
+
+  it('a malformed --set names the flag, not the parser', () => {
+    const r = puma('train', '--preset', 'laptop', '--set', 'epochs', '--json');
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe('puma: --set epochs: "epochs" is not of the form key=value');
+  });
+});
