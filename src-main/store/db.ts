@@ -1,37 +1,269 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { migrations } from './migrations';
 
 export type Db = Database.Database;
 
 /**
+ * A fault of the experiment log itself (damaged, read-only, unreadable, full): the message names
+ * the file and says what to do. The CLI exits 2 on it; the server answers it and keeps serving.
+ */
+export class LogError extends Error {
+  constructor(
+    readonly file: string,
+    problem: string,
+    readonly hint: string,
+    readonly code = 'LOG',
+  ) {
+    super(`experiment log ${file}: ${problem} — ${hint}`);
+    this.name = 'LogError';
+  }
+}
+
+/** What to do about each SQLite failure class (the code's prefix before any '_' detail). */
+const HINTS: Record<string, string> = {
+  SQLITE_FULL: 'free some disk space, then try again (a stopped run can be resumed)',
+  SQLITE_IOERR: 'the disk could not be read or written; check the drive, then try again',
+  SQLITE_READONLY: 'the log is open read-only; make the file and its folder writable, then restart PUMA Lab',
+  SQLITE_CORRUPT: 'the log is damaged; restore a backup, or move it aside to start a new log',
+  SQLITE_NOTADB: 'this is not an experiment log; pick another file with --db or PUMA_DB',
+  SQLITE_CANTOPEN: 'check that the file and its folder exist and can be read',
+  SQLITE_BUSY: 'another PUMA Lab is writing to the log; try again in a moment',
+  SQLITE_LOCKED: 'another PUMA Lab is writing to the log; try again in a moment',
+};
+
+/** Storage faults: the disk or the file failed, not the request (retrying the same write fails again). */
+export function isStorageFault(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CORRUPT|NOTADB|CANTOPEN)/.test(code);
+}
+
+const NAMED = Symbol('named');
+
+/**
+ * Makes an SQLite error name the log and say what to do ("experiment log /x/log.db: database or
+ * disk is full — free some disk space, …"), in place so its class and code stay. Other errors
+ * pass through unchanged.
+ */
+export function nameLogError(err: unknown, file: string): unknown {
+  if (!(err instanceof Database.SqliteError) || (err as unknown as Record<symbol, boolean>)[NAMED]) return err;
+  const family = err.code.replace(/^(SQLITE_[A-Z]+).*$/, '$1');
+  const hint = HINTS[family];
+  err.message = `experiment log ${file}: ${err.message}${hint ? ` — ${hint}` : ''}`;
+  (err as unknown as Record<symbol, boolean>)[NAMED] = true;
+  return err;
+}
+
+/** Where a log lives and why it is read-only (null: writable). */
+export interface LogInfo {
+  file: string;
+  readOnly: string | null;
+}
+const infos = new WeakMap<Db, LogInfo>();
+
+export function logInfo(db: Db): LogInfo {
+  return infos.get(db) ?? { file: db.name, readOnly: db.readonly ? 'opened read-only' : null };
+}
+
+export interface OpenOptions {
+  /** Open read-only even where the file could be written. */
+  readonly?: boolean;
+  /** Run PRAGMA quick_check before anything is written (default true). */
+  check?: boolean;
+}
+
+/**
  * Opens (or creates) the experiment log: WAL so readers never block the writer, a busy timeout
  * so a second process waits instead of failing with "database is locked", foreign keys on, and
- * every pending migration applied in its own transaction.
+ * every pending migration applied in its own transaction. A damaged log is refused before
+ * anything is written to it; a log whose file or folder cannot be written is opened read-only.
  */
-export function openDatabase(file: string): Db {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
+export function openDatabase(file: string, options: OpenOptions = {}): Db {
+  if (file === ':memory:') {
+    const db = new Database(file);
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+    return db;
+  }
+  const abs = path.resolve(file);
+  const exists = fs.existsSync(abs);
+  const readOnly = options.readonly ? 'opened read-only' : notWritable(abs, exists);
+  if (!exists) {
+    if (readOnly) throw new LogError(abs, `cannot be created (${readOnly})`, 'pick a writable folder with --db or PUMA_DB');
+    try {
+      fs.mkdirSync(path.dirname(abs), { recursive: true });
+    } catch (e) {
+      throw new LogError(abs, `its folder cannot be created (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'pick another place with --db or PUMA_DB');
+    }
+  }
+  const db = readOnly ? openReadOnly(abs, options.check !== false) : openWritable(abs, exists && options.check !== false);
+  infos.set(db, { file: abs, readOnly });
+  nameErrors(db, abs);
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
-  db.pragma('synchronous = NORMAL');
-  migrate(db);
+  if (readOnly) {
+    const current = schemaVersion(db);
+    if (current < newestVersion()) {
+      db.close();
+      throw new LogError(abs, `is read-only (${readOnly}) and has schema version ${current}, older than this app's ${newestVersion()}`, 'make it writable once so PUMA Lab can upgrade it');
+    }
+    migrate(db); // refuses a newer schema
+    return db;
+  }
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    migrate(db);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
   return db;
+}
+
+/** Why the log (or, when it does not exist yet, its nearest existing folder) cannot be written. */
+function notWritable(abs: string, exists: boolean): string | null {
+  const canWrite = (p: string): string | null => {
+    try {
+      fs.accessSync(p, fs.constants.W_OK);
+      return null;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code ?? 'not writable';
+    }
+  };
+  if (exists) {
+    const f = canWrite(abs);
+    if (f) return `the file is not writable: ${f}`;
+  }
+  // WAL keeps -wal and -shm files next to the log, so its folder must be writable too.
+  let dir = path.dirname(abs);
+  while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  const d = canWrite(dir);
+  return d ? `its folder is not writable: ${d}` : null;
+}
+
+function openWritable(abs: string, check: boolean): Db {
+  // The check runs on a read-only connection: closing it can never write into a damaged file.
+  if (check) {
+    const probe = connect(abs, { readonly: true, fileMustExist: true });
+    try {
+      quickCheck(probe, abs);
+    } finally {
+      probe.close();
+    }
+  }
+  return connect(abs, {});
+}
+
+/**
+ * A read-only connection. A WAL log in a read-only folder cannot be opened in place (SQLite must
+ * create its -shm file there), so then a snapshot copy in the temp folder is read instead.
+ */
+function openReadOnly(abs: string, check: boolean): Db {
+  let db = connect(abs, { readonly: true, fileMustExist: true });
+  try {
+    db.prepare('SELECT COUNT(*) FROM sqlite_master').get();
+  } catch (e) {
+    db.close();
+    if ((e as { code?: string }).code !== 'SQLITE_CANTOPEN') throw nameLogError(e, abs);
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'puma-readonly-log-'));
+    const copy = path.join(tmp, path.basename(abs));
+    fs.copyFileSync(abs, copy);
+    if (fs.existsSync(`${abs}-wal`)) fs.copyFileSync(`${abs}-wal`, `${copy}-wal`);
+    db = connect(copy, { readonly: true, fileMustExist: true });
+    const close = db.close.bind(db);
+    db.close = () => {
+      close();
+      fs.rmSync(tmp, { recursive: true, force: true });
+      return db;
+    };
+  }
+  if (check) {
+    try {
+      quickCheck(db, abs);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+  return db;
+}
+
+function connect(file: string, opts: Database.Options): Db {
+  try {
+    return new Database(file, opts);
+  } catch (e) {
+    throw nameLogError(e, file);
+  }
+}
+
+/** PRAGMA quick_check (B-tree pages, cells, free list; no index content): anything but "ok" refuses the log. */
+function quickCheck(db: Db, abs: string): void {
+  let rows: Array<{ quick_check: string }>;
+  try {
+    rows = db.pragma('quick_check(5)') as Array<{ quick_check: string }>;
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? '';
+    if (/^SQLITE_(CORRUPT|NOTADB)/.test(code)) throw new LogError(abs, `is damaged or not an SQLite database (${(e as Error).message})`, HINTS.SQLITE_CORRUPT!, code);
+    throw nameLogError(e, abs);
+  }
+  if (rows.length !== 1 || rows[0]!.quick_check !== 'ok') {
+    const found = rows.map((r) => r.quick_check).join('; ');
+    throw new LogError(abs, `is damaged (quick_check: ${found.length > 300 ? `${found.slice(0, 300)}…` : found}); nothing was written to it`, HINTS.SQLITE_CORRUPT!, 'SQLITE_CORRUPT');
+  }
+}
+
+/**
+ * Every SQLite error from this connection names the log: prepare, the statements' run/get/all/
+ * iterate, exec, pragma and transactions (a failing COMMIT too) rethrow it named.
+ */
+function nameErrors(db: Db, file: string): void {
+  const named = <A extends unknown[], R>(f: (...a: A) => R) =>
+    (...a: A): R => {
+      try {
+        return f(...a);
+      } catch (e) {
+        throw nameLogError(e, file);
+      }
+    };
+  const prepare = db.prepare.bind(db);
+  db.prepare = ((sql: string) => {
+    const stmt = named(prepare)(sql) as Database.Statement;
+    stmt.run = named(stmt.run.bind(stmt)) as typeof stmt.run;
+    stmt.get = named(stmt.get.bind(stmt)) as typeof stmt.get;
+    stmt.all = named(stmt.all.bind(stmt)) as typeof stmt.all;
+    stmt.iterate = named(stmt.iterate.bind(stmt)) as typeof stmt.iterate;
+    return stmt;
+  }) as Db['prepare'];
+  db.exec = named(db.exec.bind(db)) as Db['exec'];
+  db.pragma = named(db.pragma.bind(db)) as Db['pragma'];
+  const transaction = db.transaction.bind(db);
+  db.transaction = ((fn: (...a: unknown[]) => unknown) => {
+    const t = transaction(fn);
+    return Object.assign(named(t), {
+      default: named(t.default),
+      deferred: named(t.deferred),
+      immediate: named(t.immediate),
+      exclusive: named(t.exclusive),
+    });
+  }) as Db['transaction'];
 }
 
 export function schemaVersion(db: Db): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
+function newestVersion(): number {
+  return migrations.reduce((m, x) => Math.max(m, x.version), 0);
+}
+
 export function migrate(db: Db): void {
   const current = schemaVersion(db);
-  const newest = migrations.reduce((m, x) => Math.max(m, x.version), 0);
+  const newest = newestVersion();
   if (current > newest) {
-    throw new Error(
-      `The experiment log ${db.name} has schema version ${current}, newer than this app knows (${newest}). Update PUMA Lab.`,
-    );
+    throw new LogError(logInfo(db).file, `has schema version ${current}, newer than this app knows (${newest})`, 'update PUMA Lab to open it', 'SCHEMA');
   }
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
     if (m.version <= current) continue;
