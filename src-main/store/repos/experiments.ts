@@ -1,4 +1,5 @@
 import type { Db } from '../db';
+import { higherIsBetter } from '../../../src-shared/domain/metrics';
 import type { RunStatus } from '../../../src-shared/domain/runs';
 
 const now = (): string => new Date().toISOString();
@@ -28,8 +29,8 @@ export interface RunExtras {
   best: Record<string, number>;
 }
 
-/** Lower is better for losses and errors; higher for everything else (accuracies). */
-export const lowerIsBetter = (metric: string): boolean => /loss|error|err$|_err_|time|seconds/i.test(metric);
+/** Lower is better for losses and errors; higher for everything else (accuracies): domain/metrics decides. */
+export const lowerIsBetter = (metric: string): boolean => !higherIsBetter(metric);
 
 /**
  * The experiment manager's part of the log: experiments, queue order, tags and notes, best
