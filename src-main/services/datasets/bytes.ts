@@ -1,15 +1,26 @@
 import fs from 'node:fs';
 import { Gunzip, Inflate } from 'fflate';
+import { checkExpansionRatio, ExpansionBudget, formatBytes, LIMITS } from '../limits';
 
-/** Largest uncompressed size accepted from one compressed file unless the caller sets another. */
-export const DEFAULT_MAX_EXPANDED_BYTES = 32 * 1024 ** 3;
+export { formatBytes };
+
+/** Largest uncompressed size one import may produce unless the caller sets another. */
+export const DEFAULT_MAX_EXPANDED_BYTES = LIMITS.maxExpandedBytes;
 const READ_CHUNK = 4 * 1024 * 1024;
+/**
+ * Compressed bytes handed to the decoder at a time: fflate returns all the output of one push at
+ * once, and DEFLATE expands at most ~1032:1, so one push yields at most ~33 MiB.
+ */
+const DECODER_SLICE = 32 * 1024;
+/** Largest single read (one image is at most 4096×4096×4 = 64 MiB). */
+const MAX_SINGLE_READ = 256 * 1024 * 1024;
 
 type Decoder = { push(chunk: Uint8Array, final?: boolean): void };
 
 /**
  * A pull reader over a byte range of a file, raw or decompressed on the fly (gzip or raw
  * DEFLATE), so imports stream: at most a few chunks are held at a time whatever the file size.
+ * Decompressed bytes count against the import's ExpansionBudget as they are produced.
  */
 export class ByteSource {
   private readonly fd: number;
@@ -20,6 +31,9 @@ export class ByteSource {
   private inputDone = false;
   private decoderDone = false;
   private expanded = 0;
+  /** Compressed input read from the file but not yet handed to the decoder. */
+  private pending: Uint8Array = new Uint8Array(0);
+  private fed = 0;
   private readonly decoder: Decoder | null;
   /** Bytes of the underlying file consumed so far (for progress). */
   consumed = 0;
@@ -29,17 +43,14 @@ export class ByteSource {
     private readonly start: number,
     private readonly end: number,
     kind: 'raw' | 'gzip' | 'deflate',
-    private readonly maxExpanded: number,
+    private readonly budget: ExpansionBudget | null,
   ) {
     this.fd = fs.openSync(file, 'r');
     this.pos = start;
     const ondata = (chunk: Uint8Array, final: boolean) => {
       this.expanded += chunk.length;
-      if (this.expanded > this.maxExpanded) {
-        throw new Error(
-          `${file}: decompressed data exceeds the limit of ${formatBytes(this.maxExpanded)} (corrupt file or a decompression bomb?)`,
-        );
-      }
+      this.budget!.take(chunk.length, file);
+      checkExpansionRatio(file, this.expanded, this.fed);
       if (chunk.length) this.pushOut(chunk);
       if (final) this.decoderDone = true;
     };
@@ -47,20 +58,20 @@ export class ByteSource {
   }
 
   static raw(file: string, start = 0, end?: number): ByteSource {
-    return new ByteSource(file, start, end ?? fs.statSync(file).size, 'raw', Infinity);
+    return new ByteSource(file, start, end ?? fs.statSync(file).size, 'raw', null);
   }
 
-  static gunzip(file: string, maxExpanded = DEFAULT_MAX_EXPANDED_BYTES): ByteSource {
-    return new ByteSource(file, 0, fs.statSync(file).size, 'gzip', maxExpanded);
+  static gunzip(file: string, budget: ExpansionBudget): ByteSource {
+    return new ByteSource(file, 0, fs.statSync(file).size, 'gzip', budget);
   }
 
-  static inflateRaw(file: string, start: number, end: number, maxExpanded = DEFAULT_MAX_EXPANDED_BYTES): ByteSource {
-    return new ByteSource(file, start, end, 'deflate', maxExpanded);
+  static inflateRaw(file: string, start: number, end: number, budget: ExpansionBudget): ByteSource {
+    return new ByteSource(file, start, end, 'deflate', budget);
   }
 
   /** Raw or gunzipped by the `.gz` extension. */
-  static open(file: string, maxExpanded = DEFAULT_MAX_EXPANDED_BYTES): ByteSource {
-    return /\.gz$/i.test(file) ? ByteSource.gunzip(file, maxExpanded) : ByteSource.raw(file);
+  static open(file: string, budget: ExpansionBudget): ByteSource {
+    return /\.gz$/i.test(file) ? ByteSource.gunzip(file, budget) : ByteSource.raw(file);
   }
 
   get totalInput(): number {
@@ -72,8 +83,9 @@ export class ByteSource {
     this.queued += chunk.length;
   }
 
-  /** Reads the next input chunk; false when nothing more will come. */
+  /** Reads the next input chunk (one decoder slice for compressed data); false when nothing more will come. */
   private fill(): boolean {
+    if (this.decoder && this.pending.length) return this.feed();
     if (this.inputDone) return false;
     const n = Math.min(READ_CHUNK, this.end - this.pos);
     const buf = new Uint8Array(n);
@@ -85,16 +97,28 @@ export class ByteSource {
     }
     this.pos += got;
     this.consumed += got;
-    const last = got < READ_CHUNK || this.pos >= this.end;
-    if (last) this.inputDone = true;
+    if (got < READ_CHUNK || this.pos >= this.end) this.inputDone = true;
+    if (!this.decoder) {
+      if (got) this.pushOut(buf.subarray(0, got));
+      return true;
+    }
+    this.pending = buf.subarray(0, got);
+    return this.feed();
+  }
+
+  /** Hands the decoder its next slice of compressed input. */
+  private feed(): boolean {
+    const slice = this.pending.subarray(0, DECODER_SLICE);
+    this.pending = this.pending.subarray(slice.length);
+    this.fed += slice.length;
+    const last = this.inputDone && this.pending.length === 0;
     try {
-      if (this.decoder) this.decoder.push(buf.subarray(0, got), last);
-      else if (got) this.pushOut(buf.subarray(0, got));
+      this.decoder!.push(slice, last);
     } catch (e) {
       const msg = (e as Error).message;
       throw new Error(msg.startsWith(this.file) ? msg : `${this.file}: corrupt compressed data (${msg})`);
     }
-    if (last && this.decoder && !this.decoderDone) {
+    if (last && !this.decoderDone) {
       throw new Error(`${this.file}: compressed data ends early (truncated download?)`);
     }
     return true;
@@ -117,8 +141,11 @@ export class ByteSource {
 
   /** Exactly `n` bytes or null if the data ends first (callers word the error). */
   tryRead(n: number): Uint8Array | null {
+    // callers read headers and chunks of records, never a whole declared array at once
+    if (n > MAX_SINGLE_READ) throw new Error(`${this.file}: a record of ${formatBytes(n)} is past the limit of ${formatBytes(MAX_SINGLE_READ)} per read`);
     // raw fast path for big reads: one copy from the file, no queue concatenation
     if (!this.decoder && this.queued === 0 && n >= READ_CHUNK / 2) {
+
       if (this.end - this.pos < n) return null;
       const out = new Uint8Array(n);
       let got = 0;
@@ -167,13 +194,6 @@ export class ByteSource {
   close(): void {
     fs.closeSync(this.fd);
   }
-}
-
-export function formatBytes(n: number): string {
-  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GiB`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${n} B`;
 }
 
 /** Lets the event loop run (progress events, IPC) during a long synchronous import. */

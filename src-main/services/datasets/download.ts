@@ -12,13 +12,20 @@ export interface RemoteFile {
 }
 
 /** Official sources (with the md5 sums their maintainers publish). */
-export const KNOWN_DOWNLOADS: Record<DownloadableDataset, { files: RemoteFile[]; /** what to import */ importPath: string }> = {
+export const KNOWN_DOWNLOADS: Record<
+  DownloadableDataset,
+  { files: RemoteFile[]; /** what to import */ importPath: string; /** bytes once decompressed (the import allows twice this) */ expandedBytes: number }
+> = {
   cifar10: {
     importPath: 'cifar-10-binary.tar.gz',
+    // six batches of 10000 records of 3073 bytes, plus tar headers and batches.meta.txt
+    expandedBytes: 60_000 * 3073 + 64 * 1024,
     files: [{ file: 'cifar-10-binary.tar.gz', urls: ['https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz'], md5: 'c32a1d4ab5d03f1284b67883e8d87530' }],
   },
   mnist: {
     importPath: '.',
+    // 70000 images of 28×28 and their labels, with the IDX headers
+    expandedBytes: 70_000 * (28 * 28 + 1) + 4 * 32,
     files: [
       ['train-images-idx3-ubyte.gz', 'f68b3c2dcbeaaa9fbdd348bbdeb94873'],
       ['train-labels-idx1-ubyte.gz', 'd53e105ee54ea40749a09fcbcd1e9432'],
@@ -32,6 +39,7 @@ export const KNOWN_DOWNLOADS: Record<DownloadableDataset, { files: RemoteFile[];
   },
   'fashion-mnist': {
     importPath: '.',
+    expandedBytes: 70_000 * (28 * 28 + 1) + 4 * 32,
     files: [
       ['train-images-idx3-ubyte.gz', '8d4fb7e6c68d591d4c3dfef9ec88bf0d'],
       ['train-labels-idx1-ubyte.gz', '25c81989df183df01b3e8a0aad5dffbe'],

@@ -13,9 +13,10 @@ import {
   type SystemDataset,
 } from '../../../src-shared/domain/datasets';
 import { DatasetBuilder } from './builder';
+import { ExpansionBudget } from '../limits';
 import { DEFAULT_MAX_EXPANDED_BYTES, yieldToEventLoop } from './bytes';
 import { detectFormat, TAR_NAME, type Detected } from './detect';
-import { downloadKnownDataset } from './download';
+import { downloadKnownDataset, KNOWN_DOWNLOADS } from './download';
 import { readCifar } from './formats/cifar';
 import type { ImportContext, ReadResult } from './formats/context';
 import { readImageFolder } from './formats/folder';
@@ -30,7 +31,10 @@ export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dre
 export const DEFAULT_SYSTEM_ROOTS = ['/usr/share/datasets'];
 
 export interface DatasetServiceOptions {
-  /** Largest uncompressed size accepted from one compressed input (gzip, deflated npz member). */
+  /**
+   * Decompressed bytes one import may produce in all (tar.gz, gzip, deflated npz members, decoded
+   * PNG/JPEG pixels); default LIMITS.maxExpandedBytes (4 GiB). A known download gets twice its size.
+   */
   maxExpandedBytes?: number;
   /** Folders searched by detectSystemDatasets. */
   systemRoots?: string[];
@@ -79,7 +83,7 @@ export class DatasetService {
     return this.repo.generatedFor(baseId);
   }
 
-  async importDataset(input: ImportDatasetRequestInput, onProgress?: ProgressFn): Promise<DatasetInfo> {
+  async importDataset(input: ImportDatasetRequestInput, onProgress?: ProgressFn, opts: { maxExpandedBytes?: number } = {}): Promise<DatasetInfo> {
     const parsed = ImportDatasetRequest.safeParse(input);
     if (!parsed.success) {
       throw new Error(`Invalid import request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`);
@@ -97,6 +101,7 @@ export class DatasetService {
     const storeDir = path.join(tmp, 'store');
     fs.mkdirSync(storeDir);
     const builder = new DatasetBuilder(storeDir);
+    const budget = new ExpansionBudget(opts.maxExpandedBytes ?? this.maxExpandedBytes);
     let lastReport = -1;
     const report = (fraction: number, text: string) => {
       const f = Math.min(1, Math.max(0, fraction));
@@ -112,7 +117,7 @@ export class DatasetService {
       if (fs.statSync(source).isFile() && TAR_NAME.test(source)) {
         const extractDir = path.join(tmp, 'extract');
         fs.mkdirSync(extractDir);
-        await extractTar(source, extractDir, this.maxExpandedBytes, async (f) => {
+        await extractTar(source, extractDir, budget, async (f) => {
           report(f * 0.5, `unpacking ${path.basename(source)}`);
           await yieldToEventLoop();
         });
@@ -121,15 +126,17 @@ export class DatasetService {
       } else {
         detected = detectFormat(source, req.format);
       }
+      const numClasses = base?.classes.length ?? req.classNames?.length;
       const ctx: ImportContext = {
         builder,
-        maxExpandedBytes: this.maxExpandedBytes,
+        budget,
+        numClasses,
         progress: async (f, text) => {
           report(readerShare[0] + readerShare[1] * f, text);
           await yieldToEventLoop();
         },
       };
-      const limits = { numClasses: base?.classes.length ?? req.classNames?.length };
+      const limits = { numClasses };
       let result: ReadResult;
       switch (detected.format) {
         case 'cifar10':
@@ -212,7 +219,9 @@ export class DatasetService {
   async downloadAndImport(dataset: DownloadableDataset, name: string = dataset, onProgress?: ProgressFn): Promise<DatasetInfo> {
     const dir = path.join(this.downloadsDir, dataset);
     const importPath = await downloadKnownDataset(dataset, dir, (f, text) => onProgress?.(f * 0.5, text));
-    return this.importDataset({ path: importPath, name }, (f, text) => onProgress?.(0.5 + f * 0.5, text));
+    // a known dataset's size is known: allow twice it, not the general limit
+    const maxExpandedBytes = Math.min(this.maxExpandedBytes, 2 * KNOWN_DOWNLOADS[dataset].expandedBytes);
+    return this.importDataset({ path: importPath, name }, (f, text) => onProgress?.(0.5 + f * 0.5, text), { maxExpandedBytes });
   }
 
   /** Removes the manifest; the stored folder goes once no other manifest shares its content. */

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { checkExpansionRatio, checkImageSize, formatBytes, LIMITS, type ExpansionBudget } from '../../limits';
 import type { SplitName } from '../../../../src-shared/domain/datasets';
 import type { ImportContext, ReadResult } from './context';
 
@@ -50,24 +52,101 @@ export function looksLikeImageFolder(root: string): boolean {
   }
 }
 
-/** RGBA pixels of a PNG or JPEG; the error names the file. */
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+];
+
+/**
+ * Checks a PNG before decoding it: the IHDR's size within the image limits, and the IDAT data
+ * inflating to exactly the bytes that size needs (pngjs fills missing rows with zeros, so a
+ * 69-byte file could claim 20000×20000 pixels). Inflation stops one byte past the expected size.
+ */
+export function checkPng(buf: Buffer, file: string): { width: number; height: number } {
+  if (buf.length < 33 || !buf.subarray(0, 8).equals(PNG_SIGNATURE) || buf.toString('latin1', 12, 16) !== 'IHDR') {
+    throw new Error(`${file}: unreadable image (not a PNG: bad signature or no IHDR)`);
+  }
+  const width = buf.readUInt32BE(16);
+  const height = buf.readUInt32BE(20);
+  const [bitDepth, colorType, , , interlace] = buf.subarray(24, 29);
+  checkImageSize(height, width, file);
+  const channels = PNG_CHANNELS[colorType];
+  if (!channels || ![1, 2, 4, 8, 16].includes(bitDepth)) throw new Error(`${file}: unreadable image (PNG colour type ${colorType}, bit depth ${bitDepth})`);
+  const bitsPerPixel = bitDepth * channels;
+  const rowBytes = (w: number) => 1 + Math.ceil((w * bitsPerPixel) / 8);
+  let expected = 0;
+  if (interlace) {
+    for (const [x0, y0, dx, dy] of ADAM7) {
+      const w = Math.ceil((width - x0) / dx);
+      const h = Math.ceil((height - y0) / dy);
+      if (w > 0 && h > 0) expected += h * rowBytes(w);
+    }
+  } else expected = height * rowBytes(width);
+  const idat: Buffer[] = [];
+  for (let p = 8; p + 8 <= buf.length; ) {
+    const len = buf.readUInt32BE(p);
+    const type = buf.toString('latin1', p + 4, p + 8);
+    if (type === 'IDAT') idat.push(buf.subarray(p + 8, Math.min(buf.length, p + 8 + len)));
+    if (type === 'IEND') break;
+    p += 12 + len;
+  }
+  let got: number;
+  try {
+    got = zlib.inflateSync(Buffer.concat(idat), { maxOutputLength: expected + 1, finishFlush: zlib.constants.Z_SYNC_FLUSH }).length;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') got = expected + 1;
+    else throw new Error(`${file}: unreadable image (corrupt PNG data: ${(e as Error).message})`);
+  }
+  if (got !== expected) {
+    throw new Error(
+      `${file}: the PNG header says ${width}×${height} pixels (${expected} bytes of rows) but its data holds ${got > expected ? 'more' : `only ${got}`}: a forged or truncated image; refused`,
+    );
+  }
+  return { width, height };
+}
+
+/** RGBA pixels of a PNG or JPEG, its size checked from the header first; the error names the file. */
 function decode(file: string): { width: number; height: number; rgba: Uint8Array } {
   let buf: Buffer;
   try {
+    const size = fs.statSync(file).size;
+    if (size > LIMITS.maxImageFileBytes) throw new Error(`${formatBytes(size)}, past the limit of ${formatBytes(LIMITS.maxImageFileBytes)} per image`);
     buf = fs.readFileSync(file);
   } catch (e) {
     throw new Error(`${file}: cannot read image (${(e as Error).message})`);
   }
+  if (/\.png$/i.test(file)) checkPng(buf, file);
   try {
     if (/\.png$/i.test(file)) {
       const png = PNG.sync.read(buf);
       return { width: png.width, height: png.height, rgba: png.data };
     }
-    const img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 512 });
+    const img = jpeg.decode(buf, {
+      useTArray: true,
+      formatAsRGBA: true,
+      // jpeg-js checks the frame header against these before allocating
+      maxResolutionInMP: LIMITS.maxImagePixels / 1e6,
+      maxMemoryUsageInMB: 256,
+    });
     return { width: img.width, height: img.height, rgba: img.data };
   } catch (e) {
     throw new Error(`${file}: unreadable image (${(e as Error).message})`);
   }
+}
+
+/** Counts a decoded image against the import's budget and the folder's expansion ratio. */
+function countDecoded(budget: ExpansionBudget, file: string, bytes: number, totals: { out: number; in: number }): void {
+  budget.take(bytes, file);
+  totals.out += bytes;
+  totals.in += fs.statSync(file).size;
+  checkExpansionRatio(file, totals.out, totals.in);
 }
 
 function isGray(rgba: Uint8Array): boolean {
@@ -100,7 +179,9 @@ export async function readImageFolder(root: string, ctx: ImportContext): Promise
   }
   const { width, height } = first;
   ctx.builder.setShape([height, width, channels], all[0]);
+  checkImageSize(height, width, all[0]);
   const px = width * height;
+  const totals = { out: 0, in: 0 };
   let done = 0;
   for (const s of layout) {
     const writer = ctx.builder.split(s.split);
@@ -111,6 +192,7 @@ export async function readImageFolder(root: string, ctx: ImportContext): Promise
         if (img.width !== width || img.height !== height) {
           throw new Error(`${file}: image is ${img.width}×${img.height} but the others are ${width}×${height}; resize them to one size`);
         }
+        countDecoded(ctx.budget, file, px * channels, totals);
         const out = new Uint8Array(px * channels);
         const d = img.rgba;
         if (channels === 3) {

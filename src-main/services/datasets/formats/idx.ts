@@ -1,11 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SplitName } from '../../../../src-shared/domain/datasets';
+import { checkImageSize, checkSampleCount, type ExpansionBudget } from '../../limits';
 import { ByteSource } from '../bytes';
 import type { ImportContext, ReadResult } from './context';
 
 const IDX_NAME = /^(train|t10k|test)-(images|labels)[.-]idx(\d)-ubyte(\.gz)?$/i;
 const COPY_CHUNK = 8 * 1024 * 1024;
+/** MNIST, Fashion-MNIST and KMNIST have 10 classes; more need class names given. */
+export const IDX_DEFAULT_CLASSES = 10;
 
 export interface IdxPair {
   split: SplitName;
@@ -61,28 +64,44 @@ function readHeader(src: ByteSource, file: string): IdxHeader {
   return { dims: Array.from({ length: ndim }, (_, i) => view.getUint32(4 * i, false)) };
 }
 
-/** IDX files (big-endian header: magic 0x0000 08 ndim, then ndim uint32 sizes, then uint8 data). */
+/**
+ * Before reading `bytes` of data: a raw file must hold them (else it is truncated, said before
+ * allocating), a gzipped one must fit in the import's budget.
+ */
+function checkDeclaredData(src: ByteSource, bytes: number, file: string, budget: ExpansionBudget): void {
+  const left = src.remainingRaw();
+  if (left !== null && left < bytes) throw new Error(`${file}: truncated: the header declares ${bytes} bytes of data but ${left} follow`);
+  if (left === null) budget.reserve(bytes, file);
+}
+
+/**
+ * IDX files (big-endian header: magic 0x0000 08 ndim, then ndim uint32 sizes, then uint8 data).
+ * The image header is checked first; the label file must then declare the same count, and every
+ * label must be below the class count (10 unless class names say otherwise).
+ */
 export async function readIdx(dir: string, ctx: ImportContext): Promise<ReadResult> {
   const pairs = idxPairs(dir);
   if (!pairs.length) throw new Error(`${dir}: no IDX files found (expected train-images-idx3-ubyte(.gz), train-labels-idx1-ubyte(.gz), …)`);
+  const numClasses = ctx.numClasses ?? IDX_DEFAULT_CLASSES;
   const total = pairs.reduce((s, p) => s + fs.statSync(p.images).size, 0);
   let doneBefore = 0;
   for (const pair of pairs) {
-    const labels = readIdxLabels(pair.labels, ctx.maxExpandedBytes);
-    const src = /\.gz$/i.test(pair.images) ? ByteSource.gunzip(pair.images, ctx.maxExpandedBytes) : ByteSource.raw(pair.images);
+    const src = ByteSource.open(pair.images, ctx.budget);
     try {
       const { dims } = readHeader(src, pair.images);
       if (dims.length !== 3 && dims.length !== 4) {
         throw new Error(`${pair.images}: an IDX image file needs 3 or 4 dimensions (N, rows, cols[, channels]), found ${dims.length}`);
       }
       const [n, h, w, c = 1] = dims;
-      if (n !== labels.length) {
-        throw new Error(`${pair.images}: ${n} images but ${pair.labels} has ${labels.length} labels; the counts must match`);
-      }
+      checkSampleCount(n, pair.images);
       if (!h || !w || !c) throw new Error(`${pair.images}: image size ${h}×${w}×${c} is empty`);
+      checkImageSize(h, w, pair.images);
+      if (c !== 1 && c !== 3) throw new Error(`${pair.images}: images have ${c} channels; 1 or 3 expected`);
+      const imageBytes = h * w * c;
+      checkDeclaredData(src, n * imageBytes, pair.images, ctx.budget);
+      const labels = readIdxLabels(pair.labels, ctx.budget, { count: n, imagesFile: pair.images, numClasses });
       ctx.builder.setShape([h, w, c], pair.images);
       const writer = ctx.builder.split(pair.split);
-      const imageBytes = h * w * c;
       const perChunk = Math.max(1, Math.floor(COPY_CHUNK / imageBytes));
       for (let i = 0; i < n; i += perChunk) {
         const k = Math.min(perChunk, n - i);
@@ -99,14 +118,44 @@ export async function readIdx(dir: string, ctx: ImportContext): Promise<ReadResu
   return {};
 }
 
-export function readIdxLabels(file: string, maxExpanded: number): Uint8Array {
-  const src = ByteSource.open(file, maxExpanded);
+const LABELS_PER_READ = 1 << 20;
+
+/**
+ * The labels of an IDX label file. With `expect`, the count is checked against the image file's
+ * before any label is read, and each label against the class count.
+ */
+export function readIdxLabels(
+  file: string,
+  budget: ExpansionBudget,
+  expect?: { count: number; imagesFile: string; numClasses: number },
+): Uint8Array {
+  const src = ByteSource.open(file, budget);
   try {
     const { dims } = readHeader(src, file);
     if (dims.length !== 1) throw new Error(`${file}: an IDX label file needs 1 dimension, found ${dims.length}`);
-    const labels = src.read(dims[0], `label data (file shorter than its header declares)`);
-    if (!src.atEnd()) throw new Error(`${file}: has more data than its header declares (${dims[0]} labels)`);
-    return labels.slice();
+    const count = dims[0];
+    if (expect && count !== expect.count) {
+      throw new Error(`${expect.imagesFile}: ${expect.count} images but ${file} has ${count} labels; the counts must match`);
+    }
+    checkSampleCount(count, file, 'labels');
+    checkDeclaredData(src, count, file, budget);
+    const labels = new Uint8Array(count);
+    for (let at = 0; at < count; at += LABELS_PER_READ) {
+      const chunk = src.read(Math.min(LABELS_PER_READ, count - at), `label data (file shorter than its header declares)`);
+      if (expect) {
+        for (let i = 0; i < chunk.length; i++) {
+          if (chunk[i] >= expect.numClasses) {
+            throw new Error(
+              `${file}: label ${chunk[i]} at index ${at + i} is out of range 0..${expect.numClasses - 1} ` +
+                `(an IDX dataset has ${expect.numClasses} classes; give class names to import more)`,
+            );
+          }
+        }
+      }
+      labels.set(chunk, at);
+    }
+    if (!src.atEnd()) throw new Error(`${file}: has more data than its header declares (${count} labels)`);
+    return labels;
   } finally {
     src.close();
   }

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { checkDimension, checkImageSize, checkSampleCount, LIMITS, type ExpansionBudget } from '../../limits';
 import { ByteSource } from '../bytes';
 import type { ImportContext, ReadResult } from './context';
 import { readZipDirectory, type ZipEntry } from './zip';
@@ -20,18 +21,20 @@ export function readNpyHeader(src: ByteSource, where: string): NpyHeader {
     throw new Error(`${where}: not a .npy array (bad magic)`);
   }
   const major = magic[6];
+  if (major < 1 || major > 3) throw new Error(`${where}: .npy format version ${major}.${magic[7]} is not supported`);
   const lenBytes = src.read(major === 1 ? 2 : 4, 'the .npy header length');
   const len = major === 1 ? lenBytes[0] | (lenBytes[1] << 8) : Buffer.from(lenBytes).readUInt32LE(0);
+  if (len > LIMITS.maxNpyHeaderBytes) throw new Error(`${where}: .npy header of ${len} bytes, past the limit of ${LIMITS.maxNpyHeaderBytes}`);
   const text = Buffer.from(src.read(len, 'the .npy header')).toString('latin1');
   const descr = /'descr'\s*:\s*'([^']+)'/.exec(text)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(text)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(text)?.[1];
-  if (!descr || !fortran || shapeText === undefined) throw new Error(`${where}: unreadable .npy header ${JSON.stringify(text.trim())}`);
+  if (!descr || !fortran || shapeText === undefined) throw new Error(`${where}: unreadable .npy header (no descr, fortran_order or shape)`);
   const shape = shapeText
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
-    .map(Number);
+    .map((d) => checkDimension(/^\d+L?$/.test(d) ? Number(d.replace(/L$/, '')) : d, where, `dimension '${d}' of shape (${shapeText.trim()})`));
   return { descr, fortranOrder: fortran === 'True', shape };
 }
 
@@ -46,16 +49,10 @@ const INT_DTYPES: Record<string, { bytes: number; signed: boolean }> = {
   i8: { bytes: 8, signed: true },
 };
 
-/** Reads an integer label vector of any numpy integer dtype into plain numbers. */
-function decodeLabels(raw: Uint8Array, header: NpyHeader, where: string): Float64Array {
-  const order = header.descr[0];
-  const t = INT_DTYPES[header.descr.slice(1)];
-  if (!t) throw new Error(`${where}: labels have dtype ${header.descr}; an integer dtype is required`);
-  const little = order !== '>';
+/** Decodes integer labels of any numpy integer dtype into `out` from index `at`. */
+function decodeLabels(raw: Uint8Array, t: { bytes: number; signed: boolean }, little: boolean, out: Float64Array): void {
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const n = raw.length / t.bytes;
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < out.length; i++) {
     const o = i * t.bytes;
     switch (t.bytes) {
       case 1:
@@ -71,7 +68,16 @@ function decodeLabels(raw: Uint8Array, header: NpyHeader, where: string): Float6
         out[i] = Number(t.signed ? view.getBigInt64(o, little) : view.getBigUint64(o, little));
     }
   }
-  return out;
+}
+
+/**
+ * Before reading `bytes` of data: a stored array must hold them (else it is truncated, said now
+ * rather than after allocating), a compressed one must fit in the import's budget.
+ */
+function checkDeclaredData(src: ByteSource, bytes: number, where: string, budget: ExpansionBudget): void {
+  const left = src.remainingRaw();
+  if (left !== null && left < bytes) throw new Error(`${where}: truncated: the header declares ${bytes} bytes of data but ${left} follow`);
+  if (left === null) budget.reserve(bytes, where);
 }
 
 /** Opens one array: a plain .npy file, or an .npz member read by offset (stored) or streamed (deflate). */
@@ -81,13 +87,13 @@ function npyOpener(file: string): ArrayOpener {
   return () => ({ src: ByteSource.raw(file), where: file });
 }
 
-function zipMemberOpener(file: string, e: ZipEntry, maxExpanded: number): ArrayOpener {
+function zipMemberOpener(file: string, e: ZipEntry, budget: ExpansionBudget): ArrayOpener {
   return () => {
     const where = `${file} (member ${e.name})`;
     if (e.method === 0) return { src: ByteSource.raw(file, e.dataOffset, e.dataOffset + e.compressedSize), where };
     if (e.method === 8) {
-      if (e.uncompressedSize > maxExpanded) throw new Error(`${where}: expands to ${e.uncompressedSize} bytes, past the limit of ${maxExpanded}`);
-      return { src: ByteSource.inflateRaw(file, e.dataOffset, e.dataOffset + e.compressedSize, maxExpanded), where };
+      budget.reserve(e.uncompressedSize, where);
+      return { src: ByteSource.inflateRaw(file, e.dataOffset, e.dataOffset + e.compressedSize, budget), where };
     }
     throw new Error(`${where}: zip compression method ${e.method} is not supported (only stored and deflate)`);
   };
@@ -98,35 +104,15 @@ export interface NpyLimits {
   numClasses?: number;
 }
 
+const LABELS_PER_READ = 1 << 20;
+
 /**
- * Images (uint8, N×H×W×C or N×H×W) and labels (integers, length N). Labels are read first
- * (small), then pixels stream straight into the store.
+ * Images (uint8, N×H×W×C or N×H×W) and labels (integers, length N). Both headers are checked
+ * first (shapes, dtypes, the declared sizes against the file or the budget), then labels are
+ * read in chunks and range-checked, then pixels stream straight into the store.
  */
 async function readImageLabelArrays(image: ArrayOpener, label: ArrayOpener, ctx: ImportContext, limits: NpyLimits): Promise<ReadResult> {
   const numClasses = limits.numClasses ?? 256;
-  const lbl = label();
-  let labels: Float64Array;
-  try {
-    const h = readNpyHeader(lbl.src, lbl.where);
-    if (h.shape.length !== 1 && !(h.shape.length === 2 && h.shape[1] === 1)) {
-      throw new Error(`${lbl.where}: labels must be a vector, found shape (${h.shape.join(', ')})`);
-    }
-    const t = INT_DTYPES[h.descr.slice(1)];
-    if (!t) throw new Error(`${lbl.where}: labels have dtype ${h.descr}; an integer dtype is required`);
-    const raw = lbl.src.read(h.shape[0] * t.bytes, 'label data (array shorter than its header declares)');
-    labels = decodeLabels(raw, h, lbl.where);
-  } finally {
-    lbl.src.close();
-  }
-  const labelBytes = new Uint8Array(labels.length);
-  for (let i = 0; i < labels.length; i++) {
-    const v = labels[i];
-    if (!(v >= 0 && v < numClasses)) {
-      throw new Error(`${lbl.where}: label ${v} at index ${i} is out of range 0..${numClasses - 1}`);
-    }
-    labelBytes[i] = v;
-  }
-
   const img = image();
   try {
     const h = readNpyHeader(img.src, img.where);
@@ -138,12 +124,17 @@ async function readImageLabelArrays(image: ArrayOpener, label: ArrayOpener, ctx:
       throw new Error(`${img.where}: images must be N×H×W×C (or N×H×W), found shape (${h.shape.join(', ')})`);
     }
     const [n, height, width, channels = 1] = h.shape;
-    if (n !== labels.length) throw new Error(`${img.where}: ${n} images but ${labels.length} labels in ${lbl.where}; the lengths must match`);
     if (!height || !width || !channels) throw new Error(`${img.where}: image shape (${h.shape.join(', ')}) has an empty dimension`);
     if (channels !== 1 && channels !== 3) throw new Error(`${img.where}: images have ${channels} channels; 1 or 3 expected (NHWC order)`);
+    checkImageSize(height, width, img.where);
+    checkSampleCount(n, img.where);
+    const imageBytes = height * width * channels;
+    checkDeclaredData(img.src, n * imageBytes, img.where, ctx.budget);
+
+    const labelBytes = readLabelVector(label, n, numClasses, img.where, ctx.budget);
+
     ctx.builder.setShape([height, width, channels], img.where);
     const writer = ctx.builder.split('train');
-    const imageBytes = height * width * channels;
     const perChunk = Math.max(1, Math.floor(COPY_CHUNK / imageBytes));
     for (let i = 0; i < n; i += perChunk) {
       const k = Math.min(perChunk, n - i);
@@ -155,6 +146,42 @@ async function readImageLabelArrays(image: ArrayOpener, label: ArrayOpener, ctx:
     img.src.close();
   }
   return {};
+}
+
+/** The label vector of `n` images, each checked to lie in 0..numClasses-1. */
+function readLabelVector(label: ArrayOpener, n: number, numClasses: number, imageWhere: string, budget: ExpansionBudget): Uint8Array {
+  const lbl = label();
+  try {
+    const h = readNpyHeader(lbl.src, lbl.where);
+    if (h.shape.length !== 1 && !(h.shape.length === 2 && h.shape[1] === 1)) {
+      throw new Error(`${lbl.where}: labels must be a vector, found shape (${h.shape.join(', ')})`);
+    }
+    const t = INT_DTYPES[h.descr.slice(1)];
+    if (!t) throw new Error(`${lbl.where}: labels have dtype ${h.descr}; an integer dtype is required`);
+    if (h.fortranOrder && h.shape.length > 1 && h.shape[1] !== 1) throw new Error(`${lbl.where}: labels are stored in Fortran order`);
+    const count = h.shape[0];
+    if (count !== n) throw new Error(`${imageWhere}: ${n} images but ${count} labels in ${lbl.where}; the lengths must match`);
+    checkDeclaredData(lbl.src, count * t.bytes, lbl.where, budget);
+    const little = h.descr[0] !== '>';
+    const out = new Uint8Array(count);
+    const values = new Float64Array(Math.min(count, LABELS_PER_READ));
+    for (let at = 0; at < count; at += LABELS_PER_READ) {
+      const k = Math.min(LABELS_PER_READ, count - at);
+      const raw = lbl.src.read(k * t.bytes, 'label data (array shorter than its header declares)');
+      const chunk = values.subarray(0, k);
+      decodeLabels(raw, t, little, chunk);
+      for (let i = 0; i < k; i++) {
+        const v = chunk[i];
+        if (!(v >= 0 && v < numClasses)) {
+          throw new Error(`${lbl.where}: label ${v} at index ${at + i} is out of range 0..${numClasses - 1}`);
+        }
+        out[at + i] = v;
+      }
+    }
+    return out;
+  } finally {
+    lbl.src.close();
+  }
 }
 
 const IMAGE_KEYS = ['image', 'images', 'x'];
@@ -171,8 +198,8 @@ export async function readNpz(file: string, ctx: ImportContext, limits: NpyLimit
     throw new Error(`${file}: missing key ${missing}; found keys: ${[...byKey.keys()].map((k) => `'${k}'`).join(', ') || 'none'}`);
   }
   return readImageLabelArrays(
-    zipMemberOpener(file, byKey.get(imageKey)!, ctx.maxExpandedBytes),
-    zipMemberOpener(file, byKey.get(labelKey)!, ctx.maxExpandedBytes),
+    zipMemberOpener(file, byKey.get(imageKey)!, ctx.budget),
+    zipMemberOpener(file, byKey.get(labelKey)!, ctx.budget),
     ctx,
     limits,
   );

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { checkDimension, LIMITS, type ExpansionBudget } from '../../limits';
 import { ByteSource } from '../bytes';
 
 const BLOCK = 512;
@@ -28,10 +29,10 @@ function cstr(h: Uint8Array, off: number, len: number): string {
 export async function extractTar(
   file: string,
   dest: string,
-  maxExpanded: number,
+  budget: ExpansionBudget,
   progress: (fraction: number) => Promise<void>,
 ): Promise<void> {
-  const src = /\.(t?gz)$/i.test(file) ? ByteSource.gunzip(file, maxExpanded) : ByteSource.raw(file);
+  const src = /\.(t?gz)$/i.test(file) ? ByteSource.gunzip(file, budget) : ByteSource.raw(file);
   const total = src.totalInput;
   let longName: string | null = null;
   let files = 0;
@@ -52,10 +53,12 @@ export async function extractTar(
         name = longName;
         longName = null;
       }
-      const size = octal(h, 124, 12);
+      const size = checkDimension(octal(h, 124, 12), file, `the size of entry ${JSON.stringify(name.slice(0, 100))}`);
       const type = String.fromCharCode(h[156] || 0x30);
       const padded = Math.ceil(size / BLOCK) * BLOCK;
       if (type === 'L' || type === 'x') {
+        // read whole: a header record claiming gigabytes is hostile
+        if (size > LIMITS.maxTarHeaderRecordBytes) throw new Error(`${file}: a ${size}-byte tar header record (long name / pax); refused`);
         const data = Buffer.from(src.read(padded, `the header of ${name}`)).toString('utf8', 0, size);
         if (type === 'L') longName = data.replace(/\0.*$/s, '');
         else {

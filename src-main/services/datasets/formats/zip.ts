@@ -53,6 +53,8 @@ export function readZipDirectory(file: string): ZipEntry[] {
       cdSize = Number(e64.readBigUInt64LE(40));
       cdOffset = Number(e64.readBigUInt64LE(48));
     }
+    // the directory is read whole: numpy's hold a few entries
+    if (cdSize > 64 * 1024 * 1024) throw new Error(`${file}: zip central directory of ${cdSize} bytes; refused`);
     if (cdOffset + cdSize > size) throw new Error(`${file}: central directory lies past the end of the file (truncated?)`);
     const cd = readAt(fd, cdOffset, cdSize);
     const entries: ZipEntry[] = [];
