@@ -1,8 +1,12 @@
 import type { EventMessage, Events, EventName } from '../../src-shared/api/contract';
 import { isTerminal, type RunStatus } from '../../src-shared/domain/runs';
 import type { PhaseProgress } from '../../src-shared/domain/phases';
+import { isStorageFault } from '../store/db';
 import type { RunsRepo } from '../store/repos/runs';
 import type { FromJob, JobLauncher, JobProcess } from './protocol';
+
+/** The start of a run's error when the log could not take what its job reported. */
+const UNRECORDED = 'The experiment log could not record what the job reported';
 
 export type EventSink = <K extends EventName>(name: K, payload: Events[K]) => void;
 
@@ -43,14 +47,28 @@ export class JobRunner {
     return this.concurrency;
   }
 
-  /** Starts queued runs while there is a free slot. */
+  /**
+   * The last storage fault that kept queued runs from starting (disk full, I/O error), null once
+   * a run starts again: the queue waits, the app keeps serving.
+   */
+  storageFault: string | null = null;
+
+  /** Starts queued runs while there is a free slot (none on a read-only log). */
   pump(): void {
-    if (this.stopped) return;
-    while (this.active.size < this.concurrency) {
-      const next = this.repo.nextQueued();
-      if (!next) return;
-      if (!this.repo.claimQueued(next.id)) continue; // another app instance took it
-      this.startRun(next.id, next.kind, JSON.parse(next.config_json));
+    if (this.stopped || this.repo.readOnly) return;
+    try {
+      while (this.active.size < this.concurrency) {
+        const next = this.repo.nextQueued();
+        if (!next) return;
+        if (!this.repo.claimQueued(next.id)) continue; // another app instance took it
+        this.storageFault = null;
+        this.startRun(next.id, next.kind, JSON.parse(next.config_json));
+      }
+    } catch (err) {
+      // Called from job exits and requests alike: a log that cannot be written must not take
+      // the process down. The runs stay queued for the next pump.
+      if (!isStorageFault(err)) throw err;
+      this.storageFault = (err as Error).message;
     }
   }
 
@@ -64,7 +82,15 @@ export class JobRunner {
     }
     const state: Active = { proc, cancelRequested: false, gotDone: false, error: null };
     this.active.set(runId, state);
-    this.repo.markRunning(runId, proc.pid);
+    try {
+      this.repo.markRunning(runId, proc.pid);
+    } catch (err) {
+      // The job has not been sent its start: stop it and settle the run (in memory if need be).
+      this.active.delete(runId);
+      proc.kill();
+      this.settle(runId, 'failed', `${UNRECORDED}: ${(err as Error).message}`);
+      return;
+    }
     this.emit('run.status', { runId, status: 'running' });
     proc.onMessage((m) => this.onMessage(runId, state, m));
     proc.onExit((code, signal) => {
@@ -127,14 +153,34 @@ export class JobRunner {
           break;
       }
     } catch (err) {
-      // A bad message must not crash main; record it against the run.
-      state.error = `Could not record a job message: ${(err as Error).message}`;
+      // A bad message or a log that cannot take it (disk full, I/O error) must not crash main:
+      // the job stops (its last checkpoint stays resumable) and the run records the first cause.
+      if (state.error?.startsWith(UNRECORDED)) return;
+      state.error = `${UNRECORDED}: ${(err as Error).message}`;
       state.proc.kill();
     }
   }
 
+  /**
+   * Records a run's end. When the log cannot take it, the failure itself is recorded instead (a
+   * shorter write of the same row); when that fails too, the end is kept in memory (runs.get,
+   * runs.list, waitFor and the run.status event still report it) until the next start marks
+   * the run interrupted.
+   */
   private settle(runId: number, status: RunStatus, error: string | null): void {
-    this.repo.finish(runId, status, error);
+    try {
+      this.repo.finish(runId, status, error);
+    } catch (err) {
+      if (!isStorageFault(err)) throw err;
+      const cause = `The experiment log could not record the end of this run: ${(err as Error).message}`;
+      status = 'failed';
+      error = error && !error.startsWith(UNRECORDED) ? `${error} (${cause})` : cause;
+      try {
+        this.repo.finish(runId, status, cause);
+      } catch {
+        this.repo.unrecorded.set(runId, { status, error });
+      }
+    }
     this.emit('run.status', { runId, status, error });
     for (const w of this.waiters.get(runId) ?? []) w(status);
     this.waiters.delete(runId);

@@ -167,6 +167,17 @@ export function readLatestCheckpoint(root: string): Checkpoint | null {
   return { dir, state, arrays: readArrays(dir) };
 }
 
+/** Where the checkpoint latest.json points at stands (read without loading it), or null when there is none. */
+export function readLatestCheckpointPosition(root: string): { globalStep: number; epoch: number; batchInEpoch: number } | null {
+  const latest = path.join(root, 'latest.json');
+  if (!fs.existsSync(latest)) return null;
+  const p = JSON.parse(fs.readFileSync(latest, 'utf8')) as { globalStep?: unknown; epoch?: unknown; batchInEpoch?: unknown };
+  if (![p.globalStep, p.epoch, p.batchInEpoch].every((x) => Number.isInteger(x) && (x as number) >= 0)) {
+    throw new Error(`${FILE}: ${latest} does not give the checkpoint's step and epoch`);
+  }
+  return { globalStep: p.globalStep as number, epoch: p.epoch as number, batchInEpoch: p.batchInEpoch as number };
+}
+
 export function checkpointName(globalStep: number): string {
   return `step-${String(globalStep).padStart(9, '0')}`;
 }

@@ -3,9 +3,13 @@
  * the system copy, e.g. Debian's /usr/share/datasets/fashion-mnist, the first time it is needed)
  * and queueing happen here in the main process; the job process does the computing.
  */
+import path from 'node:path';
+import { metricInfo } from '../../../src-shared/domain/metrics';
 import { parseTrainConfig, type TrainConfig } from '../../../src-shared/domain/training';
+import { readLatestCheckpointPosition } from '../../engine/training/checkpoint';
 import type { PumaApp } from '../app';
 import { DatasetService } from '../datasets/service';
+import { runDirFor } from './run';
 
 const RESUMABLE = new Set(['cancelled', 'interrupted', 'failed']);
 
@@ -56,7 +60,14 @@ export class TrainingService {
     const run = this.app.runs.get(id);
     if (run.kind !== 'train') throw new Error(`Run ${id} is a ${run.kind} run; only train runs can be resumed here.`);
     if (!RESUMABLE.has(run.status)) throw new Error(`Run ${id} is ${run.status}; only cancelled, interrupted or failed runs can be resumed.`);
-    this.app.runs.setStatus(id, 'queued');
+    // The job continues from the checkpoint on disk (none: from the start); what the stopped
+    // attempt logged past it would be logged twice.
+    const at = readLatestCheckpointPosition(path.join(runDirFor(this.app.dataDir, id), 'checkpoints')) ?? { globalStep: 0, epoch: 0 };
+    this.app.runs.requeueFromCheckpoint(id, (key) => {
+      const m = metricInfo(key);
+      if (!m.known) return null;
+      return m.x === 'step' ? at.globalStep : m.x === 'epoch' ? at.epoch : null;
+    });
     this.app.emit('run.status', { runId: id, status: 'queued' });
     this.app.runner.pump();
     return { runId: id };

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Db } from '../db';
+import { logInfo, type Db } from '../db';
 import type { MetricPoint, MetricSeries, RunDetail, RunKind, RunStatus, RunSummary } from '../../../src-shared/domain/runs';
 import type { TrainingCheckpointRecord } from '../../../src-shared/domain/training';
 import { TRAINING_CHECKPOINTS_DDL } from '../migrations/0004-training';
@@ -61,7 +61,18 @@ export interface NewRun {
 export class RunsRepo {
   private checkpointsTableChecked = false;
 
+  /**
+   * Run ends the log could not take (disk full, I/O error), kept in memory so this process still
+   * reports them (runs.get/list, waitFor); the next start marks such runs interrupted.
+   */
+  readonly unrecorded = new Map<number, { status: RunStatus; error: string }>();
+
   constructor(private readonly db: Db) {}
+
+  /** Why the log is read-only (null: writable); the runner then starts nothing. */
+  get readOnly(): string | null {
+    return logInfo(this.db).readOnly;
+  }
 
   createExperiment(name: string, kind: string, config: unknown): number {
     const r = this.db
@@ -137,6 +148,8 @@ export class RunsRepo {
   }
 
   private summary(r: RunRow, latest: Record<string, number>): RunSummary {
+    const lost = this.unrecorded.get(r.id);
+    if (lost) r = { ...r, status: lost.status, error: lost.error, pid: null };
     return {
       id: r.id,
       experiment_id: r.experiment_id,
@@ -204,10 +217,50 @@ export class RunsRepo {
            progress = CASE WHEN ? = 'finished' THEN 1 ELSE progress END, eta_seconds = NULL WHERE id = ?`,
       )
       .run(status, error, now(), status, id);
+    this.unrecorded.delete(id);
   }
 
   setStatus(id: number, status: RunStatus): void {
     this.db.prepare('UPDATE runs SET status = ? WHERE id = ?').run(status, id);
+    this.unrecorded.delete(id);
+  }
+
+  /**
+   * Re-queues a stopped run that continues from a checkpoint (`cutoff` gives, per metric key,
+   * the last step the checkpoint covers; null keeps the key's points). The points its stopped
+   * attempt logged past the checkpoint would be logged again by the resumed job, so they go, in
+   * the same transaction; latest and best values are recomputed from what stays.
+   */
+  requeueFromCheckpoint(id: number, cutoff: (key: string) => number | null): number {
+    const keys = (this.db.prepare('SELECT DISTINCT key FROM metrics WHERE run_id = ?').all(id) as Array<{ key: string }>).map((r) => r.key);
+    const drop = this.db.prepare('DELETE FROM metrics WHERE run_id = ? AND key = ? AND step > ?');
+    let dropped = 0;
+    this.db.transaction(() => {
+      for (const key of keys) {
+        const last = cutoff(key);
+        if (last !== null) dropped += drop.run(id, key, last).changes;
+      }
+      if (dropped > 0) {
+        this.db.prepare('DELETE FROM latest_metrics WHERE run_id = ?').run(id);
+        this.db
+          .prepare(
+            `INSERT INTO latest_metrics (run_id, key, step, value, time)
+             SELECT run_id, key, step, value, time FROM metrics m WHERE run_id = ?
+               AND rowid = (SELECT rowid FROM metrics WHERE run_id = m.run_id AND key = m.key ORDER BY step DESC, rowid DESC LIMIT 1)`,
+          )
+          .run(id);
+        // The delete trigger dropped the best values of the keys it touched.
+        this.db
+          .prepare(
+            `INSERT OR REPLACE INTO best_metrics (run_id, key, max_value, min_value)
+             SELECT run_id, key, MAX(value), MIN(value) FROM metrics WHERE run_id = ? GROUP BY run_id, key`,
+          )
+          .run(id);
+      }
+      this.db.prepare(`UPDATE runs SET status = 'queued' WHERE id = ?`).run(id);
+    })();
+    this.unrecorded.delete(id);
+    return dropped;
   }
 
   /**
