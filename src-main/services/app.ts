@@ -14,7 +14,7 @@ import type { RunKind } from '../../src-shared/domain/runs';
 import { JobRunner } from '../jobs/runner';
 import type { JobLauncher } from '../jobs/protocol';
 import { dataDir as dataDirFor } from '../paths';
-import { openDatabase, type Db } from '../store/db';
+import { isStorageFault, logInfo, openDatabase, type Db } from '../store/db';
 import { RunsRepo } from '../store/repos/runs';
 import { createHandlers } from './handlers';
 import { APP_VERSION, gitCommit } from './system';
@@ -52,7 +52,14 @@ export class PumaApp {
     this.db = openDatabase(options.dbPath);
     this.dataDir = dataDirFor(options.dbPath);
     this.runs = new RunsRepo(this.db);
-    this.runs.markOrphansInterrupted();
+    // A read-only log is shown as it is; a full one still opens (its orphans wait for a later start).
+    if (!this.readOnly) {
+      try {
+        this.runs.markOrphansInterrupted();
+      } catch (err) {
+        if (!isStorageFault(err)) throw err;
+      }
+    }
     this.runner = new JobRunner(
       this.runs,
       options.launcher,
@@ -61,6 +68,11 @@ export class PumaApp {
       options.concurrency ?? 1,
     );
     this.handlers = createHandlers(this);
+  }
+
+  /** Why the log is read-only (null: writable); a request that writes fails with a message naming the log. */
+  get readOnly(): string | null {
+    return logInfo(this.db).readOnly;
   }
 
   /** Queues a run and starts it when a slot is free. */
