@@ -2,6 +2,8 @@
  * Entry point of every job process. Runs under child_process.fork (Node) or Electron's
  * utilityProcess; never in the main process, so a crash here cannot take the app down.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { JobCancelled, JobContext } from './context';
 import { jobHandlers } from './handlers';
 import type { FromJob, ToJob } from './protocol';
@@ -19,6 +21,16 @@ const post = (m: FromJob): void => {
 
 let ctx: JobContext | null = null;
 
+/** Appends a failure's stack to the run's job.log (best effort: the disk may be what failed). */
+function keepStack(file: string, stack: string): void {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.appendFileSync(file, `${new Date().toISOString()} ${stack}\n`);
+  } catch {
+    /* nothing more to do */
+  }
+}
+
 async function handle(message: ToJob): Promise<void> {
   if (message.type === 'cancel') {
     if (ctx) ctx.cancelled = true;
@@ -32,7 +44,15 @@ async function handle(message: ToJob): Promise<void> {
     post({ type: 'done' });
   } catch (err) {
     if (err instanceof JobCancelled) post({ type: 'error', message: 'cancelled' });
-    else post({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    else {
+      // The run's record (shown in the app and over HTTP) gets the message; the stack goes to
+      // stderr with --debug (PUMA_DEBUG) and to the run's job.log.
+      const text = err instanceof Error ? err.message : String(err);
+      const stack = err instanceof Error && err.stack ? err.stack : text;
+      if (process.env.PUMA_DEBUG) process.stderr.write(`${stack}\n`);
+      keepStack(path.join(message.dataDir, 'runs', String(message.runId), 'job.log'), stack);
+      post({ type: 'error', message: text });
+    }
   }
   // Let the IPC channel flush, then leave.
   setTimeout(() => process.exit(0), 50);

@@ -12,6 +12,7 @@ export function coreHandlers(app: PumaApp): DomainHandlers<keyof typeof coreOper
       dataDir: app.dataDir,
       backend: plannedBackend(),
       git_commit: gitCommit(),
+      readOnly: app.readOnly,
     }),
     'runs.list': (req) => app.runs.list(req),
     'runs.get': (req) => {

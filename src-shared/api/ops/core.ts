@@ -18,6 +18,8 @@ export interface AppInfo {
   /** Compute backend that jobs will use, and why. */
   backend: BackendInfo;
   git_commit: string | null;
+  /** Why the experiment log is read-only (its file or folder cannot be written), null when writable. */
+  readOnly: string | null;
 }
 
 /** App information and the runs every kind of job produces. */
