@@ -4,16 +4,22 @@
  * way the paper's tables look ("87.87 ± 0.10", best in bold). Pure: no Node imports.
  *
  * Conventions (part of the output, keep them stable):
- * - std is the sample standard deviation (divides by n − 1); with n = 1 it is 0, not undefined,
- *   so a single-seed group still prints "± 0.00".
+ * - Columns: the grouping keys (config key names), "Pruned (%)" (the share of the pool the runs
+ *   removed, when rows carry it), "n" (runs in the group), then one column per metric headed by
+ *   its label and unit from domain/metrics ("Clean accuracy (%)"); accuracies (fractions) in percent.
+ * - std is the sample standard deviation (divides by n − 1); with n = 1 there is none (null), and
+ *   a cell shows "± std" only where n > 1: "87.64", never "87.64 ± 0.00".
  * - A run that lacks a metric, or has a non-finite value (NaN, ±Infinity, e.g. a diverged run),
- *   does not count for that metric; a group with no value shows "–" (LaTeX "--", CSV empty).
+ *   does not count for that metric; a group with no value shows "–" (LaTeX "--", CSV empty), and
+ *   a cell counting fewer runs than its group says so: "58.57 (n=1)".
  * - Best per metric: highest mean unless `higherIsBetter[metric] === false`. Means that agree to
  *   1e-12 (relative) are ties and all are bold: summing the same seeds in a different order
  *   must not break a tie.
  * - Groups keep the order in which their first run appears; config values are compared by
  *   JSON equality (object key order ignored), and a missing key is its own value.
  */
+
+import { higherIsBetter as metricHigherIsBetter, metricInfo } from '../domain/metrics';
 
 export interface RunRow {
   run_id: number;
@@ -22,9 +28,11 @@ export interface RunRow {
   config: Record<string, unknown>;
   /** Last-epoch values; accuracies as fractions in [0, 1]. */
   metrics: Record<string, number>;
+  /** Share of the training pool the run removed (fraction), when known. */
+  pruned?: number | null;
 }
 
-/** One metric of one group. `mean` and `std` are null when no run of the group has the metric. */
+/** One metric of one group. `mean` is null when no run of the group has the metric, `std` when fewer than two. */
 export interface MetricSummary {
   n: number;
   mean: number | null;
@@ -36,6 +44,8 @@ export interface TableGroup {
   /** The group's config values, in `groupBy` order (undefined where runs lack the key). */
   values: unknown[];
   runIds: number[];
+  /** The distinct pruned shares of the group's runs (fractions, ascending); empty when unknown. */
+  pruned: number[];
   metrics: Record<string, MetricSummary>;
 }
 
@@ -47,7 +57,7 @@ export interface GroupedTable {
 }
 
 export interface GroupRunsOptions {
-  /** Per metric; default true (accuracies). Set false for losses and errors. */
+  /** Per metric; default: the metric's own (domain/metrics), true for unknown names unless they look like losses or errors. */
   higherIsBetter?: Record<string, boolean>;
   /** Keep only runs whose status is listed (e.g. ['finished']); default: all rows given. */
   statuses?: string[];
@@ -95,14 +105,14 @@ export function getConfigValue(config: Record<string, unknown>, key: string): un
   return current;
 }
 
-/** Mean and sample std (n − 1; 0 when n = 1), two-pass for accuracy. Null for an empty list. */
+/** Mean and sample std (n − 1), two-pass for accuracy. Mean null for an empty list, std null below two values. */
 export function meanStd(values: readonly number[]): { mean: number | null; std: number | null } {
   const n = values.length;
   if (n === 0) return { mean: null, std: null };
   let sum = 0;
   for (const v of values) sum += v;
   const mean = sum / n;
-  if (n === 1) return { mean, std: 0 };
+  if (n === 1) return { mean, std: null };
   let squares = 0;
   for (const v of values) squares += (v - mean) * (v - mean);
   return { mean, std: Math.sqrt(squares / (n - 1)) };
@@ -136,11 +146,11 @@ export function groupRuns(
   for (const metric of metricNames) {
     const flag = opts.higherIsBetter?.[metric];
     if (flag !== undefined && typeof flag !== 'boolean') fail(fn, `higherIsBetter.${metric} must be a boolean`);
-    higherIsBetter[metric] = flag ?? true;
+    higherIsBetter[metric] = flag ?? metricHigherIsBetter(metric);
   }
   const statuses = opts.statuses ? new Set(opts.statuses) : null;
 
-  interface Bucket { values: unknown[]; runIds: number[]; samples: Record<string, number[]> }
+  interface Bucket { values: unknown[]; runIds: number[]; pruned: number[]; samples: Record<string, number[]> }
   const buckets = new Map<string, Bucket>();
   rows.forEach((row, index) => {
     if (!isPlainObject(row as unknown)) fail(fn, `rows[${index}] is not an object`);
@@ -152,10 +162,15 @@ export function groupRuns(
     const id = values.map(canonicalJson).join('\u0001');
     let bucket = buckets.get(id);
     if (!bucket) {
-      bucket = { values, runIds: [], samples: Object.fromEntries(metricNames.map((m) => [m, [] as number[]])) };
+      bucket = { values, runIds: [], pruned: [], samples: Object.fromEntries(metricNames.map((m) => [m, [] as number[]])) };
       buckets.set(id, bucket);
     }
     bucket.runIds.push(row.run_id);
+    if (row.pruned !== undefined && row.pruned !== null) {
+      if (typeof row.pruned !== 'number' || !(row.pruned >= 0 && row.pruned <= 1)) fail(fn, `${label} pruned must be a fraction in [0, 1], got ${String(row.pruned)}`);
+      // Shares that agree to 1e-9 are one value (float noise from kept / pool).
+      if (!bucket.pruned.some((p) => Math.abs(p - row.pruned!) <= 1e-9)) bucket.pruned.push(row.pruned);
+    }
     for (const metric of metricNames) {
       if (!Object.prototype.hasOwnProperty.call(row.metrics, metric)) continue;
       const value = row.metrics[metric];
@@ -168,6 +183,7 @@ export function groupRuns(
   const groups: TableGroup[] = [...buckets.values()].map((bucket) => ({
     values: bucket.values,
     runIds: bucket.runIds,
+    pruned: bucket.pruned.sort((a, b) => a - b),
     metrics: Object.fromEntries(
       metricNames.map((metric) => {
         const samples = bucket.samples[metric]!;
@@ -200,21 +216,23 @@ export function groupRuns(
 // Formatting
 
 export interface FormatOptions {
-  /** Show values ×100 (fractions → percent). true/false for all metrics, or per metric (missing → true). Default true. */
+  /** Show values ×100 (fractions → percent). true/false for all metrics, or per metric; default: the metric's unit (domain/metrics). */
   percent?: boolean | Record<string, boolean>;
   /** Decimals for mean and std. Default 2. */
   digits?: number;
   /** Bold the best group per metric. Default true. */
   bold?: boolean;
-  /** Header text per group key or metric name (default: the name itself). */
+  /** Header text per group key or metric name (default: the key itself; a metric's label and unit). */
   labels?: Record<string, string>;
 }
 
 export interface CsvOptions {
-  /** Like FormatOptions.percent, but default false: CSV keeps the raw fractions for further computing. */
+  /** Like FormatOptions.percent. */
   percent?: boolean | Record<string, boolean>;
-  /** Decimals; default: none (shortest exact representation). */
+  /** Decimals; default: none (12 significant digits). */
   digits?: number;
+  /** Header text, as FormatOptions.labels. */
+  labels?: Record<string, string>;
   /** Record separator; RFC 4180 says CRLF, the default. */
   lineEnding?: '\r\n' | '\n';
 }
@@ -230,7 +248,12 @@ export interface LatexOptions extends FormatOptions {
   placement?: string;
 }
 
-function percentFor(percent: FormatOptions['percent'], metric: string, fallback: boolean): boolean {
+/** Header of the column of pruned shares, and of the run count. */
+export const PRUNED_HEADER = 'Pruned (%)';
+export const COUNT_HEADER = 'n';
+
+function percentFor(percent: FormatOptions['percent'], metric: string): boolean {
+  const fallback = metricInfo(metric).percent;
   if (percent === undefined) return fallback;
   if (typeof percent === 'boolean') return percent;
   return percent[metric] ?? fallback;
@@ -260,14 +283,41 @@ export function formatFixed(value: number, digits: number, shift = 0): string {
   return units < 0 ? `-${body}` : body;
 }
 
-interface CellText { mean: string; std: string; best: boolean }
-
-/** Mean and std of one cell as text, or null when the group has no value. */
-function cellText(summary: MetricSummary, percent: boolean, digits: number): CellText | null {
-  if (summary.mean === null || summary.std === null) return null;
-  const shift = percent ? 2 : 0;
-  return { mean: formatFixed(summary.mean, digits, shift), std: formatFixed(summary.std, digits, shift), best: summary.best };
+/** One cell as text parts: mean, std (null where n < 2), and a note where the cell counts fewer runs than its group. */
+export interface CellText {
+  mean: string;
+  std: string | null;
+  best: boolean;
+  /** "n=1" when only some of the group's runs have the metric, else null. */
+  note: string | null;
 }
+
+/** Mean ± std of one group's metric as text (the UI's table uses it too), or null when the group has no value. */
+export function formatCell(group: TableGroup, metric: string, opts: { percent?: FormatOptions['percent']; digits?: number } = {}): CellText | null {
+  const summary = group.metrics[metric];
+  if (!summary || summary.mean === null) return null;
+  const shift = percentFor(opts.percent, metric) ? 2 : 0;
+  const digits = opts.digits ?? 2;
+  const std = summary.n > 1 && summary.std !== null ? formatFixed(summary.std, digits, shift) : null;
+  const note = summary.n < group.runIds.length ? `n=${summary.n}` : null;
+  return { mean: formatFixed(summary.mean, digits, shift), std, best: summary.best, note };
+}
+
+/** A percentage without trailing zeros: 0.22 → "22", 0.225 → "22.5". */
+function percentText(fraction: number): string {
+  return String(Number((fraction * 100).toFixed(2)));
+}
+
+/** The group's pruned share(s) in percent: "22", or "20–25" when its runs differ; "" when unknown. */
+export function formatPruned(group: TableGroup): string {
+  if (!group.pruned.length) return '';
+  const lo = percentText(group.pruned[0]!);
+  const hi = percentText(group.pruned[group.pruned.length - 1]!);
+  return lo === hi ? lo : `${lo}–${hi}`;
+}
+
+/** Whether the table shows the pruned column: some group knows its share. */
+export const hasPrunedColumn = (table: GroupedTable): boolean => table.groups.some((g) => g.pruned.length > 0);
 
 /** A group value as plain text: strings as they are, other values as JSON, missing as "". */
 export function formatGroupValue(value: unknown): string {
@@ -276,8 +326,28 @@ export function formatGroupValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
-function header(opts: { labels?: Record<string, string> }, name: string): string {
-  return opts.labels?.[name] ?? name;
+/**
+ * A metric's header unless `labels` names it: its label and unit ("Clean accuracy (%)",
+ * "Training speed (img/s)"); an accuracy shown as a fraction (percent off) has no unit.
+ */
+export function metricColumnHeader(metric: string, opts: { percent?: FormatOptions['percent']; labels?: Record<string, string> } = {}): string {
+  const given = opts.labels?.[metric];
+  if (given !== undefined) return given;
+  const m = metricInfo(metric);
+  if (percentFor(opts.percent, metric)) return `${m.label} (%)`;
+  return m.unit && m.unit !== '%' ? `${m.label} (${m.unit})` : m.label;
+}
+
+/** The leading columns' headers: group keys, the pruned share (when known), n. */
+function leadHeaders(table: GroupedTable, labels?: Record<string, string>): string[] {
+  return [...table.groupBy.map((k) => labels?.[k] ?? k), ...(hasPrunedColumn(table) ? [PRUNED_HEADER] : []), COUNT_HEADER];
+}
+
+function leadCells(table: GroupedTable, group: TableGroup, missing: string, escape: (s: string) => string): string[] {
+  const cells = group.values.map((v) => (v === undefined ? missing : escape(formatGroupValue(v))));
+  if (hasPrunedColumn(table)) cells.push(group.pruned.length ? formatPruned(group) : missing);
+  cells.push(String(group.runIds.length));
+  return cells;
 }
 
 function checkTable(fn: string, table: GroupedTable): void {
@@ -297,21 +367,30 @@ function csvNumber(value: number, percent: boolean, digits: number | undefined):
   return String(Number((percent ? value * 100 : value).toPrecision(12)));
 }
 
-/** One row per group: the group keys, then <metric>_mean, <metric>_std, <metric>_n per metric. */
+/**
+ * One row per group: the group keys, the pruned share, n, then per metric its mean, std (empty
+ * where n < 2) and n ("Clean accuracy (%)", "Clean accuracy (%) std", "Clean accuracy n").
+ */
 export function toCsv(table: GroupedTable, opts: CsvOptions = {}): string {
   checkTable('toCsv', table);
   const digits = checkDigits('toCsv', opts.digits, undefined);
   const eol = opts.lineEnding ?? '\r\n';
-  const head = [...table.groupBy, ...table.metrics.flatMap((m) => [`${m}_mean`, `${m}_std`, `${m}_n`])];
+  const head = [
+    ...leadHeaders(table, opts.labels),
+    ...table.metrics.flatMap((m) => {
+      const h = metricColumnHeader(m, opts);
+      return [h, `${h} std`, `${opts.labels?.[m] ?? metricInfo(m).label} n`];
+    }),
+  ];
   const lines = [head.map(csvField).join(',')];
   for (const group of table.groups) {
-    const cells = group.values.map(formatGroupValue);
+    const cells = leadCells(table, group, '', (s) => s);
     for (const metric of table.metrics) {
       const s = group.metrics[metric]!;
-      const percent = percentFor(opts.percent, metric, false);
+      const percent = percentFor(opts.percent, metric);
       cells.push(
         s.mean === null ? '' : csvNumber(s.mean, percent, digits),
-        s.std === null ? '' : csvNumber(s.std, percent, digits),
+        s.std === null || s.n < 2 ? '' : csvNumber(s.std, percent, digits),
         String(s.n),
       );
     }
@@ -325,23 +404,23 @@ export function escapeMarkdown(text: string): string {
   return text.replace(/[\\|*`]/g, (c) => `\\${c}`).replace(/\r?\n|\r/g, ' ');
 }
 
-/** Pipe table: group keys left-aligned, metrics centred as "87.87 ± 0.10", best in **bold**. */
+/** Pipe table: group keys left-aligned, pruned and n right-aligned, metrics centred as "87.87 ± 0.10", best in **bold**. */
 export function toMarkdown(table: GroupedTable, opts: FormatOptions = {}): string {
   checkTable('toMarkdown', table);
   const digits = checkDigits('toMarkdown', opts.digits, 2)!;
   const bold = opts.bold ?? true;
-  const head = [...table.groupBy, ...table.metrics].map((name) => escapeMarkdown(header(opts, name)));
-  const align = [...table.groupBy.map(() => ':---'), ...table.metrics.map(() => ':---:')];
+  const head = [...leadHeaders(table, opts.labels), ...table.metrics.map((m) => metricColumnHeader(m, opts))].map(escapeMarkdown);
+  const align = [...table.groupBy.map(() => ':---'), ...(hasPrunedColumn(table) ? ['---:'] : []), '---:', ...table.metrics.map(() => ':---:')];
   const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
   const lines = [row(head), row(align)];
   for (const group of table.groups) {
-    const cells = group.values.map((v) => (v === undefined ? '–' : escapeMarkdown(formatGroupValue(v))));
+    const cells = leadCells(table, group, '–', escapeMarkdown);
     for (const metric of table.metrics) {
-      const cell = cellText(group.metrics[metric]!, percentFor(opts.percent, metric, true), digits);
+      const cell = formatCell(group, metric, { percent: opts.percent, digits });
       if (!cell) cells.push('–');
       else {
-        const text = `${cell.mean} ± ${cell.std}`;
-        cells.push(bold && cell.best ? `**${text}**` : text);
+        const text = cell.std === null ? cell.mean : `${cell.mean} ± ${cell.std}`;
+        cells.push(`${bold && cell.best ? `**${text}**` : text}${cell.note ? ` (${cell.note})` : ''}`);
       }
     }
     lines.push(row(cells));
@@ -368,8 +447,9 @@ export function escapeLatex(text: string): string {
 }
 
 /**
- * booktabs tabular: column spec "l" per group key and "c" per metric; cells "$87.87_{\pm 0.10}$",
- * best "$\mathbf{90.65}_{\pm 0.09}$", missing "--". Needs \usepackage{booktabs}.
+ * booktabs tabular: column spec "l" per group key, "r" for pruned and n, "c" per metric; cells
+ * "$87.87_{\pm 0.10}$", best "$\mathbf{90.65}_{\pm 0.09}$", a single run "$87.64$", missing
+ * "--". Needs \usepackage{booktabs}.
  */
 export function toLatex(table: GroupedTable, opts: LatexOptions = {}): string {
   const fn = 'toLatex';
@@ -382,18 +462,19 @@ export function toLatex(table: GroupedTable, opts: LatexOptions = {}): string {
   if (opts.placement !== undefined && !/^[htbpH!]+$/.test(opts.placement)) {
     fail(fn, `placement "${opts.placement}" must use only the letters h t b p H and !`);
   }
-  const spec = 'l'.repeat(table.groupBy.length) + 'c'.repeat(table.metrics.length);
-  const head = [...table.groupBy, ...table.metrics].map((name) => escapeLatex(header(opts, name)));
+  const spec = 'l'.repeat(table.groupBy.length) + (hasPrunedColumn(table) ? 'r' : '') + 'r' + 'c'.repeat(table.metrics.length);
+  const head = [...leadHeaders(table, opts.labels), ...table.metrics.map((m) => metricColumnHeader(m, opts))].map(escapeLatex);
   const row = (cells: string[]) => `${cells.join(' & ')} \\\\`;
   const body = [`\\begin{tabular}{${spec}}`, '\\toprule', row(head), '\\midrule'];
   for (const group of table.groups) {
-    const cells = group.values.map((v) => (v === undefined ? '--' : escapeLatex(formatGroupValue(v))));
+    const cells = leadCells(table, group, '--', escapeLatex);
     for (const metric of table.metrics) {
-      const cell = cellText(group.metrics[metric]!, percentFor(opts.percent, metric, true), digits);
+      const cell = formatCell(group, metric, { percent: opts.percent, digits });
       if (!cell) cells.push('--');
       else {
         const mean = bold && cell.best ? `\\mathbf{${cell.mean}}` : cell.mean;
-        cells.push(`$${mean}_{\\pm ${cell.std}}$`);
+        const math = cell.std === null ? `$${mean}$` : `$${mean}_{\\pm ${cell.std}}$`;
+        cells.push(cell.note ? `${math} (${cell.note})` : math);
       }
     }
     body.push(row(cells));
@@ -408,7 +489,6 @@ export function toLatex(table: GroupedTable, opts: LatexOptions = {}): string {
   lines.push(...body, '\\end{table}');
   return lines.join('\n') + '\n';
 }
-
 // ---------------------------------------------------------------------------------------------
 // Raw exports
 
@@ -447,7 +527,9 @@ export function tableToJson(table: GroupedTable): string {
   checkTable('tableToJson', table);
   const groups = table.groups.map((g) => ({
     group: Object.fromEntries(table.groupBy.map((key, i) => [key, g.values[i] ?? null])),
+    n: g.runIds.length,
     run_ids: g.runIds,
+    pruned: g.pruned,
     metrics: g.metrics,
   }));
   return JSON.stringify({ group_by: table.groupBy, metrics: table.metrics, higher_is_better: table.higherIsBetter, groups }, null, 2) + '\n';

@@ -71,8 +71,10 @@ describe('puma sweep + puma export', () => {
     expect(md.stdout.split('\n').filter((l) => l.startsWith('|'))).toHaveLength(2 + 4);
 
     const csv = await puma(['export', '--experiment', String(experimentId), '--group-by', 'k', '--metrics', metric, '--format', 'csv', '--db', db]);
-    expect(csv.stdout.split('\r\n')[0]).toBe(`k,${metric}_mean,${metric}_std,${metric}_n`);
-    expect(csv.stdout.split('\r\n')[1]).toMatch(/^20,[\d.e-]+,[\d.e-]+,2$/);
+    // Headers in words (a label with a comma is quoted), n after the group keys.
+    const label = 'Error arccos(R)/π · none, r = 0';
+    expect(csv.stdout.split('\r\n')[0]).toBe(`k,n,"${label}","${label} std","${label} n"`);
+    expect(csv.stdout.split('\r\n')[1]).toMatch(/^20,2,[\d.e-]+,[\d.e-]+,2$/);
 
     const raw = await puma(['export', '--runs', String(runIds[0]), '--raw', '--format', 'json', '--db', db]);
     const points = JSON.parse(raw.stdout) as Array<{ run_id: number; key: string }>;
@@ -84,6 +86,10 @@ describe('puma sweep + puma export', () => {
     const none = await puma(['export', '--group-by', 'eps', '--metrics', 'x', '--db', db]);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/--runs .* or --experiment/);
+    const misspelt = await puma(['export', '--experiment', String(experimentId), '--group-by', 'eps', '--metrics', 'clean_accc', '--db', db]);
+    expect(misspelt.code).toBe(2);
+    expect(misspelt.stderr).toMatch(/no selected run has the metric 'clean_accc'/);
+    expect(misspelt.stdout).toBe('');
     const preset = await puma(['sweep', '--preset', 'no-such-preset', '--json', '--db', db]);
     expect(preset.code).toBe(2);
     expect(preset.stderr).toMatch(/Unknown preset 'no-such-preset'/);

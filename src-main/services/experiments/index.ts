@@ -14,6 +14,7 @@ import type {
 import type { RunKind, RunStatus } from '../../../src-shared/domain/runs';
 import { configDiff } from '../../../src-shared/method/config-diff';
 import { expandGrid } from '../../../src-shared/method/sweep';
+import { metricInfo, TABLE_METRICS } from '../../../src-shared/domain/metrics';
 import { formatGroupValue, getConfigValue, groupRuns, type GroupedTable, type RunRow } from '../../../src-shared/method/table';
 import { ExperimentsRepo, lowerIsBetter } from '../../store/repos/experiments';
 import type { PumaApp } from '../app';
@@ -42,7 +43,16 @@ export interface Selection {
 }
 
 /** The paper's numbers, shown by default where runs have them. */
-export const DEFAULT_TABLE_METRICS = ['clean_acc', 'robust_acc_cw', 'robust_acc_pgd'];
+export const DEFAULT_TABLE_METRICS = TABLE_METRICS;
+
+/** Share of the pool a train run removed, from its result (pool_size, kept); null when it has none. */
+export function prunedShare(result: unknown): number | null {
+  const pruning = (result as { pruning?: { pool_size?: unknown; kept?: unknown } } | null)?.pruning;
+  const pool = pruning?.pool_size;
+  const kept = pruning?.kept;
+  if (typeof pool !== 'number' || typeof kept !== 'number' || !(pool > 0) || !(kept >= 0 && kept <= pool)) return null;
+  return 1 - kept / pool;
+}
 
 const EXTENSIONS: Record<TableFormat, { ext: string; mime: string }> = {
   csv: { ext: 'csv', mime: 'text/csv' },
@@ -268,11 +278,12 @@ export class ExperimentService {
     throw new Error(`The ${what} names no runs: give run ids or an experiment id.`);
   }
 
-  /** Rows for grouping: config and last-epoch values of each run (bare metric names included). */
+  /** Rows for grouping: config, last-epoch values (bare metric names included) and pruned share of each run. */
   tableRows(ids: number[]): RunRow[] {
     return ids.map((id) => {
       const r = this.app.runs.get(id);
-      return { run_id: id, name: r.name, status: r.status, config: (r.config ?? {}) as Record<string, unknown>, metrics: withBareNames(r.latest) };
+      const config = (r.config ?? {}) as Record<string, unknown>;
+      return { run_id: id, name: r.name, status: r.status, config, metrics: withBareNames(r.latest), pruned: prunedShare(r.result) };
     });
   }
 
@@ -288,12 +299,12 @@ export class ExperimentService {
     const changed = configDiff(runs.map((r) => ({ run_id: r.id, config: r.config })), { onlyChanged: true }).rows.map((r) => r.key);
     const present = new Set(runs.flatMap((r) => Object.keys(r.latest)));
     let metrics = DEFAULT_TABLE_METRICS.filter((m) => present.has(m));
-    if (!metrics.length) metrics = [...present].sort().slice(0, 2);
+    // Runs without the paper's numbers (a margins or perceptron run): their own final values, but never curve-only series.
+    if (!metrics.length) metrics = [...present].filter((m) => !metricInfo(m).known || metricInfo(m).table).sort().slice(0, 2);
     let table: GroupedTable | null = null;
     if (metrics.length) {
-      const rows: RunRow[] = runs.map((r) => ({ run_id: r.id, name: r.name, status: r.status, config: r.config, metrics: r.latest }));
       const higherIsBetter = Object.fromEntries(metrics.map((m) => [m, !lowerIsBetter(m)]));
-      table = groupRuns(rows, changed.filter((k) => k !== 'seed'), metrics, { higherIsBetter, statuses: ['finished'] });
+      table = groupRuns(this.tableRows(ids), changed.filter((k) => k !== 'seed'), metrics, { higherIsBetter, statuses: ['finished'] });
     }
     return { runs, diff, series, table };
   }
@@ -309,8 +320,19 @@ export class ExperimentService {
   ): ExportedText {
     const ids = this.selectRunIds(req, 'export');
     const higherIsBetter = Object.fromEntries(req.metrics.map((m) => [m, !lowerIsBetter(m)]));
+    const rows = this.tableRows(ids);
+    // A misspelt metric would give a column of "–": name it and what the runs do have.
+    const present = new Set(rows.flatMap((r) => Object.keys(r.metrics)));
+    const missing = req.metrics.filter((m) => !present.has(m));
+    if (missing.length) {
+      const offer = [...present].filter((m) => metricInfo(m).table && metricInfo(m).name === m).sort();
+      throw new Error(
+        `Export: no selected run has the metric${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')}; ` +
+          (offer.length ? `these runs have ${offer.join(', ')}.` : 'these runs have no results-table metric yet (finished train runs do).'),
+      );
+    }
     const text = exportTable({
-      rows: this.tableRows(ids),
+      rows,
       groupBy: req.groupBy,
       metrics: req.metrics,
       format: req.format,

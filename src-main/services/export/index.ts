@@ -1,6 +1,7 @@
 /**
- * Export service: results tables (CSV / Markdown / LaTeX / JSON) and raw metric series, for
- * `puma export` and the app's export buttons. The caller loads rows from the store; this file
+ * Export service: results tables shaped like the paper's (CSV / Markdown / LaTeX / JSON: the
+ * grouping keys, the pruned share and n as columns, metrics by label in percent, "±" only where
+ * n > 1) and raw metric series, for `puma export` and the app's export buttons. The caller loads rows from the store; this file
  * only composes the pure functions of src-shared/method/table and writes files.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -28,7 +29,7 @@ export interface ExportTableRequest extends GroupRunsOptions {
   groupBy: string[];
   metrics: string[];
   format: TableFormat;
-  /** Formatting; `percent`/`digits` apply to every format (CSV defaults to raw fractions). */
+  /** Formatting for every format; `percent` defaults to each metric's unit (accuracies in percent, domain/metrics). */
   percent?: boolean | Record<string, boolean>;
   digits?: number;
   bold?: boolean;
@@ -54,7 +55,7 @@ export function exportTable(req: ExportTableRequest): string {
   const common = { percent: req.percent, digits: req.digits };
   switch (format) {
     case 'csv':
-      return toCsv(table, { ...common, lineEnding: req.lineEnding });
+      return toCsv(table, { ...common, labels: req.labels, lineEnding: req.lineEnding });
     case 'md':
       return toMarkdown(table, { ...common, bold: req.bold, labels: req.labels });
     case 'latex': {

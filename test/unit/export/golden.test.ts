@@ -10,11 +10,11 @@ const golden = (name: string) => readFileSync(new URL(`./golden/${name}`, import
 const table = () => groupRuns(paperRows, ['strategy', 'prune_ratio'], ['clean_acc', 'robust_acc_cw']);
 
 describe('golden exports of the paper-like table', () => {
-  it('CSV: raw fractions, group keys then mean/std/n per metric', () => {
+  it('CSV: group keys, pruned share and n, then per metric mean (percent), std (only where n > 1) and n', () => {
     expect(toCsv(table(), { lineEnding: '\n' })).toBe(golden('table.csv'));
   });
 
-  it('Markdown: percentages, "mean ± std", best and ties bold, missing as –', () => {
+  it('Markdown: readable headers, percent, "mean ± std" only where n > 1, best and ties bold, missing as –', () => {
     expect(toMarkdown(table())).toBe(golden('table.md'));
   });
 

@@ -20,7 +20,8 @@ describe('services/export', () => {
   it('exportTable passes options through: statuses, percent, digits, bold', () => {
     const rows = paperRows.map((r) => (r.run_id === 2 ? { ...r, status: 'failed' } : r));
     const md = exportTable({ ...base, rows, format: 'md', statuses: ['finished'], percent: false, digits: 4, bold: false });
-    expect(md).toContain('| puma | 0.9070 ± 0.0006 |'); // run 2 (0.9056) left out: mean(0.9065, 0.9074)
+    expect(md).toContain('| strategy | Pruned (%) | n | Clean accuracy |'); // a fraction: no "(%)" in the header
+    expect(md).toContain('| puma | 22 | 2 | 0.9070 ± 0.0006 |'); // run 2 (0.9056) left out: mean(0.9065, 0.9074)
     expect(md).not.toContain('**');
   });
 

@@ -35,8 +35,8 @@ describe('meanStd', () => {
     expect(three.std).toBeCloseTo(Math.sqrt(32 / 7), 14);
   });
 
-  it('is 0 for a single value and null for none', () => {
-    expect(meanStd([0.42])).toEqual({ mean: 0.42, std: 0 });
+  it('has no std for a single value, and neither for none', () => {
+    expect(meanStd([0.42])).toEqual({ mean: 0.42, std: null });
     expect(meanStd([])).toEqual({ mean: null, std: null });
   });
 });
@@ -178,24 +178,32 @@ describe('formatters', () => {
       higherIsBetter: { loss: false },
     });
 
-  it('markdown honours percent per metric, digits and bold', () => {
+  it('markdown honours percent per metric, digits and bold; "±" only where n > 1', () => {
     const md = toMarkdown(simple(), { percent: { loss: false }, digits: 3, bold: false });
     expect(md.split('\n')).toEqual([
-      '| s | acc | loss |',
-      '| :--- | :---: | :---: |',
-      '| a | 60.000 ± 14.142 | 1.500 ± 0.354 |',
-      '| b | 70.000 ± 0.000 | 2.000 ± 0.000 |',
+      '| s | n | Training accuracy (%) | Training loss (epoch) |',
+      '| :--- | ---: | :---: | :---: |',
+      '| a | 2 | 60.000 ± 14.142 | 1.500 ± 0.354 |',
+      '| b | 1 | 70.000 | 2.000 |',
       '',
     ]);
     const bolded = toMarkdown(simple(), { percent: false });
-    expect(bolded).toContain('| a | 0.60 ± 0.14 | **1.50 ± 0.35** |');
-    expect(bolded).toContain('| b | **0.70 ± 0.00** | 2.00 ± 0.00 |');
+    expect(bolded).toContain('| s | n | Training accuracy | Training loss (epoch) |'); // a fraction: no "(%)"
+    expect(bolded).toContain('| a | 2 | 0.60 ± 0.14 | **1.50 ± 0.35** |');
+    expect(bolded).toContain('| b | 1 | **0.70** | 2.00 |');
+  });
+
+  it('by default shows accuracies in percent and other metrics as they are (Markdown, LaTeX, CSV)', () => {
+    expect(toMarkdown(simple())).toContain('| a | 2 | 60.00 ± 14.14 | **1.50 ± 0.35** |');
+    expect(toLatex(simple())).toContain('b & 1 & $\\mathbf{70.00}$ & $2.00$ \\\\');
+    expect(toCsv(simple(), { lineEnding: '\n' }).split('\n')[2]).toBe('b,1,70,,1,2,,1');
   });
 
   it('latex without caption or label is a bare tabular; float: true wraps it', () => {
     const bare = toLatex(simple(), { percent: false, digits: 1 });
-    expect(bare.startsWith('\\begin{tabular}{lcc}\n\\toprule\ns & acc & loss \\\\\n\\midrule\n')).toBe(true);
-    expect(bare).toContain('a & $0.6_{\\pm 0.1}$ & $\\mathbf{1.5}_{\\pm 0.4}$ \\\\');
+    expect(bare.startsWith('\\begin{tabular}{lrcc}\n\\toprule\ns & n & Training accuracy & Training loss (epoch) \\\\\n\\midrule\n')).toBe(true);
+    expect(bare).toContain('a & 2 & $0.6_{\\pm 0.1}$ & $\\mathbf{1.5}_{\\pm 0.4}$ \\\\');
+    expect(bare).toContain('b & 1 & $\\mathbf{0.7}$ & $2.0$ \\\\');
     expect(bare.endsWith('\\bottomrule\n\\end{tabular}\n')).toBe(true);
     const wrapped = toLatex(simple(), { float: true, placement: 'htb' });
     expect(wrapped.startsWith('\\begin{table}[htb]\n\\centering\n\\begin{tabular}')).toBe(true);
@@ -214,21 +222,22 @@ describe('formatters', () => {
     expect(escapeLatex('x\\y~z^w')).toBe('x\\textbackslash{}y\\textasciitilde{}z\\textasciicircum{}w');
     const t = groupRuns([row(1, { 'data_set': '50% {gen} & #1', cfg: { k: [1, 2] } }, { 'acc_%': 0.5 })], ['data_set', 'cfg'], ['acc_%']);
     const latex = toLatex(t);
-    expect(latex).toContain('data\\_set & cfg & acc\\_\\% \\\\');
-    expect(latex).toContain('50\\% \\{gen\\} \\& \\#1 & \\{"k":[1,2]\\} & $\\mathbf{50.00}_{\\pm 0.00}$ \\\\');
+    // An unlisted metric keeps its name; its "acc" says accuracy, so percent.
+    expect(latex).toContain('data\\_set & cfg & n & acc\\_\\% (\\%) \\\\');
+    expect(latex).toContain('50\\% \\{gen\\} \\& \\#1 & \\{"k":[1,2]\\} & 1 & $\\mathbf{50.00}$ \\\\');
   });
 
   it('escapes Markdown pipes and line breaks', () => {
     expect(escapeMarkdown('a|b*c`d\\e\nf')).toBe('a\\|b\\*c\\`d\\\\e f');
     const t = groupRuns([row(1, { s: 'x|y' }, { acc: 0.5 })], ['s'], ['acc']);
-    expect(toMarkdown(t)).toContain('| x\\|y | **50.00 ± 0.00** |');
+    expect(toMarkdown(t)).toContain('| x\\|y | 1 | **50.00** |');
   });
 
   it('shows a missing group key as – / -- / empty', () => {
     const t = groupRuns([row(1, { s: 'a' }, { acc: 0.5 }), row(2, {}, { acc: 0.25 })], ['s'], ['acc']);
-    expect(toMarkdown(t)).toContain('| – | 25.00 ± 0.00 |');
-    expect(toLatex(t)).toContain('-- & $25.00_{\\pm 0.00}$ \\\\');
-    expect(toCsv(t, { lineEnding: '\n' })).toBe('s,acc_mean,acc_std,acc_n\na,0.5,0,1\n,0.25,0,1\n');
+    expect(toMarkdown(t)).toContain('| – | 1 | 25.00 |');
+    expect(toLatex(t)).toContain('-- & 1 & $25.00$ \\\\');
+    expect(toCsv(t, { lineEnding: '\n' })).toBe('s,n,Training accuracy (%),Training accuracy (%) std,Training accuracy n\na,1,50,,1\n,1,25,,1\n');
   });
 
   it('CSV quotes fields per RFC 4180 and ends records with CRLF by default', () => {
@@ -237,14 +246,20 @@ describe('formatters', () => {
     expect(csvField('say "hi"')).toBe('"say ""hi"""');
     expect(csvField('two\nlines')).toBe('"two\nlines"');
     const t = groupRuns([row(1, { s: 'pe, "22%"', grid: [1, 2] }, { acc: 0.5 })], ['s', 'grid'], ['acc']);
-    expect(toCsv(t)).toBe('s,grid,acc_mean,acc_std,acc_n\r\n"pe, ""22%""","[1,2]",0.5,0,1\r\n');
-    expect(toCsv(t, { percent: true, digits: 1 })).toBe('s,grid,acc_mean,acc_std,acc_n\r\n"pe, ""22%""","[1,2]",50.0,0.0,1\r\n');
+    expect(toCsv(t)).toBe('s,grid,n,Training accuracy (%),Training accuracy (%) std,Training accuracy n\r\n"pe, ""22%""","[1,2]",1,50,,1\r\n');
+    expect(toCsv(t, { percent: false, digits: 1 })).toBe('s,grid,n,Training accuracy,Training accuracy std,Training accuracy n\r\n"pe, ""22%""","[1,2]",1,0.5,,1\r\n');
   });
 
   it('tableToJson keeps stats with group values keyed by name', () => {
     const parsed = JSON.parse(tableToJson(simple()));
     expect(parsed.group_by).toEqual(['s']);
-    expect(parsed.groups[1]).toEqual({ group: { s: 'b' }, run_ids: [3], metrics: { acc: { n: 1, mean: 0.7, std: 0, best: true }, loss: { n: 1, mean: 2, std: 0, best: false } } });
+    expect(parsed.groups[1]).toEqual({
+      group: { s: 'b' },
+      n: 1,
+      run_ids: [3],
+      pruned: [],
+      metrics: { acc: { n: 1, mean: 0.7, std: null, best: true }, loss: { n: 1, mean: 2, std: null, best: false } },
+    });
   });
 });
 
