@@ -21,7 +21,7 @@ afterAll(() => served?.close());
 
 describe('perceptron study in the browser', () => {
   it('configures, starts, shows progress and the chart, and reopens from the Runs list after a reload', async () => {
-    await page.goto(server.url);
+    await page.goto(server.url + '#/perceptron'); // the app opens on Home
     await expect.poll(() => page.getByTestId('backend').textContent()).toMatch(/compute: /);
 
     await page.fill('input[name=k]', '60');
