@@ -17,6 +17,8 @@ import { dataDir as dataDirFor } from '../paths';
 import { isStorageFault, logInfo, openDatabase, type Db } from '../store/db';
 import { RunsRepo } from '../store/repos/runs';
 import { createHandlers } from './handlers';
+import { recordRunArtifacts } from './training/artifacts';
+import { checkNamedFiles } from './path-policy';
 import { APP_VERSION, gitCommit } from './system';
 
 /** A request that failed validation: transports answer it with 400 / a rejected IPC promise. */
@@ -34,6 +36,8 @@ export interface PumaAppOptions {
   launcher: JobLauncher;
   mode: AppInfo['mode'];
   concurrency?: number;
+  /** Browser mode: the folders a request may name files in (default: browserImportRoots()); the data folder always. */
+  allowedRoots?: string[];
 }
 
 /**
@@ -67,6 +71,7 @@ export class PumaApp {
       { dbPath: options.dbPath, dataDir: this.dataDir },
       options.concurrency ?? 1,
     );
+    this.runner.recordArtifacts = (runId, artifacts) => ({ ...recordRunArtifacts(this.db, runId, artifacts) });
     this.handlers = createHandlers(this);
   }
 
@@ -97,7 +102,8 @@ export class PumaApp {
     const parsed = operations[op].request.safeParse(payload ?? {});
     if (!parsed.success) throw new BadRequest(`Invalid request for ${op}: ${z.prettifyError(parsed.error)}`);
     const handler = this.handlers[op] as (req: unknown) => unknown;
-    return await handler(parsed.data);
+    // every file a request names passes the one path policy before any handler sees it
+    return await handler(checkNamedFiles(this, op, parsed.data));
   }
 
   emit<K extends EventName>(name: K, payload: Events[K]): void {

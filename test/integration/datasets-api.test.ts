@@ -11,7 +11,8 @@ import type { DatasetPreview } from '../../src-shared/api/ops/datasets';
 import type { DatasetInfo } from '../../src-shared/domain/datasets';
 import { forkJobLauncher } from '../../src-main/jobs/fork-launcher';
 import { PumaApp } from '../../src-main/services/app';
-import { browserImportRoots, setPathPicker } from '../../src-main/services/datasets/handlers';
+import { setPathPicker } from '../../src-main/services/datasets/handlers';
+import { browserImportRoots } from '../../src-main/services/path-policy';
 import { tempDir } from '../helpers/tmp';
 import { idxFile, pseudoBytes, write } from '../unit/datasets/writers';
 

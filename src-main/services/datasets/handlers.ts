@@ -1,22 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { ActiveDatasetImport, DatasetImportStarted, datasetOperations } from '../../../src-shared/api/ops/datasets';
 import type { DatasetInfo } from '../../../src-shared/domain/datasets';
 import { BadRequest, type DomainHandlers, type PumaApp } from '../app';
 import { yieldToEventLoop } from './bytes';
 import { detectFormat, TAR_NAME } from './detect';
-import { assertUserChosenPath } from './paths';
-import { DatasetService, DEFAULT_SYSTEM_ROOTS, type ProgressFn } from './service';
+import { pathPolicy } from '../path-policy';
+import { DatasetService, type ProgressFn } from './service';
 
 /** Answers 'dialog.pickPath' with a native open dialog (set by the Electron entry only). */
 export type PathPicker = (req: { kind: 'file' | 'folder'; title?: string }) => Promise<string | null>;
 
 interface DatasetsContext {
   service: DatasetService;
-  /** Paths the user picked in a native dialog: an import may read inside them (Electron). */
-  chosenPaths: Set<string>;
   picker: PathPicker | null;
   imports: Map<string, ActiveDatasetImport>;
 }
@@ -26,7 +22,7 @@ const contexts = new WeakMap<PumaApp, DatasetsContext>();
 function context(app: PumaApp): DatasetsContext {
   let c = contexts.get(app);
   if (!c) {
-    c = { service: new DatasetService(app.db, app.dataDir), chosenPaths: new Set(), picker: null, imports: new Map() };
+    c = { service: new DatasetService(app.db, app.dataDir), picker: null, imports: new Map() };
     contexts.set(app, c);
   }
   return c;
@@ -42,41 +38,9 @@ export function setPathPicker(app: PumaApp, picker: PathPicker): void {
   context(app).picker = picker;
 }
 
-/** Extra import roots from $PUMA_DATA_ROOTS (separated like $PATH: ':' on Linux/macOS, ';' on Windows). */
-export function extraDataRoots(env: NodeJS.ProcessEnv = process.env): string[] {
-  return (env.PUMA_DATA_ROOTS ?? '')
-    .split(path.delimiter)
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
-
-/**
- * Browser mode cannot hand us a path the user picked (the browser hides real paths), so a typed
- * path must lie under the user's home, /usr/share/datasets, /tmp, /media, /mnt or $PUMA_DATA_ROOTS.
- */
-export function browserImportRoots(env: NodeJS.ProcessEnv = process.env): string[] {
-  return [os.homedir(), ...DEFAULT_SYSTEM_ROOTS, os.tmpdir(), '/tmp', '/media', '/mnt', ...extraDataRoots(env)];
-}
-
-/** Where a renderer-supplied import path may point, by transport. */
+/** Where a renderer-supplied path may point (the one path policy decides; kept for callers). */
 export function allowedImportRoots(app: PumaApp): string[] {
-  if (app.options.mode === 'electron') {
-    // what the user picked in a native dialog, plus the system folders whose datasets we offer
-    return [...context(app).chosenPaths, ...DEFAULT_SYSTEM_ROOTS, ...extraDataRoots()];
-  }
-  return browserImportRoots();
-}
-
-function checkImportPath(app: PumaApp, p: string): string {
-  try {
-    return assertUserChosenPath(p, allowedImportRoots(app));
-  } catch (e) {
-    const hint =
-      app.options.mode === 'electron'
-        ? ' Choose it with the Browse… button.'
-        : ' In browser mode a typed path must lie under your home folder, /usr/share/datasets, /tmp, /media, /mnt or a folder listed in $PUMA_DATA_ROOTS.';
-    throw new BadRequest(`${(e as Error).message}.${/refused/.test((e as Error).message) ? hint : ''}`);
-  }
+  return pathPolicy(app).roots();
 }
 
 function assertNameFree(service: DatasetService, name: string): void {
@@ -135,7 +99,8 @@ export function datasetHandlers(app: PumaApp): DomainHandlers<keyof typeof datas
     'datasets.list': () => s.list(),
     'datasets.get': (req) => found(() => s.get(req.id)),
     'datasets.import': (req) => {
-      const source = checkImportPath(app, req.path);
+      // req.path is already the checked real path (path-policy.ts, applied by dispatch)
+      const source = req.path;
       assertNameFree(s, req.name);
       if (req.generatedFor !== undefined) found(() => s.get(req.generatedFor!));
       // a layout we cannot read fails now rather than as an event (archives are checked once unpacked)
@@ -190,9 +155,8 @@ export function datasetHandlers(app: PumaApp): DomainHandlers<keyof typeof datas
       }
       const picked = await ctx.picker(req);
       if (picked === null) return { path: null };
-      const real = fs.realpathSync(path.resolve(picked));
-      ctx.chosenPaths.add(real);
-      return { path: real };
+      // from now on requests may name this file or folder (and what it holds)
+      return { path: pathPolicy(app).addPicked(picked) };
     },
   };
 }

@@ -2,7 +2,7 @@
 export { DatasetService, FASHION_MNIST_CLASSES, DEFAULT_SYSTEM_ROOTS, type DatasetServiceOptions, type ProgressFn } from './service';
 export { SplitReader, PRELOAD_LIMIT_BYTES } from './reader';
 export { TrainingPool, type PoolBatch, type PoolOptions } from './pool';
-export { assertUserChosenPath } from './paths';
+export { assertUserChosenPath } from '../path-policy';
 export { detectFormat, type Detected } from './detect';
 export { downloadFile, downloadKnownDataset, KNOWN_DOWNLOADS, OfflineError, type DownloadOptions, type RemoteFile } from './download';
 export { DEFAULT_MAX_EXPANDED_BYTES } from './bytes';

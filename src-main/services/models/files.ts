@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { parseJsonText, resolveInside } from '../path-policy';
 
 const FILE = 'src-main/services/models/files.ts';
 export const MODEL_JSON = 'model.json';
@@ -35,10 +36,12 @@ export function readLayersArtifacts(modelJsonPath: string): LayersArtifacts {
   const file = resolveModelJson(modelJsonPath);
   let json: { modelTopology?: unknown; weightsManifest?: unknown; format?: string };
   try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    // the message names the place, never the text: a wrong file must not be echoed back
+    json = parseJsonText(fs.readFileSync(file, 'utf8'), file) as typeof json;
   } catch (e) {
-    fail(file, `not valid JSON (${(e as Error).message})`);
+    throw new Error(`${FILE}: ${(e as Error).message}: not a TF.js Layers model.json`);
   }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(file, 'not a TF.js Layers model.json (a JSON object is expected)');
   if (json.format !== undefined && json.format !== 'layers-model') {
     fail(file, `format is '${json.format}', only TF.js Layers models ('layers-model') are supported`);
   }
@@ -51,8 +54,14 @@ export function readLayersArtifacts(modelJsonPath: string): LayersArtifacts {
     if (!Array.isArray(group.paths) || !Array.isArray(group.weights)) fail(file, 'a weightsManifest group lacks paths or weights');
     weightSpecs.push(...group.weights);
     for (const rel of group.paths) {
-      const weightFile = path.resolve(path.dirname(file), rel);
-      if (!fs.existsSync(weightFile)) fail(file, `weight file '${rel}' named in its manifest is missing (${weightFile})`);
+      // weight files live next to model.json: '../x', absolute paths and links out are refused
+      let weightFile: string;
+      try {
+        weightFile = resolveInside(path.dirname(file), String(rel), file);
+      } catch (e) {
+        throw new Error(`${FILE}: ${(e as Error).message} (a weightsManifest path)`);
+      }
+      if (!fs.existsSync(weightFile)) fail(file, `weight file '${rel}' named in its manifest is missing`);
       buffers.push(fs.readFileSync(weightFile));
     }
   }

@@ -1,5 +1,5 @@
 import type { modelOperations } from '../../../src-shared/api/ops/models';
-import type { DomainHandlers, PumaApp } from '../app';
+import { BadRequest, type DomainHandlers, type PumaApp } from '../app';
 import { initEngine } from '../../engine';
 import { ExperimentsRepo } from '../../store/repos/experiments';
 import { TrainingService } from '../training/service';
@@ -12,7 +12,7 @@ const services = new WeakMap<PumaApp, ModelService>();
 let engineReady: Promise<unknown> | null = null;
 
 /** Importing and evaluating run tfjs in the main process: set its backend once. */
-const ensureEngine = () => (engineReady ??= initEngine());
+export const ensureEngine = () => (engineReady ??= initEngine());
 
 const registering = new WeakMap<PumaApp, Promise<void>>();
 
@@ -64,7 +64,12 @@ export function modelHandlers(app: PumaApp): DomainHandlers<keyof typeof modelOp
     'models.get': (req) => modelServiceOf(app).get(req.id),
     'models.import': async (req) => {
       await ensureEngine();
-      return modelServiceOf(app).importModel(req);
+      try {
+        return await modelServiceOf(app).importModel(req);
+      } catch (e) {
+        // what is wrong with the chosen file (or the name) is the caller's to fix: 400, not 500
+        throw e instanceof Error && e.constructor === Error ? new BadRequest(e.message) : e;
+      }
     },
     'models.evaluate': async (req) => {
       await ensureEngine();

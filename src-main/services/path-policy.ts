@@ -1,0 +1,249 @@
+/**
+ * The one path policy: which files an operation may name, and how files named inside a file
+ * (weight manifests, archive members) are resolved.
+ *
+ *  - Browser mode: a typed path must lie under the allowed roots (home, /usr/share/datasets, the
+ *    temp folder, /media, /mnt, $PUMA_DATA_ROOTS) or the app's data folder.
+ *  - Electron: only what the user picked in a native dialog (plus the system dataset folders,
+ *    $PUMA_DATA_ROOTS and the data folder).
+ *
+ * A path is refused before anything outside the roots is touched, so the answer never tells
+ * whether such a file exists or how big it is; symlinks are resolved before the final check.
+ * Every operation that names a file is listed once, in NAMED_FILES; `dispatch` applies it.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { OperationName } from '../../src-shared/api/contract';
+import { BadRequest, type PumaApp } from './app';
+import { MarginsRepo } from '../store/repos/margins';
+import { DEFAULT_SYSTEM_ROOTS } from './datasets/service';
+
+/** Extra roots from $PUMA_DATA_ROOTS (separated like $PATH: ':' on Linux/macOS, ';' on Windows). */
+export function extraDataRoots(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.PUMA_DATA_ROOTS ?? '')
+    .split(path.delimiter)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/**
+ * Browser mode cannot hand us a path the user picked (the browser hides real paths), so a typed
+ * path must lie under the user's home, /usr/share/datasets, /tmp, /media, /mnt or $PUMA_DATA_ROOTS.
+ */
+export function browserImportRoots(env: NodeJS.ProcessEnv = process.env): string[] {
+  return [os.homedir(), ...DEFAULT_SYSTEM_ROOTS, os.tmpdir(), '/tmp', '/media', '/mnt', ...extraDataRoots(env)];
+}
+
+const inside = (root: string, p: string): boolean => {
+  const rel = path.relative(root, p);
+  return rel === '' || (!rel.startsWith('..' + path.sep) && rel !== '..' && !path.isAbsolute(rel));
+};
+
+function realOrNull(p: string): string | null {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The real path of `p` when it lies inside one of `allowedRoots`, symlinks resolved; throws
+ * otherwise. A path outside every root (as written) is refused without touching it; a missing
+ * file is reported only when its nearest existing folder is itself inside a root.
+ */
+export function assertUserChosenPath(p: string, allowedRoots: readonly string[]): string {
+  if (typeof p !== 'string' || !p || p.includes('\0') || p.length > 4096) throw new Error(`Refused path ${JSON.stringify(String(p).slice(0, 200))}: not a valid path`);
+  const abs = path.resolve(p);
+  const roots: string[] = [];
+  for (const r of allowedRoots) {
+    const lexical = path.resolve(r);
+    roots.push(lexical);
+    const real = realOrNull(lexical);
+    if (real && real !== lexical) roots.push(real);
+  }
+  const refuse = (): never => {
+    throw new Error(`${p}: refused: the path is outside the folders you chose (${allowedRoots.join(', ') || 'none'})`);
+  };
+  if (!roots.some((r) => inside(r, abs))) refuse();
+  const realRoots = allowedRoots.map((r) => realOrNull(path.resolve(r))).filter((r): r is string => r !== null);
+  const real = realOrNull(abs);
+  if (real === null) {
+    // Missing: say so only when the deepest existing folder really is inside a root
+    // (a symlinked folder pointing outside must not reveal what exists there).
+    let dir = path.dirname(abs);
+    let realDir = realOrNull(dir);
+    while (realDir === null && dir !== path.dirname(dir)) realDir = realOrNull((dir = path.dirname(dir)));
+    if (realDir === null || !realRoots.some((r) => inside(r, realDir!))) refuse();
+    throw new Error(`${p}: no such file or folder`);
+  }
+  if (!realRoots.some((r) => inside(r, real))) refuse();
+  return real;
+}
+
+/**
+ * A file named inside `container` (a weight path in a model.json, an archive member): resolved
+ * against `baseDir`, and refused when it is absolute or leads outside it (symlinks included,
+ * when the file exists). `where` names the container in the message.
+ */
+export function resolveInside(baseDir: string, name: string, where: string): string {
+  const refuse = (why: string): never => {
+    throw new Error(`${where}: refused '${name.slice(0, 200)}': ${why}`);
+  };
+  if (typeof name !== 'string' || !name || name.includes('\0')) refuse('not a valid file name');
+  if (path.isAbsolute(name) || /^[a-zA-Z]:[\\/]/.test(name) || name.startsWith('\\')) refuse(`an absolute path; only files inside ${path.basename(baseDir)}/ may be named`);
+  const base = path.resolve(baseDir);
+  const target = path.resolve(base, name);
+  if (target === base || !inside(base, target)) refuse(`it leads outside the folder of ${path.basename(where)}`);
+  const real = realOrNull(target);
+  const realBase = realOrNull(base) ?? base;
+  if (real !== null && !inside(realBase, real)) refuse(`it links outside the folder of ${path.basename(where)}`);
+  return target;
+}
+
+/**
+ * JSON.parse for the contents of a file: the error names `where` and the line and column, never
+ * the text (a hostile path must not get a file's contents echoed back).
+ */
+export function parseJsonText(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    if (e instanceof RangeError) throw new Error(`${where}: not valid JSON (nested too deeply)`);
+    const m = /position (\d+)/.exec((e as Error).message);
+    let at = '';
+    if (m) {
+      const pos = Number(m[1]);
+      const before = text.slice(0, pos);
+      const line = before.split('\n').length;
+      at = ` (line ${line}, column ${pos - before.lastIndexOf('\n')})`;
+    } else if (/end of JSON input/.test((e as Error).message)) at = ' (it ends too early)';
+    throw new Error(`${where}: not valid JSON${at}`);
+  }
+}
+
+/** Config keys that name a file (today only a stored margins file). */
+export const CONFIG_FILE_KEYS = ['margin_set'] as const;
+
+/** The path policy of one app: its mode, its roots, and (Electron) what the user picked. */
+export class PathPolicy {
+  /** Real paths the user picked in a native dialog (Electron). */
+  readonly picked = new Set<string>();
+
+  constructor(private readonly app: PumaApp) {}
+
+  roots(): string[] {
+    const data = [this.app.dataDir];
+    if (this.app.options.mode === 'electron') return [...this.picked, ...DEFAULT_SYSTEM_ROOTS, ...extraDataRoots(), ...data];
+    return [...(this.app.options.allowedRoots ?? browserImportRoots()), ...data];
+  }
+
+  /** Records a path the user picked in a native dialog; returns its real path. */
+  addPicked(p: string): string {
+    const real = fs.realpathSync(path.resolve(p));
+    this.picked.add(real);
+    return real;
+  }
+
+  private hint(): string {
+    return this.app.options.mode === 'electron'
+      ? ' Choose it with the Browse… button.'
+      : ' In browser mode a typed path must lie under your home folder, /usr/share/datasets, /tmp, /media, /mnt or a folder listed in $PUMA_DATA_ROOTS.';
+  }
+
+  /** The real path of `p` named in request field `field`; a BadRequest naming the field otherwise. */
+  check(p: unknown, field: string): string {
+    if (typeof p !== 'string') throw new BadRequest(`${field}: a path (text) is expected`);
+    try {
+      return assertUserChosenPath(p, this.roots());
+    } catch (e) {
+      const msg = (e as Error).message;
+      throw new BadRequest(`${field}: ${msg}.${/refused/.test(msg) ? this.hint() : ''}`);
+    }
+  }
+
+  /**
+   * A config's file keys: `margin_set` may be a margin set id (a number, or digits as text), which
+   * becomes that set's file, or a path, which must pass `check`. Returns the rewritten config.
+   */
+  configFiles(config: Record<string, unknown>, field: string): Record<string, unknown> {
+    const out = { ...config };
+    for (const key of CONFIG_FILE_KEYS) {
+      if (out[key] === undefined || out[key] === null) continue;
+      out[key] = this.configFile(out[key], `${field}.${key}`);
+    }
+    return out;
+  }
+
+  /** A sweep grid: every value of a file key is checked like a config's. */
+  gridFiles(grid: Record<string, unknown[]>, field: string): Record<string, unknown[]> {
+    const out = { ...grid };
+    for (const key of CONFIG_FILE_KEYS) {
+      if (!Array.isArray(out[key])) continue;
+      out[key] = out[key]!.map((v, i) => (v === null ? v : this.configFile(v, `${field}.${key}[${i}]`)));
+    }
+    return out;
+  }
+
+  private configFile(value: unknown, field: string): string {
+    const id = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : null;
+    if (id === null) return this.check(value, field);
+    const set = Number.isSafeInteger(id) && id > 0 ? new MarginsRepo(this.app.db).get(id) : undefined;
+    if (!set) throw new BadRequest(`${field}: margin set ${value} does not exist in the experiment log (Margins page / \`puma margins list\`)`);
+    if (set.status !== 'complete' || !set.file) {
+      throw new BadRequest(`${field}: margin set ${id} is not complete (${set.chunksDone} / ${set.chunksTotal} chunks); finish it on the Margins page first`);
+    }
+    return set.file;
+  }
+}
+
+const policies = new WeakMap<PumaApp, PathPolicy>();
+
+/** The one PathPolicy of an app. */
+export function pathPolicy(app: PumaApp): PathPolicy {
+  let p = policies.get(app);
+  if (!p) policies.set(app, (p = new PathPolicy(app)));
+  return p;
+}
+
+type Req = Record<string, unknown>;
+const obj = (v: unknown): Record<string, unknown> => v as Record<string, unknown>;
+
+/**
+ * Every operation whose request names a file, and how: each gets the request as validated by the
+ * contract and returns it with the paths replaced by their checked real paths.
+ */
+const NAMED_FILES: Partial<Record<OperationName, (p: PathPolicy, req: Req) => Req>> = {
+  'datasets.import': (p, r) => ({ ...r, path: p.check(r.path, 'path') }),
+  'models.import': (p, r) => ({ ...r, path: p.check(r.path, 'path') }),
+  'training.start': (p, r) => ({ ...r, config: p.configFiles(obj(r.config), 'config') }),
+  'models.train': (p, r) => (r.extra === undefined ? r : { ...r, extra: p.configFiles(obj(r.extra), 'extra') }),
+  'experiments.plan': (p, r) => ({ ...r, base: p.configFiles(obj(r.base), 'base'), grid: p.gridFiles(obj(r.grid) as Record<string, unknown[]>, 'grid') }),
+  'experiments.create': (p, r) => ({ ...r, base: p.configFiles(obj(r.base), 'base'), grid: p.gridFiles(obj(r.grid) as Record<string, unknown[]>, 'grid') }),
+};
+
+/** Applies the path policy to a validated request (unchanged for operations that name no file). */
+export function checkNamedFiles(app: PumaApp, op: OperationName, req: unknown): unknown {
+  const rewrite = NAMED_FILES[op];
+  return rewrite ? rewrite(pathPolicy(app), req as Req) : req;
+}
+
+/**
+ * A message fit for an answer over HTTP: stack frames dropped, and absolute paths outside the
+ * user's own folders (`userRoots`) shortened to their last part; the app's own files become
+ * relative to `appRoot`.
+ */
+export function scrubMessage(text: string, userRoots: readonly string[], appRoot: string): string {
+  const lines = text.split('\n').filter((l) => !/^\s*at\s/.test(l));
+  const roots = userRoots.map((r) => path.resolve(r));
+  return lines
+    .join('\n')
+    .trim()
+    .replace(/(?:file:\/\/)?(?<![\w.~-])\/(?:[^\s'"`,;()[\]{}<>]*[^\s'"`,;:.()[\]{}<>])?/g, (m) => {
+      const p = m.replace(/^file:\/\//, '');
+      if (inside(path.resolve(appRoot), p)) return path.relative(appRoot, p) || '.';
+      if (roots.some((r) => inside(r, p))) return p;
+      return `…/${path.basename(p)}`;
+    });
+}
