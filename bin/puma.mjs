@@ -4,14 +4,10 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../src-main/cli/index.ts');
-const { CliError } = await import('../src-main/cli/args.ts');
+const { reportCliError } = await import('../src-main/cli/errors.ts');
 try {
   await main(process.argv.slice(2));
 } catch (err) {
-  if (err instanceof CliError || err?.name === 'ZodError') {
-    process.stderr.write(`puma: ${err.message}\n`);
-    process.exit(2);
-  }
-  process.stderr.write(`puma: ${err?.stack ?? err}\n`);
-  process.exit(1);
+  // One format: `puma: message` (exit 2 for bad input, 1 for a fault of ours); the stack only with --debug.
+  process.exit(reportCliError(err));
 }

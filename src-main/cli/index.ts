@@ -12,6 +12,7 @@ import { PumaApp } from '../services/app';
 import { APP_ROOT } from '../services/system';
 import { startHttpServer } from '../transport/http';
 import { CliError, parseNumber, parseNumberList, printRunProgress } from './args';
+import { checkLogFolder, takeDebugFlag } from './errors';
 import { exportCommand, EXPORT_USAGE, sweep, SWEEP_USAGE } from './commands/experiments';
 import { datasetsCommand, DATASETS_USAGE } from './commands/datasets';
 import { trainCommand, TRAIN_USAGE } from './commands/train';
@@ -34,7 +35,8 @@ ${MODELS_USAGE}
 ${MARGINS_USAGE}
 ${BENCH_USAGE}
 
-The experiment log is --db, else $PUMA_DB, else ${defaultDbPath()}.`;
+The experiment log is --db, else $PUMA_DB, else ${defaultDbPath()}.
+Bad input exits 2 with a message; add --debug to any command to see stack traces.`;
 
 function openApp(db: string | undefined, mode: 'browser' = 'browser'): PumaApp {
   return new PumaApp({ dbPath: db ? path.resolve(db) : defaultDbPath(), launcher: forkJobLauncher(), mode });
@@ -51,7 +53,8 @@ async function serve(argv: string[]): Promise<void> {
     staticDir: path.join(APP_ROOT, 'out', 'renderer'),
     port: parseNumber('port', values.port, 0),
   });
-  process.stdout.write(`PUMA Lab is running in browser mode.\nOpen: ${server.url}\nExperiment log: ${app.options.dbPath}\n`);
+  const readOnly = app.readOnly ? ` (read-only: ${app.readOnly}; runs cannot be started)` : '';
+  process.stdout.write(`PUMA Lab is running in browser mode.\nOpen: ${server.url}\nExperiment log: ${app.options.dbPath}${readOnly}\n`);
   const stop = (): void => {
     void server.close().then(() => {
       app.close();
@@ -140,13 +143,14 @@ async function runs(argv: string[]): Promise<void> {
 const commands: Record<string, (argv: string[]) => Promise<void>> = { serve, perceptron, runs, sweep, export: exportCommand, datasets: datasetsCommand, models: modelsCommand, margins: marginsCommand, train: trainCommand, bench: benchCommand };
 
 export async function main(argv: string[]): Promise<void> {
-  const [cmd, ...rest] = argv;
+  const [cmd, ...rest] = takeDebugFlag(argv);
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     console.log(USAGE);
     return;
   }
   const run = commands[cmd];
   if (!run) throw new CliError(`Unknown command '${cmd}'.\n\n${USAGE}`);
+  checkLogFolder(rest);
   await run(rest);
 }
 

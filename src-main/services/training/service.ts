@@ -56,10 +56,10 @@ export class TrainingService {
 
   /** Re-queues the run; its job finds the latest checkpoint and continues exactly from there. */
   resume(id: number): { runId: number } {
-    if (!this.app.runs.exists(id)) throw new Error(`Run ${id} does not exist in the experiment log.`);
+    if (!this.app.runs.exists(id)) throw new Error(`Run ${id} does not exist in the experiment log ${this.app.options.dbPath}; \`puma runs list\` (or the Runs page) shows its runs.`);
     const run = this.app.runs.get(id);
-    if (run.kind !== 'train') throw new Error(`Run ${id} is a ${run.kind} run; only train runs can be resumed here.`);
-    if (!RESUMABLE.has(run.status)) throw new Error(`Run ${id} is ${run.status}; only cancelled, interrupted or failed runs can be resumed.`);
+    if (run.kind !== 'train') throw new Error(`Run ${id} is a ${run.kind} run; only train runs can be resumed (start the ${run.kind} run again instead).`);
+    if (!RESUMABLE.has(run.status)) throw new Error(`Run ${id} is ${run.status}; only cancelled, interrupted or failed runs can be resumed${run.status === 'finished' ? ' (start a new run to train again)' : ' (wait for it to stop, or cancel it first)'}.`);
     // The job continues from the checkpoint on disk (none: from the start); what the stopped
     // attempt logged past it would be logged twice.
     const at = readLatestCheckpointPosition(path.join(runDirFor(this.app.dataDir, id), 'checkpoints')) ?? { globalStep: 0, epoch: 0 };
