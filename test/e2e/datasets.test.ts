@@ -37,6 +37,8 @@ async function drawnCanvases(p: Page): Promise<number> {
 describe.skipIf(!fs.existsSync(FASHION))('datasets page in the browser', () => {
   it('refuses a typed path outside the allowed folders', async () => {
     await page.goto(server.url + '#/datasets');
+    // the token was exchanged for the cookie: it left the address bar, the page's route stayed
+    expect(page.url()).toBe(`http://127.0.0.1:${server.port}/#/datasets`);
     await page.fill('input[name=path]', '/etc');
     await page.fill('input[name=name]', 'etc');
     await page.locator('[data-testid=import-form] button[type=submit]').click();
