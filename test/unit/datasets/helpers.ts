@@ -27,3 +27,27 @@ export function storedEntries(dataDir: string): string[] {
   const root = path.join(dataDir, 'datasets');
   return fs.existsSync(root) ? fs.readdirSync(root) : [];
 }
+
+/**
+ * The import fails with a message naming `file` and matching `problem`, and leaves nothing
+ * behind: no dataset row, no temp folder, no stored folder.
+ */
+export async function expectImportRejected(
+  t: ReturnType<typeof tempService>,
+  req: Parameters<DatasetService['importDataset']>[0],
+  file: string,
+  problem: RegExp,
+): Promise<string> {
+  const before = t.service.list().length;
+  const storedBefore = storedEntries(t.dataDir).length;
+  const err = await t.service.importDataset(req).then(
+    () => null,
+    (e: Error) => e,
+  );
+  if (!err) throw new Error(`the import of ${req.path} should have failed`);
+  if (!err.message.includes(file)) throw new Error(`the error should name ${file}: ${err.message}`);
+  if (!problem.test(err.message)) throw new Error(`the error should match ${problem}: ${err.message}`);
+  if (t.service.list().length !== before) throw new Error('a dataset row was created');
+  if (storedEntries(t.dataDir).length !== storedBefore) throw new Error(`files were left in the data folder: ${storedEntries(t.dataDir).join(', ')}`);
+  return err.message;
+}

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { deflateSync, gzipSync } from 'fflate';
 
 /** Deterministic pseudo-random bytes (LCG) so expected contents are reproducible. */
@@ -151,28 +152,93 @@ export function zipFile(members: Record<string, Uint8Array>, opts: { deflate?: b
   return Buffer.concat([...parts, cd, ...tail, eocd]);
 }
 
+/** The ustar header block of one regular file of `size` bytes (its data not included). */
+export function tarHeader(name: string, size: number): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0, 'utf8');
+  h.write('0000644\0', 100);
+  h.write('0000000\0', 108);
+  h.write('0000000\0', 116);
+  h.write(size.toString(8).padStart(11, '0') + '\0', 124);
+  h.write('00000000000\0', 136);
+  h.write('        ', 148);
+  h[156] = 0x30;
+  h.write('ustar\0', 257);
+  h.write('00', 263);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+  return h;
+}
+
 /** A ustar tar archive of regular files. */
 export function tarFile(files: Record<string, Uint8Array>): Uint8Array {
   const blocks: Buffer[] = [];
   for (const [name, data] of Object.entries(files)) {
-    const h = Buffer.alloc(512);
-    h.write(name, 0, 'utf8');
-    h.write('0000644\0', 100);
-    h.write('0000000\0', 108);
-    h.write('0000000\0', 116);
-    h.write(data.length.toString(8).padStart(11, '0') + '\0', 124);
-    h.write('00000000000\0', 136);
-    h.write('        ', 148);
-    h[156] = 0x30;
-    h.write('ustar\0', 257);
-    h.write('00', 263);
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-    blocks.push(h, Buffer.from(data), Buffer.alloc((512 - (data.length % 512)) % 512));
+    blocks.push(tarHeader(name, data.length), Buffer.from(data), Buffer.alloc((512 - (data.length % 512)) % 512));
   }
   blocks.push(Buffer.alloc(1024));
   return Buffer.concat(blocks);
+}
+
+/**
+ * A gzip stream of `prefix` then `zeroMiB` MiB of zeros, built from one deflated MiB of zeros
+ * repeated (sync-flushed blocks concatenate), so a gigabyte costs ~1 MB to build and to hold.
+ * The trailer's CRC is not computed: a reader must refuse the stream long before reaching it.
+ */
+export function zeroGzip(zeroMiB: number, prefix: Uint8Array = new Uint8Array(0)): Buffer {
+  const flush = { finishFlush: zlib.constants.Z_SYNC_FLUSH, level: 9 };
+  const block = zlib.deflateRawSync(Buffer.alloc(1024 * 1024), flush);
+  const header = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+  const final = Buffer.from([0x03, 0x00]); // an empty final block
+  return Buffer.concat([header, zlib.deflateRawSync(prefix, flush), ...Array<Buffer>(zeroMiB).fill(block), final, Buffer.alloc(8)]);
+}
+
+function pngChunk(type: string, data: Uint8Array): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([len, body, crc]);
+}
+
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+];
+
+/**
+ * An 8-bit RGB PNG of `rgb` (H×W×3), filter 0 on every row, optionally Adam7-interlaced. `idat`
+ * replaces the compressed data (for forged files whose header and data disagree).
+ */
+export function pngFile(width: number, height: number, rgb: Uint8Array | null, opts: { interlace?: boolean; idat?: Uint8Array } = {}): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2;
+  ihdr[12] = opts.interlace ? 1 : 0;
+  let idat = opts.idat;
+  if (!idat) {
+    const rows: number[] = [];
+    const passes = opts.interlace ? ADAM7 : [[0, 0, 1, 1]];
+    for (const [x0, y0, dx, dy] of passes) {
+      for (let y = y0; y < height; y += dy) {
+        if (x0 >= width) continue;
+        rows.push(0);
+        for (let x = x0; x < width; x += dx) for (let c = 0; c < 3; c++) rows.push(rgb![(y * width + x) * 3 + c]);
+      }
+    }
+    idat = zlib.deflateSync(Uint8Array.from(rows));
+  }
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return Buffer.concat([signature, pngChunk('IHDR', ihdr), pngChunk('IDAT', idat), pngChunk('IEND', new Uint8Array(0))]);
 }
 
 export function gz(data: Uint8Array): Uint8Array {
