@@ -83,44 +83,23 @@ export function assertUserChosenPath(p: string, allowedRoots: readonly string[])
 }
 
 /**
- * A file named inside `container` (a weight path in a model.json, an archive member): resolved
- * against `baseDir`, and refused when it is absolute or leads outside it (symlinks included,
- * when the file exists). `where` names the container in the message.
+ * A file named inside another file `where` (a weight path in a model.json, an archive member):
+ * resolved against `baseDir`, and refused when it is absolute or leads outside it (symlinks
+ * included, when the file exists). `scope` says what `baseDir` is, in the message.
  */
-export function resolveInside(baseDir: string, name: string, where: string): string {
+export function resolveInside(baseDir: string, name: string, where: string, scope = `the folder of ${path.basename(where)}`): string {
   const refuse = (why: string): never => {
     throw new Error(`${where}: refused '${name.slice(0, 200)}': ${why}`);
   };
   if (typeof name !== 'string' || !name || name.includes('\0')) refuse('not a valid file name');
-  if (path.isAbsolute(name) || /^[a-zA-Z]:[\\/]/.test(name) || name.startsWith('\\')) refuse(`an absolute path; only files inside ${path.basename(baseDir)}/ may be named`);
+  if (path.isAbsolute(name) || /^[a-zA-Z]:[\\/]/.test(name) || name.startsWith('\\')) refuse(`an absolute path; only files inside ${scope} may be named`);
   const base = path.resolve(baseDir);
   const target = path.resolve(base, name);
-  if (target === base || !inside(base, target)) refuse(`it leads outside the folder of ${path.basename(where)}`);
+  if (target === base || !inside(base, target)) refuse(`it leads outside ${scope}`);
   const real = realOrNull(target);
   const realBase = realOrNull(base) ?? base;
-  if (real !== null && !inside(realBase, real)) refuse(`it links outside the folder of ${path.basename(where)}`);
+  if (real !== null && !inside(realBase, real)) refuse(`it links outside ${scope}`);
   return target;
-}
-
-/**
- * JSON.parse for the contents of a file: the error names `where` and the line and column, never
- * the text (a hostile path must not get a file's contents echoed back).
- */
-export function parseJsonText(text: string, where: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    if (e instanceof RangeError) throw new Error(`${where}: not valid JSON (nested too deeply)`);
-    const m = /position (\d+)/.exec((e as Error).message);
-    let at = '';
-    if (m) {
-      const pos = Number(m[1]);
-      const before = text.slice(0, pos);
-      const line = before.split('\n').length;
-      at = ` (line ${line}, column ${pos - before.lastIndexOf('\n')})`;
-    } else if (/end of JSON input/.test((e as Error).message)) at = ' (it ends too early)';
-    throw new Error(`${where}: not valid JSON${at}`);
-  }
 }
 
 /** Config keys that name a file (today only a stored margins file). */

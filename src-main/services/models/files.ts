@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { parseJsonText, resolveInside } from '../path-policy';
+import { readJsonFile } from '../limits';
+import { resolveInside } from '../path-policy';
 
 const FILE = 'src-main/services/models/files.ts';
 export const MODEL_JSON = 'model.json';
@@ -36,8 +37,8 @@ export function readLayersArtifacts(modelJsonPath: string): LayersArtifacts {
   const file = resolveModelJson(modelJsonPath);
   let json: { modelTopology?: unknown; weightsManifest?: unknown; format?: string };
   try {
-    // the message names the place, never the text: a wrong file must not be echoed back
-    json = parseJsonText(fs.readFileSync(file, 'utf8'), file) as typeof json;
+    // size and nesting limited; the message names the place, never the text (no file echoed back)
+    json = readJsonFile(file) as typeof json;
   } catch (e) {
     throw new Error(`${FILE}: ${(e as Error).message}: not a TF.js Layers model.json`);
   }

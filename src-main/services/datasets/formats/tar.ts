@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkDimension, LIMITS, type ExpansionBudget } from '../../limits';
+import { resolveInside } from '../../path-policy';
 import { ByteSource } from '../bytes';
 
 const BLOCK = 512;
@@ -71,9 +72,8 @@ export async function extractTar(
         src.read(padded, `entry ${name}`);
         continue;
       }
-      const rel = path.normalize(name).replace(/^(\.\/)+/, '');
-      if (path.isAbsolute(rel) || rel.split(/[\\/]/).includes('..')) throw new Error(`${file}: entry ${name} points outside the archive`);
-      const out = path.join(dest, rel);
+      // an absolute or '../' member name would write outside the folder it is unpacked in
+      const out = resolveInside(dest, name, file, 'the archive');
       fs.mkdirSync(path.dirname(out), { recursive: true });
       const fd = fs.openSync(out, 'w');
       try {

@@ -1,0 +1,128 @@
+/**
+ * The one path policy (src-main/services/path-policy.ts) on real folders and links: what a
+ * request may name, files named inside files, and messages fit for an HTTP answer.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { forkJobLauncher } from '../../../src-main/jobs/fork-launcher';
+import { PumaApp } from '../../../src-main/services/app';
+import { setPathPicker } from '../../../src-main/services/datasets/handlers';
+import { extractTar } from '../../../src-main/services/datasets/formats/tar';
+import { ExpansionBudget } from '../../../src-main/services/limits';
+import { assertUserChosenPath, pathPolicy, resolveInside, scrubMessage } from '../../../src-main/services/path-policy';
+import { tempDir } from '../../helpers/tmp';
+import { tarFile, write } from '../datasets/writers';
+
+let dir: string;
+let cleanup: () => void;
+let root: string;
+let away: string;
+
+beforeAll(() => {
+  ({ dir, cleanup } = tempDir());
+  root = path.join(dir, 'root');
+  away = path.join(dir, 'away');
+  fs.mkdirSync(root);
+  fs.mkdirSync(away);
+  fs.writeFileSync(path.join(away, 'secret'), 'top secret');
+});
+afterAll(() => cleanup());
+
+describe('assertUserChosenPath', () => {
+  it('gives the same refusal for an outside file whether or not it exists', () => {
+    const refusal = (p: string) => {
+      try {
+        assertUserChosenPath(p, [root]);
+      } catch (e) {
+        return (e as Error).message.replace(p, 'P');
+      }
+      return 'accepted';
+    };
+    expect(refusal(path.join(away, 'secret'))).toMatch(/^P: refused: the path is outside the folders you chose/);
+    expect(refusal(path.join(away, 'secret'))).toBe(refusal(path.join(away, 'nothing-here')));
+    expect(refusal(path.join(dir, 'no-folder', 'x'))).toBe(refusal(path.join(away, 'secret')));
+  });
+
+  it('resolves links: out through a linked folder is refused, even for a missing file', () => {
+    fs.symlinkSync(away, path.join(root, 'door'));
+    expect(() => assertUserChosenPath(path.join(root, 'door', 'secret'), [root])).toThrow(/refused/);
+    expect(() => assertUserChosenPath(path.join(root, 'door', 'missing'), [root])).toThrow(/refused/);
+    expect(() => assertUserChosenPath(path.join(root, 'missing'), [root])).toThrow(/missing: no such file or folder/);
+  });
+
+  it('accepts a root given through a link, and files inside it as their real paths', () => {
+    const f = write(root, 'a/b.bin', Uint8Array.of(1));
+    const linkedRoot = path.join(dir, 'linked-root');
+    fs.symlinkSync(root, linkedRoot);
+    expect(assertUserChosenPath(path.join(linkedRoot, 'a', 'b.bin'), [linkedRoot])).toBe(fs.realpathSync(f));
+    expect(assertUserChosenPath(path.join(root, 'a', '..', 'a', 'b.bin'), [root])).toBe(fs.realpathSync(f));
+    // a sibling whose name starts like the root is not inside it
+    fs.mkdirSync(`${root}-2`);
+    expect(() => assertUserChosenPath(`${root}-2`, [root])).toThrow(/refused/);
+  });
+
+  it('refuses malformed paths', () => {
+    expect(() => assertUserChosenPath('', [root])).toThrow(/not a valid path/);
+    expect(() => assertUserChosenPath(`${root}/a\0b`, [root])).toThrow(/not a valid path/);
+  });
+});
+
+describe('resolveInside (files named inside a file)', () => {
+  it('keeps names inside the base folder and refuses the rest', () => {
+    const base = path.join(root, 'model');
+    fs.mkdirSync(base);
+    expect(resolveInside(base, 'w/1.bin', 'model.json')).toBe(path.join(base, 'w', '1.bin'));
+    expect(() => resolveInside(base, '../../away/secret', 'model.json')).toThrow(/model\.json: refused '..\/..\/away\/secret': it leads outside the folder of model\.json/);
+    expect(() => resolveInside(base, path.join(away, 'secret'), 'model.json')).toThrow(/an absolute path/);
+    expect(() => resolveInside(base, 'C:\\Windows\\win.ini', 'model.json')).toThrow(/an absolute path/);
+    expect(() => resolveInside(base, '.', 'model.json')).toThrow(/leads outside/);
+    fs.symlinkSync(path.join(away, 'secret'), path.join(base, 'link.bin'));
+    expect(() => resolveInside(base, 'link.bin', 'model.json')).toThrow(/links outside the folder of model\.json/);
+  });
+
+  it('refuses tar members that climb out of the folder they are unpacked in', async () => {
+    const dest = path.join(dir, 'unpacked');
+    fs.mkdirSync(dest);
+    for (const name of ['../escaped.txt', '/tmp/escaped-abs.txt', 'ok/../../escaped.txt']) {
+      const tar = write(dir, 'evil.tar', tarFile({ 'fine.txt': Uint8Array.of(1), [name]: Uint8Array.of(2) }));
+      await expect(extractTar(tar, dest, new ExpansionBudget(), async () => {}), name).rejects.toThrow(/evil\.tar: refused .*(leads outside the archive|absolute path)/);
+    }
+    expect(fs.existsSync(path.join(dir, 'escaped.txt'))).toBe(false);
+    expect(fs.readdirSync(dest)).toEqual(['fine.txt']);
+  });
+});
+
+describe('scrubMessage', () => {
+  it('drops stack frames and shortens paths outside the user folders', () => {
+    const text = `Error: cannot open /var/lib/x/store.db for ${root}/m.npy\n    at open (/usr/lib/node_modules/puma/a.js:1:2)\n    at <anonymous>`;
+    expect(scrubMessage(text, [root], '/opt/puma')).toBe(`Error: cannot open …/store.db for ${root}/m.npy`);
+    expect(scrubMessage('bad /opt/puma/src-main/x.ts: file:///opt/other/y.js', [], '/opt/puma')).toBe('bad src-main/x.ts: …/y.js');
+  });
+});
+
+describe('the policy of the desktop app', () => {
+  it('lets a request name only what the user picked (and what it holds)', async () => {
+    const t = tempDir();
+    const app = new PumaApp({ dbPath: path.join(t.dir, 'log.db'), launcher: forkJobLauncher(), mode: 'electron' });
+    try {
+      const modelDir = path.join(root, 'picked-model');
+      fs.mkdirSync(modelDir);
+      fs.writeFileSync(path.join(modelDir, 'model.json'), 'not json at all');
+      await expect(app.dispatch('models.import', { path: modelDir, name: 'm' })).rejects.toThrow(/path: .*refused[\s\S]*Browse/);
+      setPathPicker(app, async () => modelDir);
+      expect(await app.dispatch('dialog.pickPath', { kind: 'folder' })).toEqual({ path: fs.realpathSync(modelDir) });
+      expect(pathPolicy(app).roots()).toContain(fs.realpathSync(modelDir));
+      // now it is read (and found wanting), without its text in the message
+      const err = await app.dispatch('models.import', { path: modelDir, name: 'm' }).catch((e: Error) => e);
+      expect((err as Error).message).toMatch(/model\.json: not valid JSON/);
+      expect((err as Error).message).not.toContain('not json at all');
+      expect(err).toMatchObject({ status: 400 });
+      // the picked folder's sibling is still out
+      await expect(app.dispatch('models.import', { path: away, name: 'm' })).rejects.toThrow(/refused/);
+    } finally {
+      app.close();
+      t.cleanup();
+    }
+  });
+});
