@@ -173,12 +173,14 @@ export class JobRunner {
     } catch (err) {
       if (!isStorageFault(err)) throw err;
       const cause = `The experiment log could not record the end of this run: ${(err as Error).message}`;
+      const full = error && !error.startsWith(UNRECORDED) ? `${error} (${cause})` : cause;
       status = 'failed';
-      error = error && !error.startsWith(UNRECORDED) ? `${error} (${cause})` : cause;
       try {
-        this.repo.finish(runId, status, cause);
+        this.repo.finish(runId, status, cause); // the cause alone: a shorter write may still fit
+        error = cause;
       } catch {
-        this.repo.unrecorded.set(runId, { status, error });
+        this.repo.unrecorded.set(runId, { status, error: full });
+        error = full;
       }
     }
     this.emit('run.status', { runId, status, error });
