@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { readJsonFile } from '../limits';
+import { checkDimension, formatBytes, LIMITS, readJsonFile } from '../limits';
 import { resolveInside } from '../path-policy';
 
 const FILE = 'src-main/services/models/files.ts';
@@ -32,7 +32,44 @@ export function resolveModelJson(p: string): string {
   return file;
 }
 
-/** Reads a model.json and every weight file its manifest names (paths relative to it). */
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+
+/** Each weight's shape and dtype are possible, and their total size is within the limit. */
+function checkWeightSpecs(file: string, specs: unknown[]): tf.io.WeightsManifestEntry[] {
+  let total = 0;
+  for (const w of specs as Partial<tf.io.WeightsManifestEntry>[]) {
+    if (!w || typeof w !== 'object' || typeof w.name !== 'string' || !Array.isArray(w.shape)) fail(file, 'a weightsManifest entry lacks its name or shape');
+    const bytes = DTYPE_BYTES[String(w.dtype)];
+    if (!bytes) fail(file, `weight '${w.name}' has dtype ${String(w.dtype)}; float32, int32 or bool expected`);
+    const count = w.shape.reduce((a: number, d: unknown, i: number) => a * checkDimension(d, file, `dimension ${i} of weight '${w.name}'`), 1);
+    total += count * bytes;
+    if (total > LIMITS.maxModelWeightBytes) fail(file, `the manifest describes more than ${formatBytes(LIMITS.maxModelWeightBytes)} of weights`);
+  }
+  return specs as tf.io.WeightsManifestEntry[];
+}
+
+/** Refuses NaN/±Inf weights (they make every margin and gradient NaN); names the weight. */
+function checkFiniteWeights(file: string, specs: tf.io.WeightsManifestEntry[], data: Uint8Array): void {
+  if (specs.some((w) => w.quantization)) return;
+  let offset = 0;
+  for (const w of specs) {
+    const count = w.shape.reduce((a, d) => a * d, 1);
+    const bytes = count * DTYPE_BYTES[w.dtype]!;
+    if (w.dtype === 'float32') {
+      const view = new DataView(data.buffer, data.byteOffset + offset, bytes);
+      for (let i = 0; i < count; i++) {
+        const v = view.getFloat32(4 * i, true);
+        if (!Number.isFinite(v)) fail(file, `weight '${w.name}' holds ${v} at index ${i}: a model's weights must be finite numbers`);
+      }
+    }
+    offset += bytes;
+  }
+}
+
+/**
+ * Reads a model.json and every weight file its manifest names (paths relative to it), within the
+ * JSON and weight size limits; weight files are sized before they are read, weights must be finite.
+ */
 export function readLayersArtifacts(modelJsonPath: string): LayersArtifacts {
   const file = resolveModelJson(modelJsonPath);
   let json: { modelTopology?: unknown; weightsManifest?: unknown; format?: string };
@@ -44,16 +81,16 @@ export function readLayersArtifacts(modelJsonPath: string): LayersArtifacts {
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(file, 'not a TF.js Layers model.json (a JSON object is expected)');
   if (json.format !== undefined && json.format !== 'layers-model') {
-    fail(file, `format is '${json.format}', only TF.js Layers models ('layers-model') are supported`);
+    fail(file, `format is '${String(json.format).slice(0, 40)}', only TF.js Layers models ('layers-model') are supported`);
   }
   if (!json.modelTopology || typeof json.modelTopology !== 'object') fail(file, 'has no modelTopology: not a TF.js Layers model.json');
   const manifest = (json.weightsManifest ?? []) as tf.io.WeightsManifestConfig;
   if (!Array.isArray(manifest)) fail(file, 'weightsManifest must be an array');
   const weightSpecs: tf.io.WeightsManifestEntry[] = [];
-  const buffers: Uint8Array[] = [];
+  const weightFiles: { rel: unknown; path: string; size: number }[] = [];
   for (const group of manifest) {
-    if (!Array.isArray(group.paths) || !Array.isArray(group.weights)) fail(file, 'a weightsManifest group lacks paths or weights');
-    weightSpecs.push(...group.weights);
+    if (!group || !Array.isArray(group.paths) || !Array.isArray(group.weights)) fail(file, 'a weightsManifest group lacks paths or weights');
+    weightSpecs.push(...checkWeightSpecs(file, group.weights));
     for (const rel of group.paths) {
       // weight files live next to model.json: '../x', absolute paths and links out are refused
       let weightFile: string;
@@ -63,17 +100,25 @@ export function readLayersArtifacts(modelJsonPath: string): LayersArtifacts {
         throw new Error(`${FILE}: ${(e as Error).message} (a weightsManifest path)`);
       }
       if (!fs.existsSync(weightFile)) fail(file, `weight file '${rel}' named in its manifest is missing`);
-      buffers.push(fs.readFileSync(weightFile));
+      weightFiles.push({ rel, path: weightFile, size: fs.statSync(weightFile).size });
     }
   }
-  const total = buffers.reduce((s, b) => s + b.byteLength, 0);
-  const weightData = new Uint8Array(total);
-  let at = 0;
-  for (const b of buffers) (weightData.set(b, at), (at += b.byteLength));
-  const expected = weightSpecs.reduce((s, w) => s + w.shape.reduce((a, v) => a * v, 1) * (w.dtype === 'float32' || w.dtype === 'int32' ? 4 : 1), 0);
+  const total = weightFiles.reduce((s, f) => s + f.size, 0);
+  if (total > LIMITS.maxModelWeightBytes) fail(file, `weight files of ${formatBytes(total)}, past the limit of ${formatBytes(LIMITS.maxModelWeightBytes)}`);
+  const expected = weightSpecs.reduce((s, w) => s + w.shape.reduce((a, v) => a * v, 1) * DTYPE_BYTES[w.dtype]!, 0);
+  // sized before reading: a manifest naming a huge file is refused without loading it
   if (!weightSpecs.some((w) => w.quantization) && expected !== total) {
     fail(file, `weight files hold ${total} bytes, the manifest describes ${expected}`);
   }
+  const weightData = new Uint8Array(total);
+  let at = 0;
+  for (const f of weightFiles) {
+    const b = fs.readFileSync(f.path);
+    if (at + b.byteLength > total) fail(file, `weight file '${String(f.rel)}' grew while it was read`);
+    weightData.set(b, at);
+    at += b.byteLength;
+  }
+  checkFiniteWeights(file, weightSpecs, weightData);
   return { modelTopology: json.modelTopology as Record<string, unknown>, weightSpecs, weightData: weightData.buffer };
 }
 
