@@ -1,5 +1,6 @@
 import type { MetricPoint } from '../../src-shared/domain/runs';
 import { PhaseTracker, type PhaseId, type PhaseProgress } from '../../src-shared/domain/phases';
+import type { RunArtifacts } from '../../src-shared/domain/run-artifacts';
 import type { TrainingCheckpointRecord } from '../../src-shared/domain/training';
 import type { FromJob } from './protocol';
 
@@ -76,6 +77,11 @@ export class JobContext {
   /** A saved checkpoint, logged by the main process together with `points` in one transaction. */
   checkpoint(checkpoint: TrainingCheckpointRecord, points: MetricPoint[] = []): void {
     this.post({ type: 'checkpoint', checkpoint, points });
+  }
+
+  /** The margin model / margin set a train run made or used; the main process registers them. */
+  artifacts(artifacts: RunArtifacts): void {
+    this.post({ type: 'artifacts', artifacts });
   }
 
   result(result: unknown, final = false): void {

@@ -1,4 +1,5 @@
 import type { MetricPoint, RunKind } from '../../src-shared/domain/runs';
+import type { RunArtifacts } from '../../src-shared/domain/run-artifacts';
 import type { TrainingCheckpointRecord } from '../../src-shared/domain/training';
 import type { PhaseId, PhaseProgress } from '../../src-shared/domain/phases';
 
@@ -24,6 +25,8 @@ export type FromJob =
   | { type: 'result'; result: unknown; final: boolean }
   /** A train run saved a checkpoint; `points` (the epoch's metrics) are logged in the same transaction. */
   | { type: 'checkpoint'; checkpoint: TrainingCheckpointRecord; points: MetricPoint[] }
+  /** A train run's margin model / margin set, registered by the main process (their ids join the run's result). */
+  | { type: 'artifacts'; artifacts: RunArtifacts }
   | { type: 'done' }
   | { type: 'error'; message: string };
 

@@ -3,6 +3,7 @@ import { isTerminal, type RunStatus } from '../../src-shared/domain/runs';
 import type { PhaseProgress } from '../../src-shared/domain/phases';
 import { isStorageFault } from '../store/db';
 import type { RunsRepo } from '../store/repos/runs';
+import type { RunArtifacts } from '../../src-shared/domain/run-artifacts';
 import type { FromJob, JobLauncher, JobProcess } from './protocol';
 
 /** The start of a run's error when the log could not take what its job reported. */
@@ -15,7 +16,12 @@ interface Active {
   cancelRequested: boolean;
   gotDone: boolean;
   error: string | null;
+  /** Ids the log gave the run's artifacts: the job cannot know them, so they join every result it sends. */
+  artifactIds: Record<string, unknown> | null;
 }
+
+/** Registers a run's artifacts in the log (PumaApp sets it); returns the fields to add to its result. */
+export type ArtifactRecorder = (runId: number, artifacts: RunArtifacts) => Record<string, unknown>;
 
 /**
  * Runs queued runs, each in its own process, at most `concurrency` at a time. The runner is the
@@ -27,6 +33,8 @@ export class JobRunner {
   /** The latest phases of each active run (the log keeps only the overall progress). */
   private phases = new Map<number, { phases: PhaseProgress[]; elapsedSeconds: number | null }>();
   private stopped = false;
+  /** Set by the app: records the margin models / sets train jobs report. */
+  recordArtifacts: ArtifactRecorder | null = null;
 
   constructor(
     private readonly repo: RunsRepo,
@@ -80,7 +88,7 @@ export class JobRunner {
       this.settle(runId, 'failed', `Could not start the job process: ${(err as Error).message}`);
       return;
     }
-    const state: Active = { proc, cancelRequested: false, gotDone: false, error: null };
+    const state: Active = { proc, cancelRequested: false, gotDone: false, error: null, artifactIds: null };
     this.active.set(runId, state);
     try {
       this.repo.markRunning(runId, proc.pid);
@@ -141,8 +149,12 @@ export class JobRunner {
           this.repo.recordCheckpoint(runId, m.checkpoint, m.points);
           if (m.points.length > 0) this.emit('run.metrics', { runId, points: m.points });
           break;
+        case 'artifacts':
+          if (!this.recordArtifacts) throw new Error('this app registers no run artifacts');
+          state.artifactIds = this.recordArtifacts(runId, m.artifacts);
+          break;
         case 'result':
-          this.repo.setResult(runId, m.result);
+          this.repo.setResult(runId, state.artifactIds && m.result && typeof m.result === 'object' ? { ...m.result, ...state.artifactIds } : m.result);
           this.emit('run.result', { runId });
           break;
         case 'done':

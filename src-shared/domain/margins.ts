@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RunKind } from './runs';
 
 export const MarginMethod = z.enum(['deepfool', 'fast']);
 export type MarginMethod = z.infer<typeof MarginMethod>;
@@ -87,6 +88,14 @@ export interface MarginSetInfo {
   gradEvalsPerSample: number | null;
   samplesPerSecond: number | null;
   lastRunId: number | null;
+  /** The run that computed the set: a margins job, or the train run (PUMA, PE/PD) that needed it. */
+  runId: number | null;
+  /** Its kind ('margins' or 'train'; null when the run was deleted). */
+  runKind: RunKind | null;
+  /** A train run's set covers its pool: the first `subset` samples of the split (null: all)… */
+  subset: number | null;
+  /** …followed by every sample of this generated dataset (null: none). */
+  generatedId: number | null;
   createdAt: string;
   completedAt: string | null;
 }
@@ -112,4 +121,59 @@ export interface MarginGallery {
   classes: string[];
   lowest: MarginGalleryItem[];
   highest: MarginGalleryItem[];
+}
+
+/** One sample of a run's selection: its place in the set, true and predicted class, margin and ε_i. */
+export interface SelectionItem {
+  /** Index in the margin set (the run's pool order). */
+  index: number;
+  /** Which dataset it comes from and its index there. */
+  datasetId: number;
+  datasetIndex: number;
+  label: number;
+  /** Class the margin model predicts; null when no margin model could be loaded (see `predictionNote`). */
+  predicted: number | null;
+  margin: number;
+  /** ε_i it trained with (PUMA); null for strategies without per-sample radii or for pruned samples. */
+  radius: number | null;
+  image: number[];
+}
+
+/**
+ * What a train run did with a margin set (recomputed from its config and the set with the run's
+ * seed): kept vs pruned, the ε_i of the kept samples (Eq. 2/3), the anti-adversarial ones (ε_i < 0),
+ * and sample galleries. Margins and ε are L∞ distances in the data's [0, 1] pixel scale.
+ */
+export interface MarginSelection {
+  marginSetId: number;
+  runId: number;
+  runName: string;
+  /** Every train run that trained with the set, newest first. */
+  usedBy: number[];
+  strategy: string;
+  pruneRatio: number;
+  /** ε of Eq. 2 (null for strategies without radii) and the gap g of Eq. 3. */
+  eq2Eps: number | null;
+  gap: number;
+  /** The run's training ε. */
+  eps: number;
+  poolSize: number;
+  kept: number;
+  pruned: number;
+  antiAdversarial: number;
+  meanRadius: number | null;
+  /** Whether the recomputed kept count equals the one the run stored (null: the run stored none). */
+  matchesRun: boolean | null;
+  /** Margins of the pool, split into kept and pruned over the same bins. */
+  marginHistogram: { edges: number[]; kept: number[]; pruned: number[]; eps: number | null };
+  /** ε_i of the kept samples over [−ε, ε] (null when the strategy trains every sample at ε). */
+  radiusHistogram: { edges: number[]; counts: number[] } | null;
+  width: number;
+  height: number;
+  channels: number;
+  classes: string[];
+  /** The margin model that predicted the classes, or why none did. */
+  predictedBy: { modelId: number; name: string } | null;
+  predictionNote: string | null;
+  galleries: { pruned: SelectionItem[]; kept: SelectionItem[]; antiAdversarial: SelectionItem[] };
 }

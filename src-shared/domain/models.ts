@@ -39,8 +39,11 @@ export interface ModelInfo {
   id: number;
   name: string;
   source: ModelSource;
-  /** Provenance: the imported path, or the training run. */
-  provenance: { importedFrom?: string; runId?: number; architecture?: string; note?: string };
+  /**
+   * Provenance: the imported path, or the training run. `role` 'margin_model': trained inside run
+   * `runId` to give its margins (PUMA, PE/PD); otherwise the run's final EMA model.
+   */
+  provenance: { importedFrom?: string; runId?: number; architecture?: string; note?: string; role?: 'final' | 'margin_model'; datasetId?: number };
   inputShape: [number, number, number];
   numClasses: number;
   /** True when a final softmax was found in the import and dropped (models output logits). */
@@ -51,3 +54,6 @@ export interface ModelInfo {
   accuracy: ModelAccuracy | null;
   createdAt: string;
 }
+
+/** What registering a model needs (the log assigns id and time). */
+export type NewModelInfo = Omit<ModelInfo, 'id' | 'createdAt'>;

@@ -12,12 +12,55 @@ import { CliError, parseNumber, printRunProgress } from '../args';
 export const MARGINS_USAGE = `  puma margins --dataset D --model M --method deepfool|fast [--norm linf|l2] [--split train] [--eps E]
                [--step-size A] [--i-max N] [--j-max N] [--max-iter N] [--candidates K] [--overshoot O]
                [--chunk-size N] [--batch-size N] [--workers N] [--backend wasm|cpu|...] [--out FILE.npy] [--json] [--db PATH]
-                                              margins of a dataset part (resumes an interrupted job)`;
+                                              margins of a dataset part (resumes an interrupted job)
+  puma margins list [--json] [--db PATH]       every margin set, with the run that made it`;
 
 const print = (obj: unknown): void => void process.stdout.write(JSON.stringify(obj) + '\n');
 const optional = (flag: string, raw: string | undefined): number | undefined => (raw === undefined ? undefined : parseNumber(flag, raw, 0));
 
+/** `puma margins list`: one row per set, names resolved; `run_id` is the run (margins job or train run) that made it. */
+async function listCommand(argv: string[]): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, db: { type: 'string' } } }));
+  } catch (e) {
+    throw new CliError(`${(e as Error).message}\n${MARGINS_USAGE}`);
+  }
+  const app = new PumaApp({ dbPath: values.db ? path.resolve(values.db) : defaultDbPath(), launcher: forkJobLauncher(), mode: 'browser' });
+  try {
+    const service = new MarginService(app.db, app.dataDir, (kind, config, name) => app.startRun(kind, config, name));
+    const datasets = new Map(service.datasets.list().map((d) => [d.id, d.name]));
+    const models = new Map(service.models.list().map((m) => [m.id, m.name]));
+    const rows = service.list().map((s) => ({
+      id: s.id,
+      dataset: datasets.get(s.datasetId) ?? null,
+      dataset_id: s.datasetId,
+      split: s.split,
+      subset: s.subset,
+      generated: s.generatedId === null ? null : (datasets.get(s.generatedId) ?? null),
+      model: models.get(s.modelId) ?? null,
+      model_id: s.modelId,
+      method: s.method,
+      params: s.params,
+      count: s.count,
+      status: s.status,
+      run_id: s.runId,
+      run_kind: s.runId !== null && app.runs.exists(s.runId) ? app.runs.get(s.runId).kind : null,
+      mean: s.summary?.mean ?? null,
+      fraction_negative: s.summary?.fraction_negative ?? null,
+      file: s.file,
+      created_at: s.createdAt,
+    }));
+    if (values.json) print({ margin_sets: rows });
+    else if (rows.length === 0) console.log('No margin sets yet.');
+    else console.table(rows.map((r) => ({ id: r.id, dataset: `${r.dataset}/${r.split}${r.subset !== null ? ` (first ${r.subset})` : ''}`, model: r.model, method: r.method, count: r.count, status: r.status, run: r.run_id, mean: r.mean })));
+  } finally {
+    app.close();
+  }
+}
+
 export async function marginsCommand(argv: string[]): Promise<void> {
+  if (argv[0] === 'list') return listCommand(argv.slice(1));
   const { values } = parseArgs({
     args: argv,
     options: {

@@ -5,6 +5,7 @@ import { forkJobLauncher } from '../../jobs/fork-launcher';
 import { defaultDbPath } from '../../paths';
 import { PumaApp } from '../../services/app';
 import { ModelService } from '../../services/models';
+import { DatasetService } from '../../services/datasets';
 import { initEngine } from '../../engine';
 import { CliError, parseNumber } from '../args';
 
@@ -36,8 +37,21 @@ export async function modelsCommand(argv: string[]): Promise<void> {
     const models = new ModelService(app.db, app.dataDir);
     if (sub === 'list') {
       const list = models.list();
-      if (values.json) print({ models: list });
-      else console.table(list.map((m) => ({ id: m.id, name: m.name, source: m.source, input: m.inputShape.join('x'), classes: m.numClasses, clean: m.accuracy?.clean ?? null, robust: m.accuracy?.robust ?? null })));
+      const datasets = new Map(new DatasetService(app.db, app.dataDir).list().map((d) => [d.id, d.name]));
+      // Flat fields for scripts: the run that trained it (its final model, or the margin model it trained for PUMA/PE/PD).
+      const rows = list.map((m) => {
+        const datasetId = m.provenance.datasetId ?? m.accuracy?.datasetId ?? null;
+        return {
+          ...m,
+          run_id: m.provenance.runId ?? null,
+          role: m.source === 'imported' ? null : (m.provenance.role ?? 'final'),
+          arch: m.provenance.architecture ?? null,
+          dataset: datasetId === null ? null : (datasets.get(datasetId) ?? null),
+          accuracies: m.accuracy ? { clean: m.accuracy.clean, robust: m.accuracy.robust, robust_eps: m.accuracy.robustEps, count: m.accuracy.count, split: m.accuracy.split } : null,
+        };
+      });
+      if (values.json) print({ models: rows });
+      else console.table(rows.map((m) => ({ id: m.id, name: m.name, source: m.source, run: m.run_id, input: m.inputShape.join('x'), classes: m.numClasses, clean: m.accuracy?.clean ?? null, robust: m.accuracy?.robust ?? null })));
       return;
     }
     if (sub === 'add-run') {

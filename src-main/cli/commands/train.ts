@@ -2,7 +2,7 @@
  * `puma train (--config FILE.json | --preset NAME) [--set key=value ...] [--resume RUN_ID] [--json]`
  * Runs one training job through the app's services and waits for it. With --json, stdout carries
  * exactly one JSON object: {run_id, status, metrics: {clean_acc, robust_acc_pgd, robust_acc_cw},
- * backend, seconds}; progress goes to stderr.
+ * backend, seconds, margin_model_id, margin_set_id}; progress goes to stderr.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -100,6 +100,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
       metrics: result?.metrics ?? null,
       backend: run.backend ?? result?.backend ?? null,
       seconds: status === 'finished' && result ? result.seconds : (Date.now() - started) / 1000,
+      // The margin model and set the run made or reused (`puma models list`, `puma margins list`).
+      margin_model_id: result?.margin_model_id ?? null,
+      margin_set_id: result?.margin_set_id ?? null,
       ...(status !== 'finished' ? { error: run.error } : {}),
     };
     if (values.json) print(out);

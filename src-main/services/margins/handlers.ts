@@ -1,5 +1,7 @@
 import type { marginOperations } from '../../../src-shared/api/ops/margins';
 import type { DomainHandlers, PumaApp } from '../app';
+import { ensureEngine } from '../models/handlers';
+import { runSelection } from './selection';
 import { MarginService } from './service';
 
 const services = new WeakMap<PumaApp, MarginService>();
@@ -20,5 +22,9 @@ export function marginHandlers(app: PumaApp): DomainHandlers<keyof typeof margin
     },
     'margins.histogram': (req) => marginServiceOf(app).histogram(req.id, { bins: req.bins, eps: req.eps }),
     'margins.gallery': (req) => marginServiceOf(app).gallery(req.id, req.count),
+    'margins.selection': async (req) => {
+      await ensureEngine(); // the margin model predicts the galleries' classes
+      return runSelection(marginServiceOf(app), app.runs, req);
+    },
   };
 }

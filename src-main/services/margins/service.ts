@@ -135,12 +135,17 @@ export class MarginService {
     const k = Math.max(0, Math.min(count, 256, margins.length));
     const dataset = this.datasets.get(set.datasetId);
     const reader = this.datasets.openSplit(set.datasetId, set.split, { preload: false });
+    // A train run's set may end with its generated set's samples (after the first `subset` of the split).
+    const originals = set.subset ?? reader.count;
+    const generated = set.generatedId !== null ? this.datasets.get(set.generatedId) : null;
+    const extra = generated ? this.datasets.openSplit(generated.id, generated.splits.train ? 'train' : 'test', { preload: false }) : null;
     try {
+      const at = (index: number): [typeof reader, number] => (index < originals || !extra ? [reader, index] : [extra, index - originals]);
       const item = (index: number) => ({
         index,
-        label: reader.labels[index]!,
+        label: at(index)[0].labels[at(index)[1]]!,
         margin: margins[index]!,
-        image: Array.from(reader.readRange(index, 1)),
+        image: Array.from(at(index)[0].readRange(at(index)[1], 1)),
       });
       return {
         height: dataset.shape[0],
@@ -152,6 +157,7 @@ export class MarginService {
       };
     } finally {
       reader.close();
+      extra?.close();
     }
   }
 

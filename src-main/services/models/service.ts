@@ -43,6 +43,44 @@ export function describeModel(model: tf.LayersModel, where: string): { inputShap
   return { inputShape: [input[1]!, input[2]!, input[3]!], numClasses: output[1] };
 }
 
+/** What the log records of a model's files (storeModelFiles). */
+export interface StoredModelFiles {
+  inputShape: [number, number, number];
+  numClasses: number;
+  hash: string;
+  storageDir: string;
+  params: number;
+}
+
+/**
+ * Checks that the artifacts build an image classifier and keeps them in the content-hashed folder
+ * `<root>/<hash>/` (written to a temp folder, then renamed into place). Writes no log row, so a
+ * job process can call it and leave the row to the main process. The caller disposes `model`.
+ */
+export async function storeModelFiles(root: string, artifacts: LayersArtifacts, where: string): Promise<{ model: tf.LayersModel; files: StoredModelFiles }> {
+  let model: tf.LayersModel;
+  try {
+    model = await loadLayersArtifacts(artifacts);
+  } catch (e) {
+    throw new Error(`${where}: TF.js could not build the model: ${(e as Error).message}`);
+  }
+  try {
+    const { inputShape, numClasses } = describeModel(model, where);
+    const hash = hashArtifacts(artifacts);
+    const dir = path.join(root, hash.slice(0, 32));
+    if (!fs.existsSync(path.join(dir, 'model.json'))) {
+      const tmp = `${dir}.tmp-${process.pid}`;
+      writeLayersArtifacts(tmp, artifacts);
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.renameSync(tmp, dir);
+    }
+    return { model, files: { inputShape, numClasses, hash, storageDir: dir, params: model.countParams() } };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
 /**
  * Margin models: imported TF.js Layers models (or models trained in the app), normalised to output
  * logits and kept in content-hashed folders under `<dataDir>/models/<hash>/`.
@@ -125,9 +163,9 @@ export class ModelService {
     return this.get(info.id);
   }
 
-  /** The margin model registered from train run `runId`, if any. */
+  /** The final model of train run `runId` registered as a margin model, if any (not one it trained for its margins). */
   findByRun(runId: number): ModelInfo | undefined {
-    return this.list().find((m) => m.source === 'trained' && m.provenance.runId === runId);
+    return this.list().find((m) => m.source === 'trained' && m.provenance.runId === runId && m.provenance.role !== 'margin_model');
   }
 
   /**
@@ -190,32 +228,14 @@ export class ModelService {
       evaluate?: { dataset: number | string; count?: number; robustEps?: number };
     },
   ): Promise<ModelInfo> {
-    let model: tf.LayersModel;
+    const { model, files } = await storeModelFiles(this.root, artifacts, meta.where);
     try {
-      model = await loadLayersArtifacts(artifacts);
-    } catch (e) {
-      throw new Error(`${meta.where}: TF.js could not build the model: ${(e as Error).message}`);
-    }
-    try {
-      const { inputShape, numClasses } = describeModel(model, meta.where);
-      const hash = hashArtifacts(artifacts);
-      const dir = path.join(this.root, hash.slice(0, 32));
-      if (!fs.existsSync(path.join(dir, 'model.json'))) {
-        const tmp = `${dir}.tmp-${process.pid}`;
-        writeLayersArtifacts(tmp, artifacts);
-        fs.rmSync(dir, { recursive: true, force: true });
-        fs.renameSync(tmp, dir);
-      }
       const id = this.repo.create({
         name: meta.name,
         source: meta.source,
         provenance: meta.provenance,
-        inputShape,
-        numClasses,
         droppedSoftmax: meta.droppedSoftmax,
-        hash,
-        storageDir: dir,
-        params: model.countParams(),
+        ...files,
         accuracy: null,
       });
       if (meta.evaluate) {

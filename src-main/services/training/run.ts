@@ -6,13 +6,16 @@
 import path from 'node:path';
 import { parseTrainConfig, type TrainConfig, type TrainingCheckpointRecord, type TrainRunResult } from '../../../src-shared/domain/training';
 import { selectPruned } from '../../../src-shared/method/pruning';
+import { selectForRun } from '../../../src-shared/method/run-selection';
 import type { MetricPoint } from '../../../src-shared/domain/runs';
+import type { RunArtifacts } from '../../../src-shared/domain/run-artifacts';
 import type { PhaseId, PhaseProgress } from '../../../src-shared/domain/phases';
 import { initEngine } from '../../engine';
 import { trainModel, TrainingStopped } from '../../engine/training';
 import { openDatabase } from '../../store/db';
 import { DatasetService } from '../datasets/service';
 import { openRunData } from './data';
+import { describeRunArtifacts } from './artifacts-job';
 import { computeScores, scoreNeeded } from './scores';
 
 /** What the job needs of its context (JobContext satisfies it). */
@@ -31,6 +34,8 @@ export interface TrainJobContext {
   metrics(points: MetricPoint[]): void;
   /** The main process logs the checkpoint row and `points` in one transaction (it alone writes the log). */
   checkpoint(checkpoint: TrainingCheckpointRecord, points?: MetricPoint[]): void;
+  /** The margin model / set the run made or used, registered by the main process. */
+  artifacts(artifacts: RunArtifacts): void;
   result(result: unknown, final?: boolean): void;
   throwIfCancelled(): void;
 }
@@ -78,6 +83,8 @@ export async function runTrainingJob(ctx: TrainJobContext, rawConfig: unknown): 
     resumed_from: null,
     pruning: null,
     margins: null,
+    margin_model_id: null,
+    margin_set_id: null,
   };
   try {
     // 1. Scores and pruning (the scores phases take the first 30 % of the overall progress bar).
@@ -102,18 +109,10 @@ export async function runTrainingJob(ctx: TrainJobContext, rawConfig: unknown): 
       for (const p of scorePhases) ctx.skipPhase(p, why);
       timings.scores = (performance.now() - t0) / 1000;
       result.margins = { source: scores.source, path: scores.path, count: scores.values.length };
-      const pruned = selectPruned({
-        strategy: config.strategy,
-        poolSize: data.candidates.length,
-        ratio: config.prune_ratio,
-        pdRatio: config.pd_ratio,
-        scores: scores.values,
-        score: config.score,
-        threshold: config.threshold,
-        seed: config.seed,
-        eq2Eps: config.eq2_eps ?? config.eps,
-        gap: config.gap,
-      });
+      // The margin model and set go to the log (the main process registers them; their ids join the result).
+      const artifacts = await describeRunArtifacts({ config, data, scores, runId: ctx.runId, dataDir: ctx.dataDir, db });
+      if (artifacts) ctx.artifacts(artifacts);
+      const pruned = selectForRun(config, scores.values);
       kept = Int32Array.from(pruned.kept, (i) => data.candidates[i]!);
       if (pruned.radii) {
         radii = new Float32Array(data.poolSize);

@@ -32,6 +32,12 @@ export interface ScoreResult {
   values: Float32Array;
   source: string;
   path: string | null;
+  /** The scores cache key (null for `margin_set`): also the key of the margin set the log records. */
+  key: string | null;
+  /** Folder of the margin model's final weights (trained helper or `margin_model` run); null for CD or `margin_set`. */
+  modelDir: string | null;
+  /** Clean test accuracy of a helper trained in this job (null when it came from the cache or elsewhere). */
+  modelEval: { clean: number; count: number } | null;
 }
 
 export interface ScoreHooks {
@@ -73,19 +79,23 @@ function helperKey(c: TrainConfig, data: RunData, kind: 'margin' | 'cd'): string
   });
 }
 
+/** The estimator a train run uses for its margins (also the identity of the margin set it records). */
+export function runMarginSpec(c: TrainConfig, numClasses: number) {
+  const eps = c.eq2_eps ?? c.eps;
+  return c.margin_method === 'fast'
+    ? // Steps of ε/2 reach 2.5ε in 5 steps (Eq. 2 clips at ε; PE only needs the order of the rest);
+      // the bisection then locates the crossing within a 32nd of the segment.
+      ({ method: 'fast', params: { stepSize: Math.max(eps / 2, 1e-3), iMax: 5, jMax: 5 } } as const)
+    : ({ method: 'deepfool', params: { maxIter: 50, candidates: Math.min(10, numClasses) } } as const);
+}
+
 async function marginsWith(model: tf.LayersModel, c: TrainConfig, data: RunData, hooks: ScoreHooks): Promise<Float32Array> {
   const out = new Float32Array(data.candidates.length);
-  const eps = c.eq2_eps ?? c.eps;
   const readBatch = (offset: number, count: number) => {
     const r = data.read(data.candidates.subarray(offset, offset + count));
     return { x: r.x, y: r.y, shape: r.shape };
   };
-  const spec =
-    c.margin_method === 'fast'
-      ? // Steps of ε/2 reach 2.5ε in 5 steps (Eq. 2 clips at ε; PE only needs the order of the rest);
-        // the bisection then locates the crossing within a 32nd of the segment.
-        ({ method: 'fast', params: { stepSize: Math.max(eps / 2, 1e-3), iMax: 5, jMax: 5 } } as const)
-      : ({ method: 'deepfool', params: { maxIter: 50, candidates: Math.min(10, data.numClasses) } } as const);
+  const spec = runMarginSpec(c, data.numClasses);
   await computeMarginsChunked({
     ...spec,
     model,
@@ -106,16 +116,21 @@ async function marginsWith(model: tf.LayersModel, c: TrainConfig, data: RunData,
 export async function computeScores(c: TrainConfig, data: RunData, dataDir: string, kind: 'margin' | 'cd', hooks: ScoreHooks): Promise<ScoreResult> {
   if (kind === 'margin' && c.margin_set != null) {
     const { data: values } = readNpyFloat32(c.margin_set);
-    if (values.length === data.candidates.length) return { values, source: 'margin_set', path: c.margin_set };
-    if (values.length === data.poolSize) return { values: Float32Array.from(data.candidates, (p) => values[p]!), source: 'margin_set', path: c.margin_set };
+    const none = { key: null, modelDir: null, modelEval: null };
+    if (values.length === data.candidates.length) return { values, source: 'margin_set', path: c.margin_set, ...none };
+    if (values.length === data.poolSize) return { values: Float32Array.from(data.candidates, (p) => values[p]!), source: 'margin_set', path: c.margin_set, ...none };
     throw new Error(`${c.margin_set}: ${values.length} margins, but the pool has ${data.poolSize} samples (${data.candidates.length} used)`);
   }
   const key = helperKey(c, data, kind);
   const root = path.join(dataDir, 'training', 'scores');
   const file = path.join(root, `${kind}-${key}.npy`);
+  const helperDir = path.join(root, `${kind}-${key}-model`);
+  // The model behind the margins: a `margin_model` run's final model, else the helper trained here.
+  const modelDir = kind !== 'margin' ? null : c.margin_model != null ? path.join(dataDir, 'runs', String(c.margin_model), 'final') : path.join(helperDir, 'final');
+  let modelEval: ScoreResult['modelEval'] = null;
   if (fs.existsSync(file)) {
     const { data: values } = readNpyFloat32(file);
-    if (values.length === data.candidates.length) return { values, source: 'cache', path: file };
+    if (values.length === data.candidates.length) return { values, source: 'cache', path: file, key, modelDir: modelDir && fs.existsSync(modelDir) ? modelDir : null, modelEval };
   }
   fs.mkdirSync(root, { recursive: true });
   let values: Float32Array;
@@ -136,7 +151,6 @@ export async function computeScores(c: TrainConfig, data: RunData, dataDir: stri
   } else {
     // Train the helper with the run's own architecture and data (kept across restarts by its checkpoints).
     const helper = helperConfig(c, kind === 'cd');
-    const helperDir = path.join(root, `${kind}-${key}-model`);
     const pool = data.makePool(helper, data.candidates, null);
     const res = await trainModel({
       config: helper,
@@ -157,6 +171,7 @@ export async function computeScores(c: TrainConfig, data: RunData, dataDir: stri
       // The helper's own checkpoint is not the run's: report a plain cancel (resume continues the helper).
       throw e instanceof TrainingStopped ? new Error('cancelled') : e;
     });
+    if (res.eval) modelEval = { clean: res.eval.clean_acc, count: data.test.labels.length };
     try {
       if (kind === 'margin') {
         values = await marginsWith(res.ema, c, data, hooks);
@@ -172,7 +187,7 @@ export async function computeScores(c: TrainConfig, data: RunData, dataDir: stri
     }
   }
   writeNpyFloat32(file, values);
-  return { values, source, path: file };
+  return { values, source, path: file, key, modelDir, modelEval };
 }
 
 /** CD of each candidate from a run's correctness/epoch-*.u8 files (0 unseen, 1 correct, 2 wrong). */

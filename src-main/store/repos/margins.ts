@@ -18,13 +18,24 @@ interface MarginSetRow {
   grad_evals_per_sample: number | null;
   samples_per_second: number | null;
   last_run_id: number | null;
+  run_id: number | null;
+  subset: number | null;
+  generated_id: number | null;
   created_at: string;
   completed_at: string | null;
   chunks_done: number;
+  run_kind: string | null;
 }
 
 /** What creating a margin set needs: its identity and chunking (the rest is progress). */
 export type NewMarginSet = Pick<MarginSetInfo, 'datasetId' | 'split' | 'modelId' | 'method' | 'params' | 'key' | 'count' | 'chunkSize'>;
+
+/** A set a train run computed in its own job (whole, not chunked) and reports when done. */
+export type RunMarginSet = Pick<MarginSetInfo, 'datasetId' | 'split' | 'modelId' | 'method' | 'params' | 'key' | 'count' | 'subset' | 'generatedId'> & {
+  runId: number;
+  file: string;
+  summary: MarginSetSummary;
+};
 
 export interface MarginChunkRow {
   chunkIndex: number;
@@ -37,7 +48,7 @@ export interface MarginChunkRow {
   seconds: number;
 }
 
-const SELECT = `SELECT s.*, (SELECT COUNT(*) FROM margin_chunks c WHERE c.set_id = s.id) AS chunks_done FROM margin_sets s`;
+const SELECT = `SELECT s.*, (SELECT COUNT(*) FROM margin_chunks c WHERE c.set_id = s.id) AS chunks_done, (SELECT r.kind FROM runs r WHERE r.id = s.run_id) AS run_kind FROM margin_sets s`;
 
 function fromRow(r: MarginSetRow): MarginSetInfo {
   return {
@@ -58,6 +69,10 @@ function fromRow(r: MarginSetRow): MarginSetInfo {
     gradEvalsPerSample: r.grad_evals_per_sample,
     samplesPerSecond: r.samples_per_second,
     lastRunId: r.last_run_id,
+    runId: r.run_id,
+    runKind: r.run_kind as MarginSetInfo['runKind'],
+    subset: r.subset,
+    generatedId: r.generated_id,
     createdAt: r.created_at,
     completedAt: r.completed_at,
   };
@@ -80,6 +95,24 @@ export class MarginsRepo {
     return Number(info.lastInsertRowid);
   }
 
+  /** Records a complete set made by a train run (no chunks: the job computed it in one piece). */
+  createFromRun(s: RunMarginSet): number {
+    const now = new Date().toISOString();
+    const info = this.db
+      .prepare(
+        `INSERT INTO margin_sets (dataset_id, split, model_id, method, params_json, key, count, chunk_size, chunks_total, status, file, summary_json, run_id, subset, generated_id, created_at, completed_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 'complete', ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(s.datasetId, s.split, s.modelId, s.method, JSON.stringify(s.params), s.key, s.count, s.count, s.file, JSON.stringify(s.summary), s.runId, s.subset, s.generatedId, now, now);
+    return Number(info.lastInsertRowid);
+  }
+
+  /** The complete set whose margins are this file, if any (a run given `margin_set: FILE.npy`). */
+  getByFile(file: string): MarginSetInfo | undefined {
+    const row = this.db.prepare(`${SELECT} WHERE s.file = ? AND s.status = 'complete' ORDER BY s.id LIMIT 1`).get(file) as MarginSetRow | undefined;
+    return row && fromRow(row);
+  }
+
   get(id: number): MarginSetInfo | undefined {
     const row = this.db.prepare(`${SELECT} WHERE s.id = ?`).get(id) as MarginSetRow | undefined;
     return row && fromRow(row);
@@ -100,7 +133,8 @@ export class MarginsRepo {
   }
 
   setLastRun(id: number, runId: number): void {
-    this.db.prepare('UPDATE margin_sets SET last_run_id = ? WHERE id = ?').run(runId, id);
+    // The first job that computes a set made it; later ones (resumes) only continue it.
+    this.db.prepare('UPDATE margin_sets SET last_run_id = ?, run_id = COALESCE(run_id, ?) WHERE id = ?').run(runId, runId, id);
   }
 
   /** Indices of the chunks already committed. */
@@ -143,6 +177,14 @@ export class MarginsRepo {
         `UPDATE margin_sets SET status = 'complete', file = ?, summary_json = ?, grad_evals_per_sample = ?, samples_per_second = ?, completed_at = ? WHERE id = ?`,
       )
       .run(done.file, JSON.stringify(done.summary), done.gradEvalsPerSample, done.samplesPerSecond, new Date().toISOString(), id);
+  }
+
+  /** Train runs that trained with this set (their result names it), newest first. */
+  trainRunsUsing(id: number): number[] {
+    const rows = this.db
+      .prepare(`SELECT id FROM runs WHERE kind = 'train' AND result_json IS NOT NULL AND json_extract(result_json, '$.margin_set_id') = ? ORDER BY id DESC`)
+      .all(id) as Array<{ id: number }>;
+    return rows.map((r) => r.id);
   }
 
   remove(id: number): void {

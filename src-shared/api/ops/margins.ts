@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MarginJobConfig, type MarginGallery, type MarginHistogram, type MarginSetInfo } from '../../domain/margins';
+import { MarginJobConfig, type MarginGallery, type MarginHistogram, type MarginSelection, type MarginSetInfo } from '../../domain/margins';
 import { Id, res } from './common';
 
 export const marginOperations = {
@@ -16,6 +16,16 @@ export const marginOperations = {
   'margins.histogram': {
     request: z.object({ id: Id, bins: z.number().int().min(1).max(1000).optional(), eps: z.number().positive().max(1).optional() }).strict(),
     response: res<MarginHistogram>(),
+  },
+  /**
+   * A train run's selection for the set (default: the run that made it, else the newest run that
+   * trained with it): kept vs pruned, ε_i of the kept samples, anti-adversarial ones, galleries.
+   */
+  'margins.selection': {
+    request: z
+      .object({ id: Id, runId: Id.optional(), count: z.number().int().min(1).max(64).optional(), bins: z.number().int().min(1).max(1000).optional() })
+      .strict(),
+    response: res<MarginSelection>(),
   },
   'margins.gallery': {
     request: z.object({ id: Id, count: z.number().int().min(1).max(256).optional() }).strict(),
