@@ -118,6 +118,33 @@ export function meanStd(values: readonly number[]): { mean: number | null; std: 
   return { mean, std: Math.sqrt(squares / (n - 1)) };
 }
 
+/**
+ * Mean of several runs' series x by x, and the ± std band where more than one run has a point
+ * (Compare's grouped curves). Non-finite values do not count, as in the tables.
+ */
+export function meanStdSeries(runs: ReadonlyArray<ReadonlyArray<{ step: number; value: number }>>): {
+  points: Array<{ step: number; value: number }>;
+  band: Array<{ step: number; lo: number; hi: number }>;
+} {
+  const byStep = new Map<number, number[]>();
+  for (const series of runs) {
+    for (const p of series) {
+      if (!Number.isFinite(p.value)) continue;
+      const values = byStep.get(p.step);
+      if (values) values.push(p.value);
+      else byStep.set(p.step, [p.value]);
+    }
+  }
+  const points: Array<{ step: number; value: number }> = [];
+  const band: Array<{ step: number; lo: number; hi: number }> = [];
+  for (const step of [...byStep.keys()].sort((a, b) => a - b)) {
+    const { mean, std } = meanStd(byStep.get(step)!);
+    points.push({ step, value: mean! });
+    if (std !== null) band.push({ step, lo: mean! - std, hi: mean! + std });
+  }
+  return { points, band };
+}
+
 function checkNames(fn: string, what: string, names: unknown, allowEmpty: boolean): string[] {
   if (!Array.isArray(names)) fail(fn, `${what} must be an array of names`);
   if (!allowEmpty && names.length === 0) fail(fn, `${what} must name at least one key`);

@@ -1,17 +1,42 @@
 import type { CompareData } from '../../../src-shared/api/ops/experiments';
-import type { GroupedTable } from '../../../src-shared/method/table';
-import { canonicalJson, getConfigValue } from '../../../src-shared/method/table';
+import { AXIS_LABELS, compareMetricKeys, metricDisplayValue, metricHeader, metricInfo, TABLE_METRICS } from '../../../src-shared/domain/metrics';
+import { fieldTitle, TRAIN_DOCS } from '../../../src-shared/domain/parameter-docs';
+import type { GroupedTable, TableGroup } from '../../../src-shared/method/table';
+import { canonicalJson, formatGroupValue, getConfigValue, meanStdSeries } from '../../../src-shared/method/table';
 import { client } from '../api/client';
-import { downloadText } from '../components/palette';
+import type { LineSeries } from '../components/LineChart.svelte';
+import { colorAt, downloadText } from '../components/palette';
 
-const PREFERRED_METRICS = ['clean_acc', 'robust_acc_cw', 'robust_acc_pgd'];
 /** Charts: at most this many points per series (down-sampled in SQL). */
 const MAX_POINTS = 120;
-const MAX_CHARTS = 6;
+/** A perceptron study logs one series per (strategy, ratio): draw this many at most. */
+const MAX_CHARTS = 24;
+
+/** One chart of the curves section: a metric over its x axis, a line per run or per group. */
+export interface CurveChart {
+  key: string;
+  title: string;
+  xLabel: string;
+  integerX: boolean;
+  series: LineSeries[];
+}
+
+export interface LegendEntry {
+  label: string;
+  color: string;
+}
+
+/** A config key's header: the words of the training form ("Pruning ratio r"), else the key. */
+export function keyTitle(key: string): string {
+  const doc = (TRAIN_DOCS as Record<string, (typeof TRAIN_DOCS)[keyof typeof TRAIN_DOCS] | undefined>)[key];
+  return doc ? fieldTitle(doc) : key;
+}
 
 /**
- * The compare view: config diff, overlaid curves, the accuracy–robustness scatter and the
- * grouped table (mean ± std over seeds, best in bold) of a set of runs, with exports.
+ * The compare view: config diff, curves of every metric (a line per run, or the group mean ±
+ * std band when grouped), the accuracy–robustness scatter and the grouped table (mean ± std
+ * over seeds, best in bold) of a set of runs, with exports. Names, units and axes come from
+ * src-shared/domain/metrics; accuracies are drawn and tabled in percent.
  */
 export class CompareState {
   runIds = $state<number[]>([]);
@@ -21,17 +46,24 @@ export class CompareState {
   groupBy = $state<string[]>([]);
   metrics = $state<string[]>([]);
   finishedOnly = $state(true);
+  /** Curves per run even when the table is grouped. */
+  eachRun = $state(false);
   xMetric = $state('clean_acc');
   yMetric = $state('robust_acc_cw');
   error = $state<string | null>(null);
   tableError = $state<string | null>(null);
   loaded = $state(false);
 
-  /** Every metric key any run has, preferred ones first. */
+  /**
+   * The table metrics the runs have (bare names, the paper's order). Runs without any (margins,
+   * perceptron) offer their own final values, never curve-only series such as the learning rate.
+   */
   metricKeys = $derived.by(() => {
     const seen = new Set<string>();
     for (const r of this.data?.runs ?? []) for (const k of Object.keys(r.latest)) seen.add(k);
-    return [...PREFERRED_METRICS.filter((k) => seen.has(k)), ...[...seen].filter((k) => !PREFERRED_METRICS.includes(k)).sort()];
+    const table = TABLE_METRICS.filter((k) => seen.has(k));
+    if (table.length) return table;
+    return [...seen].filter((k) => !metricInfo(k).known || metricInfo(k).table).sort();
   });
 
   /** Config keys whose values differ between the runs: the candidates to group by. */
@@ -39,7 +71,48 @@ export class CompareState {
   allKeys = $derived((this.data?.diff.rows ?? []).map((r) => r.key));
   diffRows = $derived((this.data?.diff.rows ?? []).filter((r) => !this.onlyChanged || r.differs));
 
-  chartKeys = $derived(this.metricKeys.slice(0, MAX_CHARTS));
+  runName = (id: number): string => {
+    const r = this.data?.runs.find((x) => x.id === id);
+    return r?.name ? `#${id} ${r.name}` : `#${id}`;
+  };
+
+  /** "strategy=puma prune_ratio=0.2", or "all runs" when nothing is grouped. */
+  groupLabel = (g: TableGroup): string =>
+    this.table?.groupBy.length ? this.table.groupBy.map((k, j) => `${k}=${g.values[j] === undefined ? '–' : formatGroupValue(g.values[j])}`).join(' ') : 'all runs';
+
+  /** Curves are drawn per group (mean ± std band) when the table groups by some key. */
+  grouped = $derived(!this.eachRun && !!this.table?.groupBy.length && !!this.table.groups.length);
+
+  /** Every curve metric any run logged (one chart per metric, the listed order; the same metric under two keys once). */
+  curveKeys = $derived.by(() => {
+    const keys = new Set<string>();
+    for (const rs of this.data?.series ?? []) for (const s of rs.series) if (s.points.length && metricInfo(s.key).curve) keys.add(s.key);
+    const seen = new Set<string>();
+    return [...keys].sort(compareMetricKeys).filter((k) => {
+      const id = metricInfo(k).known ? metricInfo(k).label : k;
+      return seen.has(id) ? false : (seen.add(id), true);
+    });
+  });
+  hiddenCurves = $derived(Math.max(0, this.curveKeys.length - MAX_CHARTS));
+
+  /** The lines' names and colours, shared by every chart. */
+  legend = $derived.by<LegendEntry[]>(() => {
+    if (this.grouped) return this.table!.groups.map((g, i) => ({ label: `${this.groupLabel(g)} (n=${g.runIds.length})`, color: colorAt(i) }));
+    return (this.data?.series ?? []).map((rs, i) => ({ label: this.runName(rs.runId), color: colorAt(i) }));
+  });
+
+  curves = $derived.by<CurveChart[]>(() => {
+    const series = this.data?.series ?? [];
+    const pointsOf = (runId: number, key: string) =>
+      (series.find((rs) => rs.runId === runId)?.series.find((s) => s.key === key)?.points ?? []).map((p) => ({ step: p.step, value: metricDisplayValue(key, p.value) }));
+    return this.curveKeys.slice(0, MAX_CHARTS).map((key) => {
+      const info = metricInfo(key);
+      const lines: LineSeries[] = this.grouped
+        ? this.table!.groups.map((g, i) => ({ label: this.legend[i]!.label, color: colorAt(i), ...meanStdSeries(g.runIds.map((id) => pointsOf(id, key))) }))
+        : series.map((rs, i) => ({ label: this.runName(rs.runId), color: colorAt(i), points: pointsOf(rs.runId, key) }));
+      return { key, title: metricHeader(key), xLabel: AXIS_LABELS[info.x], integerX: info.x === 'epoch' || info.x === 'chunk', series: lines };
+    });
+  });
 
   /** The run index of each group of the table, for colouring the scatter by group. */
   groupOfRun = $derived.by(() => {
@@ -116,7 +189,9 @@ export class CompareState {
   }
 
   toggleMetric(key: string): void {
-    this.metrics = this.metrics.includes(key) ? this.metrics.filter((k) => k !== key) : [...this.metrics, key];
+    // Keep the paper's order whatever the order of clicks.
+    const next = this.metrics.includes(key) ? this.metrics.filter((k) => k !== key) : [...this.metrics, key];
+    this.metrics = this.metricKeys.filter((k) => next.includes(k));
     void this.loadTable();
   }
 
