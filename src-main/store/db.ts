@@ -40,6 +40,11 @@ export function isStorageFault(err: unknown): boolean {
   return typeof code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CORRUPT|NOTADB|CANTOPEN)/.test(code);
 }
 
+/** An error of the experiment log (LogError or a named SQLite error): its message is written for users. */
+export function isLogFault(err: unknown): err is Error {
+  return err instanceof LogError || err instanceof Database.SqliteError;
+}
+
 const NAMED = Symbol('named');
 
 /**

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { PumaApp } from '../services/app';
 import { pathPolicy, scrubMessage } from '../services/path-policy';
 import { APP_ROOT } from '../services/system';
+import { isLogFault } from '../store/db';
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -249,6 +250,8 @@ const INTERNAL = 'PUMA Lab could not finish this request (an internal error; the
  * (scrubbed); a programming error (TypeError, …) only says what to do.
  */
 function internalMessage(err: unknown, scrub: (s: string) => string): string {
+  // A fault of the experiment log (full, read-only, damaged) names the log and says what to do.
+  if (isLogFault(err)) return scrub(err.message);
   if (!(err instanceof Error) || err.constructor !== Error || !err.message) return INTERNAL;
   return `${scrub(err.message)} (the details are in the terminal running puma serve)`;
 }

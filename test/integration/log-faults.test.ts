@@ -7,6 +7,7 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EventMessage } from '../../src-shared/api/contract';
@@ -14,6 +15,7 @@ import type { RunSummary } from '../../src-shared/domain/runs';
 import { PumaApp } from '../../src-main/services/app';
 import { logInfo, openDatabase } from '../../src-main/store/db';
 import { RunsRepo } from '../../src-main/store/repos/runs';
+import { startHttpServer } from '../../src-main/transport/http';
 import { fakeLauncher, finishJob } from '../unit/experiments/fake-launcher';
 import { tempDir } from '../helpers/tmp';
 import { canMountTmpfs, mountTmpfs } from '../helpers/tmpfs';
@@ -150,6 +152,33 @@ describe('a full log', () => {
     expect(app.runs.unrecorded.size).toBe(0);
     const ended = events.filter((e) => e.name === 'run.status' && (e.payload as { runId: number }).runId === id).at(-1)!;
     expect(ended.payload).toMatchObject({ status: 'failed', error: run.error });
+  });
+
+  it('answers a write the full log cannot take over HTTP with the named fault, and keeps serving', async () => {
+    const { app } = openApp();
+    const id = app.startRun('perceptron', config, 'notes');
+    const server = await startHttpServer({ app, staticDir: tmp() });
+    cleanups.unshift(() => void server.close());
+    const post = (op: string, body: unknown) =>
+      new Promise<{ status: number; body: { error?: string } }>((resolve, reject) => {
+        const data = JSON.stringify(body);
+        const req = http.request(
+          { host: '127.0.0.1', port: server.port, method: 'POST', path: `/api/${op}`, headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` } },
+          (res) => {
+            let text = '';
+            res.on('data', (c) => (text += c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { error?: string } }));
+          },
+        );
+        req.on('error', reject);
+        req.end(data);
+      });
+    app.db.pragma(`max_page_count = ${app.db.pragma('page_count', { simple: true }) as number}`);
+    const r = await post('runs.update', { id, notes: 'n'.repeat(20_000) });
+    expect(r.status).toBeGreaterThanOrEqual(400);
+    expect(r.body.error).toMatch(/^experiment log .*log\.db: database or disk is full — free some disk space/);
+    expect(r.body.error).not.toMatch(STACK);
+    expect((await post('app.info', {})).status).toBe(200);
   });
 
   it.skipIf(!canMountTmpfs)('on a real full disk: the app keeps serving, the end is reported from memory, runs start again once there is room', async () => {
