@@ -166,15 +166,34 @@ export class PathPolicy {
   }
 
   private configFile(value: unknown, field: string): string {
-    const id = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : null;
-    if (id === null) return this.check(value, field);
-    const set = Number.isSafeInteger(id) && id > 0 ? new MarginsRepo(this.app.db).get(id) : undefined;
-    if (!set) throw new BadRequest(`${field}: margin set ${value} does not exist in the experiment log (Margins page / \`puma margins list\`)`);
-    if (set.status !== 'complete' || !set.file) {
-      throw new BadRequest(`${field}: margin set ${id} is not complete (${set.chunksDone} / ${set.chunksTotal} chunks); finish it on the Margins page first`);
-    }
-    return set.file;
+    const id = marginSetId(value);
+    return id === null ? this.check(value, field) : marginSetFile(this.app, id, field);
   }
+}
+
+/** A `margin_set` value that names a margin set by id (a number, or digits as text), else null. */
+function marginSetId(value: unknown): number | null {
+  return typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : null;
+}
+
+/** The margins file of complete margin set `id` of the log; a BadRequest naming `field` otherwise. */
+export function marginSetFile(app: PumaApp, id: number, field = 'margin_set'): string {
+  const set = Number.isSafeInteger(id) && id > 0 ? new MarginsRepo(app.db).get(id) : undefined;
+  if (!set) throw new BadRequest(`${field}: margin set ${id} does not exist in the experiment log (Margins page / \`puma margins list\`)`);
+  if (set.status !== 'complete' || !set.file) {
+    throw new BadRequest(`${field}: margin set ${id} is not complete (${set.chunksDone} / ${set.chunksTotal} chunks); finish it on the Margins page first`);
+  }
+  return set.file;
+}
+
+/**
+ * A config with `margin_set` given as an id replaced by that set's file (paths left as they are):
+ * what the CLI needs, where any path is the user's own.
+ */
+export function marginSetIdsToFiles(app: PumaApp, config: unknown, field = 'margin_set'): unknown {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) return config;
+  const id = marginSetId((config as Record<string, unknown>).margin_set);
+  return id === null ? config : { ...config, margin_set: marginSetFile(app, id, field) };
 }
 
 const policies = new WeakMap<PumaApp, PathPolicy>();

@@ -9,6 +9,7 @@ import { parseTrainConfig, type TrainConfig } from '../../../src-shared/domain/t
 import { readLatestCheckpointPosition } from '../../engine/training/checkpoint';
 import type { PumaApp } from '../app';
 import { DatasetService } from '../datasets/service';
+import { marginSetIdsToFiles } from '../path-policy';
 import { runDirFor } from './run';
 
 const RESUMABLE = new Set(['cancelled', 'interrupted', 'failed']);
@@ -38,7 +39,8 @@ export class TrainingService {
   }
 
   async start(raw: unknown, name?: string, source = 'training config'): Promise<{ runId: number; config: TrainConfig }> {
-    const config = parseTrainConfig(raw, source);
+    // margin_set may name a margin set of the log by id: the job reads that set's file
+    const config = parseTrainConfig(marginSetIdsToFiles(this.app, raw), source);
     await this.ensureDataset(config.dataset);
     if (config.generated != null) this.datasets.get(config.generated);
     if (config.margin_model != null) this.checkTrainRun(config.margin_model, 'margin_model');

@@ -10,7 +10,8 @@ import { PumaApp } from '../../../src-main/services/app';
 import { setPathPicker } from '../../../src-main/services/datasets/handlers';
 import { extractTar } from '../../../src-main/services/datasets/formats/tar';
 import { ExpansionBudget } from '../../../src-main/services/limits';
-import { assertUserChosenPath, pathPolicy, resolveInside, scrubMessage } from '../../../src-main/services/path-policy';
+import { assertUserChosenPath, marginSetIdsToFiles, pathPolicy, resolveInside, scrubMessage } from '../../../src-main/services/path-policy';
+import { MarginsRepo } from '../../../src-main/store/repos/margins';
 import { tempDir } from '../../helpers/tmp';
 import { tarFile, write } from '../datasets/writers';
 
@@ -120,6 +121,36 @@ describe('the policy of the desktop app', () => {
       expect(err).toMatchObject({ status: 400 });
       // the picked folder's sibling is still out
       await expect(app.dispatch('models.import', { path: away, name: 'm' })).rejects.toThrow(/refused/);
+    } finally {
+      app.close();
+      t.cleanup();
+    }
+  });
+});
+
+describe('margin_set given as a margin set id', () => {
+  it('becomes the file of a complete set of the log; unknown and unfinished sets are refused by name', () => {
+    const t = tempDir();
+    const app = new PumaApp({ dbPath: path.join(t.dir, 'log.db'), launcher: forkJobLauncher(), mode: 'browser', allowedRoots: [root] });
+    try {
+      // the sets' dataset and model rows do not matter here: only the set row is read
+      app.db.pragma('foreign_keys = OFF');
+      const repo = new MarginsRepo(app.db);
+      const base = { split: 'train' as const, modelId: 1, datasetId: 1, method: 'deepfool' as const, params: {} as never, count: 4, chunkSize: 4 };
+      const done = repo.create({ ...base, key: 'k-done' });
+      const file = path.join(app.dataDir, 'margins', `set-${done}.npy`);
+      repo.complete(done, { file, summary: { count: 4, mean: 0, quantiles: { p01: 0, p10: 0, p50: 0, p90: 0, p99: 0 }, fraction_negative: 0, fraction_below_eps: null }, gradEvalsPerSample: 1, samplesPerSecond: null });
+      const pending = repo.create({ ...base, key: 'k-pending' });
+      app.db.pragma('foreign_keys = ON');
+
+      expect(pathPolicy(app).configFiles({ strategy: 'puma', margin_set: done }, 'config')).toEqual({ strategy: 'puma', margin_set: file });
+      expect(pathPolicy(app).configFiles({ margin_set: ` ${done} ` }, 'config').margin_set).toBe(file);
+      expect(() => pathPolicy(app).configFiles({ margin_set: pending }, 'config')).toThrow(/config\.margin_set: margin set \d+ is not complete \(0 \/ 1 chunks\)/);
+      expect(() => pathPolicy(app).configFiles({ margin_set: 99 }, 'config')).toThrow(/config\.margin_set: margin set 99 does not exist/);
+      expect(() => pathPolicy(app).gridFiles({ margin_set: [done, path.join(away, 'secret')] }, 'grid')).toThrow(/grid\.margin_set\[1\]: .*refused/);
+      // the CLI's way in: ids become files, paths stay the user's own
+      expect(marginSetIdsToFiles(app, { margin_set: String(done) })).toEqual({ margin_set: file });
+      expect(marginSetIdsToFiles(app, { margin_set: path.join(away, 'secret') })).toEqual({ margin_set: path.join(away, 'secret') });
     } finally {
       app.close();
       t.cleanup();
