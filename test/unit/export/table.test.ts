@@ -5,9 +5,11 @@ import {
   escapeLatex,
   escapeMarkdown,
   formatFixed,
+  formatPruned,
   getConfigValue,
   groupRuns,
   meanStd,
+  meanStdSeries,
   metricsToCsv,
   metricsToJson,
   tableToJson,
@@ -38,6 +40,25 @@ describe('meanStd', () => {
   it('has no std for a single value, and neither for none', () => {
     expect(meanStd([0.42])).toEqual({ mean: 0.42, std: null });
     expect(meanStd([])).toEqual({ mean: null, std: null });
+  });
+});
+
+describe('meanStdSeries', () => {
+  it('averages runs x by x, with a ± std band only where more than one run has the point', () => {
+    const a = [{ step: 1, value: 0.5 }, { step: 2, value: 0.7 }, { step: 3, value: 0.9 }];
+    const b = [{ step: 1, value: 0.7 }, { step: 2, value: 0.7 }];
+    const c = [{ step: 2, value: Number.NaN }];
+    const { points, band } = meanStdSeries([b, a, c]);
+    expect(points.map((p) => p.step)).toEqual([1, 2, 3]);
+    expect(points[0]!.value).toBeCloseTo(0.6, 15);
+    expect(points[1]!.value).toBeCloseTo(0.7, 15);
+    expect(points[2]!.value).toBe(0.9);
+    const sd = Math.sqrt(((0.5 - 0.6) ** 2 + (0.7 - 0.6) ** 2) / 1);
+    expect(band.map((p) => p.step)).toEqual([1, 2]);
+    expect(band[0]!.lo).toBeCloseTo(0.6 - sd, 12);
+    expect(band[0]!.hi).toBeCloseTo(0.6 + sd, 12);
+    expect(band[1]!.hi - band[1]!.lo).toBeCloseTo(0, 15);
+    expect(meanStdSeries([])).toEqual({ points: [], band: [] });
   });
 });
 
@@ -132,6 +153,21 @@ describe('groupRuns', () => {
     expect(a!.metrics.cw!.best).toBe(true);
     const none = groupRuns([row(1, {}, {})], [], ['acc']);
     expect(none.groups[0]!.metrics.acc).toEqual({ n: 0, mean: null, std: null, best: false });
+  });
+
+  it('collects the distinct pruned shares of a group (a range when its runs differ) and rejects a share outside [0, 1]', () => {
+    const rows = [
+      { ...row(1, { s: 'a' }, { acc: 0.5 }), pruned: 0.25 },
+      { ...row(2, { s: 'a' }, { acc: 0.6 }), pruned: 0.2 },
+      { ...row(3, { s: 'a' }, { acc: 0.7 }), pruned: 0.2 + 1e-12 },
+      { ...row(4, { s: 'b' }, { acc: 0.7 }), pruned: 0.225 },
+      row(5, { s: 'c' }, { acc: 0.7 }),
+    ];
+    const t = groupRuns(rows, ['s'], ['acc']);
+    expect(t.groups.map((g) => g.pruned)).toEqual([[0.2, 0.25], [0.225], []]);
+    expect(t.groups.map(formatPruned)).toEqual(['20–25', '22.5', '']);
+    expect(toMarkdown(t, { bold: false }).split('\n')[4]).toBe('| c | – | 1 | 70.00 |');
+    expect(() => groupRuns([{ ...row(6, {}, { acc: 0.5 }), pruned: 1.5 }], [], ['acc'])).toThrow(/run 6 \(rows\[0\]\) pruned must be a fraction in \[0, 1\], got 1.5/);
   });
 
   it('keeps only the listed statuses when asked', () => {
