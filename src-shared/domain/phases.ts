@@ -77,22 +77,17 @@ export class PhaseTracker {
     return p;
   }
 
-  /** Credits the time since the last report to the current phase. */
-  private tick(now: number): void {
-    const dt = Math.max(0, now - this.lastAt) / 1000;
-    this.lastAt = now;
-    if (this.current) {
-      const cur = this.find(this.current);
-      if (cur.status === 'running') cur.seconds += dt;
-    }
-  }
-
-  /** `id` is now the current phase, `fraction` of it done. */
+  /**
+   * `id` is now the current phase, `fraction` of it done. A report comes after a piece of work
+   * (a batch, a chunk), so the time since the previous report is this phase's, whichever phase
+   * reported before; the time before the very first report (setting up) is nobody's.
+   */
   report(id: PhaseId, fraction: number, now: number, text = '', rate: number | null = null): void {
-    this.tick(now);
     const p = this.find(id);
-    // Another phase that was running is paused (training between evaluations), not done.
+    if (this.current !== null) p.seconds += Math.max(0, now - this.lastAt) / 1000;
+    this.lastAt = now;
     this.current = id;
+    // Another phase that was running is paused (training between evaluations), not done.
     p.status = fraction >= 1 ? 'done' : 'running';
     p.fraction = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
     if (text) p.text = text;
@@ -115,10 +110,14 @@ export class PhaseTracker {
     p.eta_seconds = 0;
   }
 
-  /** The phases as they stand (copies), with the current one's clock brought up to `now`. */
+  /** The phases as they stand (copies), the current one's clock running on to `now`. */
   snapshot(now: number): PhaseProgress[] {
-    this.tick(now);
-    return this.phases.map((p) => ({ ...p, eta_seconds: p.status === 'running' ? this.etaOf(p) : p.status === 'pending' ? null : 0 }));
+    return this.phases.map((p) => {
+      const live = { ...p };
+      if (p.id === this.current && p.status === 'running') live.seconds += Math.max(0, now - this.lastAt) / 1000;
+      live.eta_seconds = p.status === 'running' ? this.etaOf(live) : p.status === 'pending' ? null : 0;
+      return live;
+    });
   }
 
   private etaOf(p: PhaseProgress): number | null {

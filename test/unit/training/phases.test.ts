@@ -38,6 +38,18 @@ describe('PhaseTracker', () => {
     expect(t.remaining(330 * S)).toBeCloseTo(80, 0);
   });
 
+  it('counts the time up to a phase’s first report as that phase’s (a finished phase takes no more)', () => {
+    const t = new PhaseTracker(['margin_model', 'margins'], 0);
+    t.report('margin_model', 0.5, 10 * S);
+    t.report('margin_model', 1, 20 * S);
+    // All margins come in one chunk: the first report of the phase is its last.
+    t.report('margins', 1, 32 * S);
+    const [model, margins] = t.snapshot(40 * S);
+    expect(model!.seconds).toBeCloseTo(10);
+    expect(margins!.seconds).toBeCloseTo(12);
+    expect(margins!.status).toBe('done');
+  });
+
   it('says "estimating" (null) for the first seconds of a phase', () => {
     const t = new PhaseTracker(['training'], 0);
     t.report('training', 0.05, 1 * S);
