@@ -41,7 +41,15 @@ function isTrustedUrl(url: string): boolean {
 export async function startElectronApp(): Promise<void> {
   await app.whenReady();
   const dbPath = process.env.PUMA_DB ?? path.join(app.getPath('userData'), 'puma.db');
-  const puma = new PumaApp({ dbPath: dbPath ?? defaultDbPath(), launcher: utilityLauncher, mode: 'electron' });
+  let puma: PumaApp;
+  try {
+    puma = new PumaApp({ dbPath: dbPath ?? defaultDbPath(), launcher: utilityLauncher, mode: 'electron' });
+  } catch (err) {
+    // A damaged or unreadable log: say which and what to do rather than never open a window.
+    dialog.showErrorBox('PUMA Lab cannot open its experiment log', (err as Error).message);
+    app.exit(2);
+    return;
+  }
   registerIpcHandlers(ipcMain, puma, isTrustedUrl);
 
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
