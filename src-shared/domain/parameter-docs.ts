@@ -24,7 +24,7 @@ export interface FieldDoc {
 }
 
 /** The unit of every radius and margin. */
-export const PIXEL_SCALE = 'pixel scale [0, 1]; 8/255 ≈ 0.031 may be typed as a fraction';
+export const PIXEL_SCALE = 'pixel scale [0, 1], e.g. 8/255 ≈ 0.031';
 
 /** "Pruning ratio r" — the label with its symbol, as shown above a field and in messages. */
 export function fieldTitle(doc: FieldDoc): string {
@@ -68,7 +68,7 @@ export const TRAIN_DOCS: Record<keyof TrainConfig, FieldDoc> = {
     choices: { margin: 'margin m_i', cd: 'classification difficulty CD' },
   },
   threshold: { label: 'Threshold', symbol: 't', help: 'Threshold form instead of a ratio: PE removes margin > t (or CD < t), PD removes margin < t (or CD ≥ t) (§3.3).' },
-  eq2_eps: { label: 'ε of Eq. 2', symbol: 'ε', help: 'Clip radius in ε_i = clip(m_i, −ε, ε) (Eq. 2); empty = the training ε. Table 5 tries 6/255 and 10/255.', unit: PIXEL_SCALE },
+  eq2_eps: { label: 'Eq. 2 radius', symbol: 'ε', help: 'Clip radius in ε_i = clip(m_i, −ε, ε) (Eq. 2); empty = the training ε. Table 5 tries 6/255 and 10/255.', unit: PIXEL_SCALE },
   gap: { label: 'Margin gap', symbol: 'g', help: 'Subtracted from every margin before clipping: ε_i = clip(m_i − g, −ε, ε) (Eq. 3, Table 4: 1/255); 0 = Eq. 2.', unit: PIXEL_SCALE },
   margin_model: { label: 'Margin model run', help: 'A finished train run whose EMA model gives the margins; it must be adversarially robust (§4.1, App. B). Empty = train one first.', unit: 'run id' },
   margin_set: { label: 'Margin set file', help: 'A stored .npy of margins, one per pool sample (overrides the margin model).' },

@@ -6,16 +6,18 @@
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PumaApp } from '../../src-main/services/app';
 import type { RunningServer } from '../../src-main/transport/http';
 import { startServedApp, type ServedApp } from '../helpers/served-app';
 
 let served: ServedApp;
+let app: PumaApp;
 let server: RunningServer;
 let page: Page;
 
 beforeAll(async () => {
   served = await startServedApp({ width: 1280, height: 900 });
-  ({ server, page } = served);
+  ({ app, server, page } = served);
 });
 afterAll(() => served?.close());
 
@@ -62,10 +64,27 @@ describe('perceptron study in the browser', () => {
     expect(await page.locator('[data-testid=points-table] tbody tr').count()).toBe(20);
   });
 
-  it('shows a clear error for invalid settings', async () => {
+  it('shows each invalid setting at its field, in words', async () => {
     await page.goto(server.url + '#/perceptron');
+    const runsBefore = app.runs.list().length;
     await page.fill('input[name=ratios]', '0, 1.5');
+    await page.fill('input[name=k]', 'many');
     await page.getByRole('button', { name: 'Start' }).click();
-    await expect.poll(() => page.getByTestId('error').textContent()).toMatch(/ratios/);
+    const ratios = page.getByTestId('perceptron-ratios-error');
+    await expect.poll(() => ratios.textContent()).toBe('Pruning ratios r (ratios), item 2: must be below 1, got 1.5');
+    // The message sits inside the field it is about, next to the input.
+    expect(await page.getByTestId('perceptron-ratios-field').locator('[data-testid=perceptron-ratios-error]').count()).toBe(1);
+    expect(await page.getByTestId('perceptron-k-error').textContent()).toBe('Dimensions K (k): must be a whole number, got "many"');
+    expect(await page.getByTestId('perceptron-alphas-error').count()).toBe(0);
+    expect(app.runs.list().length).toBe(runsBefore);
+    // Fixing the field clears its message on the next try.
+    await page.fill('input[name=k]', '60');
+    await page.fill('input[name=ratios]', '0, 0.5');
+    await page.uncheck('input[name=none]');
+    await page.uncheck('input[name=pe]');
+    await page.uncheck('input[name=pd]');
+    await page.getByRole('button', { name: 'Start' }).click();
+    await expect.poll(() => page.getByTestId('perceptron-strategies-error').textContent()).toBe('Strategies (strategies): needs at least 1 value');
+    expect(await page.getByTestId('perceptron-ratios-error').count()).toBe(0);
   });
 });

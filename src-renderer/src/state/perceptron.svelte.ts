@@ -1,16 +1,21 @@
+import { describeIssues, type FieldIssue } from '../../../src-shared/domain/field-errors';
+import { PERCEPTRON_FIELDS } from '../../../src-shared/domain/form-fields';
+import { PERCEPTRON_DOCS } from '../../../src-shared/domain/parameter-docs';
 import { PerceptronConfig, type PerceptronPoint, type PerceptronStrategy } from '../../../src-shared/domain/perceptron';
-
-/** The form starts from the schema's defaults, so the UI and the CLI agree. */
-const DEFAULTS = PerceptronConfig.parse({});
 import type { RunDetail } from '../../../src-shared/domain/runs';
 import { client } from '../api/client';
 
-const parseList = (s: string): number[] =>
+/** The form starts from the schema's defaults, so the UI and the CLI agree. */
+const DEFAULTS = PerceptronConfig.parse({});
+
+/** A number when the text is one; otherwise the text, so the error can quote what was typed. */
+const num = (t: string): number | string => (t.trim() !== '' && Number.isFinite(Number(t)) ? Number(t) : t.trim());
+const list = (s: string): Array<number | string> =>
   s
     .split(',')
     .map((x) => x.trim())
     .filter(Boolean)
-    .map(Number);
+    .map(num);
 
 export interface PerceptronResultView {
   points: PerceptronPoint[];
@@ -21,15 +26,18 @@ export interface PerceptronResultView {
 
 /** The perceptron page: the form, the run being shown, and its live progress. */
 export class PerceptronState {
-  k = $state(200);
-  eps = $state(0);
-  alphas = $state('0.5, 1, 2, 4, 8');
-  ratios = $state('0, 0.5, 0.8');
+  // Text as typed (numbers too), so a problem can quote it; the schema's defaults to start.
+  k = $state(String(DEFAULTS.k));
+  eps = $state(String(DEFAULTS.eps));
+  alphas = $state(DEFAULTS.alphas.join(', '));
+  ratios = $state(DEFAULTS.ratios.join(', '));
   strategies = $state<Record<PerceptronStrategy, boolean>>({ none: true, pe: true, pd: true });
-  seeds = $state(3);
-  filterBelowEps = $state(false);
-  maxSteps = $state(DEFAULTS.maxSteps);
-  tol = $state(DEFAULTS.tol);
+  seeds = $state(String(DEFAULTS.seeds));
+  filterBelowEps = $state(DEFAULTS.filterBelowEps);
+  maxSteps = $state(String(DEFAULTS.maxSteps));
+  tol = $state(String(DEFAULTS.tol));
+  /** Problems of the form, each shown at its field. */
+  issues = $state<FieldIssue[]>([]);
 
   run = $state<RunDetail | null>(null);
   error = $state<string | null>(null);
@@ -54,23 +62,31 @@ export class PerceptronState {
 
   config() {
     return {
-      k: Number(this.k),
-      eps: Number(this.eps),
-      alphas: parseList(this.alphas),
-      ratios: parseList(this.ratios),
+      k: num(this.k),
+      eps: num(this.eps),
+      alphas: list(this.alphas),
+      ratios: list(this.ratios),
       strategies: (Object.keys(this.strategies) as PerceptronStrategy[]).filter((s) => this.strategies[s]),
-      seeds: Number(this.seeds),
+      seeds: num(this.seeds),
       filterBelowEps: this.filterBelowEps,
-      maxSteps: Number(this.maxSteps),
-      tol: Number(this.tol),
+      maxSteps: num(this.maxSteps),
+      tol: num(this.tol),
     };
+  }
+
+  issuesAt(key: string): FieldIssue[] {
+    return this.issues.filter((i) => i.key === key);
   }
 
   async start(): Promise<void> {
     this.error = null;
+    const raw = this.config();
+    const parsed = PerceptronConfig.safeParse(raw);
+    this.issues = parsed.success ? [] : describeIssues(parsed.error.issues, raw, PERCEPTRON_DOCS, PERCEPTRON_FIELDS);
+    if (!parsed.success) return;
     this.starting = true;
     try {
-      const { runId } = await client.call('perceptron.start', { config: this.config() });
+      const { runId } = await client.call('perceptron.start', { config: parsed.data });
       await this.open(runId);
     } catch (e) {
       this.error = (e as Error).message;
@@ -84,17 +100,18 @@ export class PerceptronState {
       const run = await client.call('runs.get', { id });
       this.run = run;
       // Show the configuration the run was made with.
-      const c = run.config as ReturnType<PerceptronState['config']>;
+      const c = run.config as PerceptronConfig;
       if (c && typeof c === 'object' && Array.isArray(c.alphas)) {
-        this.k = c.k;
-        this.eps = c.eps;
+        this.k = String(c.k);
+        this.eps = String(c.eps);
         this.alphas = c.alphas.join(', ');
         this.ratios = c.ratios.join(', ');
         this.strategies = { none: c.strategies.includes('none'), pe: c.strategies.includes('pe'), pd: c.strategies.includes('pd') };
-        this.seeds = c.seeds;
+        this.seeds = String(c.seeds);
         this.filterBelowEps = c.filterBelowEps;
-        this.maxSteps = c.maxSteps;
-        this.tol = c.tol;
+        this.maxSteps = String(c.maxSteps);
+        this.tol = String(c.tol);
+        this.issues = [];
       }
     } catch (e) {
       this.error = (e as Error).message;

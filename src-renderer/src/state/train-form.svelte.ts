@@ -113,6 +113,8 @@ export class TrainFormState {
         else this.issues.push(issue);
       }
     }
+    const lineOf = (m: string) => Number(/^Line (\d+)/.exec(m)?.[1] ?? 0);
+    this.overrideIssues.sort((a, b) => lineOf(a) - lineOf(b));
     return null;
   }
 
