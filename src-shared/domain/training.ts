@@ -27,30 +27,50 @@ const radius = z.preprocess(fraction, z.number().finite().min(0).max(1));
 const share = z.number().min(0).max(1);
 const positiveInt = z.number().int().positive();
 
+/**
+ * Upper bounds on every count in a config: far past any real run, low enough that a typo or a
+ * hostile value (epochs 1e12, a 12.5M-element milestone list) is refused before a run exists.
+ */
+export const TRAIN_LIMITS = {
+  samples: 100_000_000,
+  epochs: 10_000,
+  batchSize: 65_536,
+  width: 4096,
+  depth: 1000,
+  steps: 1000,
+  listLength: 1000,
+  logEvery: 1_000_000,
+  seed: 2 ** 32 - 1,
+  text: 4096,
+} as const;
+const upTo = (max: number) => positiveInt.max(max);
+const stepsUpTo = z.number().int().min(0).max(TRAIN_LIMITS.steps);
+const nameOrId = z.union([z.string().min(1).max(TRAIN_LIMITS.text), positiveInt]);
+
 export const TrainConfig = z
   .object({
     /** Dataset name or id in the datasets service; "fashion-mnist" is imported from the system copy when missing. */
-    dataset: z.union([z.string().min(1), positiveInt]).default('fashion-mnist'),
+    dataset: nameOrId.default('fashion-mnist'),
     /** Generated set (name or id) attached to the dataset, mixed into every batch; null = originals only. */
-    generated: z.union([z.string().min(1), positiveInt]).nullable().default(null),
+    generated: nameOrId.nullable().default(null),
     generated_share: share.default(0.7),
     /** Use only the first N training originals (quick runs and tests); null = all. */
-    train_subset: positiveInt.nullable().default(null),
+    train_subset: upTo(TRAIN_LIMITS.samples).nullable().default(null),
     /** Random crop + flip; null = on for colour images, off for 1-channel ones. */
     augment: z.boolean().nullable().default(null),
 
     arch: z.enum(TRAIN_ARCHITECTURES).default('cnn-small'),
     /** mlp: hidden units; resnets: base channels; wrn: widen factor. null = the architecture's default. */
-    width: positiveInt.nullable().default(null),
+    width: upTo(TRAIN_LIMITS.width).nullable().default(null),
     /** mlp: hidden layers; wrn: depth 6n+4. */
-    depth: positiveInt.nullable().default(null),
+    depth: upTo(TRAIN_LIMITS.depth).nullable().default(null),
 
     method: z.enum(TRAIN_METHODS).default('trades'),
-    beta: z.number().min(0).default(6),
+    beta: z.number().min(0).max(1000).default(6),
     label_smoothing: share.default(0),
     eps: radius.default(0.1),
     /** Attack steps during training and step size (null = 2.5·eps/steps). */
-    attack_steps: z.number().int().min(0).default(10),
+    attack_steps: stepsUpTo.default(10),
     attack_step_size: radius.nullable().default(null),
 
     strategy: z.enum(PRUNING_STRATEGIES).default('none'),
@@ -63,7 +83,7 @@ export const TrainConfig = z
      * Threshold form instead of a ratio (pe / pd): pe+cd removes CD < t, pe+margin removes m > t,
      * pd+margin removes m < t (t = eps: "margin < ε"), pd+cd removes CD ≥ t.
      */
-    threshold: z.preprocess(fraction, z.number().finite()).nullable().default(null),
+    threshold: z.preprocess(fraction, z.number().min(-1e6).max(1e6)).nullable().default(null),
     /** The ε of Eq. 2 (null = eps); the paper's Table 5 varies it. */
     eq2_eps: radius.nullable().default(null),
     /** Eq. 3 gap g (0 = Eq. 2). */
@@ -71,44 +91,44 @@ export const TrainConfig = z
     /** Train run id whose final EMA model gives the margins; null = train one with this run's arch and data. */
     margin_model: positiveInt.nullable().default(null),
     /** A stored margins file (.npy, one float32 per pool sample); overrides margin_model. */
-    margin_set: z.string().min(1).nullable().default(null),
+    margin_set: z.string().min(1).max(TRAIN_LIMITS.text).nullable().default(null),
     margin_method: z.enum(['deepfool', 'fast']).default('deepfool'),
     /** Epochs of the margin model (or the CD recording run) when the app trains it itself. */
-    margin_model_epochs: positiveInt.default(2),
+    margin_model_epochs: upTo(TRAIN_LIMITS.epochs).default(2),
     /** Train run id that recorded per-sample correctness (for score = cd); null = record it first. */
     cd_run: positiveInt.nullable().default(null),
     /** Online PUMA: epochs without pruning, then prune samples still correct at margin m_P. */
-    online_warmup_epochs: z.number().int().min(0).default(1),
-    online_prune_margin: z.preprocess(fraction, z.number().finite()).nullable().default(null),
+    online_warmup_epochs: z.number().int().min(0).max(TRAIN_LIMITS.epochs).default(1),
+    online_prune_margin: z.preprocess(fraction, z.number().min(-1e6).max(1e6)).nullable().default(null),
     online_search_steps: z.number().int().min(1).max(20).default(6),
     /** Record per-sample correctness every epoch (CD needs it). */
     record_correctness: z.boolean().default(false),
 
-    lr: z.number().positive().default(0.1),
+    lr: z.number().positive().max(100).default(0.1),
     momentum: z.number().min(0).max(0.999).default(0.9),
     nesterov: z.boolean().default(true),
-    weight_decay: z.number().min(0).default(5e-4),
+    weight_decay: z.number().min(0).max(1).default(5e-4),
     schedule: z.enum(['onecycle', 'step', 'constant']).default('onecycle'),
     warmup_share: share.default(0.025),
     /** step schedule: fractions of training where lr is multiplied by step_gamma. */
-    step_milestones: z.array(share).default([0.5, 0.75]),
+    step_milestones: z.array(share).max(TRAIN_LIMITS.listLength).default([0.5, 0.75]),
     step_gamma: z.number().positive().max(1).default(0.1),
     /** EMA decay τ (0 = the EMA model is the live model). */
     ema_tau: z.number().min(0).max(1).default(0.995),
 
-    batch_size: positiveInt.default(128),
+    batch_size: upTo(TRAIN_LIMITS.batchSize).default(128),
     /** Samples per epoch; null = every kept original once. */
-    epoch_size: positiveInt.nullable().default(null),
-    epochs: positiveInt.default(5),
-    eval_every: z.number().int().min(0).default(1),
+    epoch_size: upTo(TRAIN_LIMITS.samples).nullable().default(null),
+    epochs: upTo(TRAIN_LIMITS.epochs).default(5),
+    eval_every: z.number().int().min(0).max(TRAIN_LIMITS.epochs).default(1),
     /** Evaluate on the first N test samples; null = the whole test set. */
-    eval_subset: positiveInt.nullable().default(1000),
-    eval_attack_steps: z.number().int().min(0).default(40),
+    eval_subset: upTo(TRAIN_LIMITS.samples).nullable().default(1000),
+    eval_attack_steps: stepsUpTo.default(40),
     /** null = eps/4. */
     eval_step_size: radius.nullable().default(null),
-    eval_batch_size: positiveInt.default(250),
+    eval_batch_size: upTo(TRAIN_LIMITS.batchSize).default(250),
 
-    seed: z.number().int().min(0).default(0),
+    seed: z.number().int().min(0).max(TRAIN_LIMITS.seed).default(0),
     backend: z.enum(['auto', 'node-gpu', 'node', 'wasm', 'cpu']).default('auto'),
     /**
      * Processes that share each batch's training attack (wasm/cpu backends, which run on one
@@ -116,7 +136,7 @@ export const TrainConfig = z
      */
     workers: z.number().int().min(0).max(16).default(1),
     /** Log a batch-level loss point every N batches (live curves). */
-    log_every: positiveInt.default(10),
+    log_every: upTo(TRAIN_LIMITS.logEvery).default(10),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -35,9 +35,11 @@ export function decodeNpyFloat32(bytes: Uint8Array, source = 'buffer'): { data: 
   };
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) fail('not a .npy file (bad magic)');
   const major = bytes[6]!;
+  if (major < 1 || major > 3) fail(`.npy format version ${major} is not supported`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const headerStart = major === 1 ? 10 : 12;
+  if (headerStart + headerLength > bytes.length) fail('truncated: the header runs past the end of the file');
   const header = new TextDecoder('latin1').decode(bytes.subarray(headerStart, headerStart + headerLength));
   if (!/'descr':\s*'<f4'/.test(header)) fail(`only little-endian float32 ('<f4') is supported, header: ${header.trim()}`);
   if (/'fortran_order':\s*True/.test(header)) fail('Fortran-ordered arrays are not supported');
@@ -47,7 +49,11 @@ export function decodeNpyFloat32(bytes: Uint8Array, source = 'buffer'): { data: 
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
-    .map(Number);
+    .map((d) => {
+      // a negative or fractional dimension is no array (it would size a typed array wrongly)
+      if (!/^\d+$/.test(d) || !Number.isSafeInteger(Number(d))) fail(`shape (${shapeMatch![1]!.trim()}) has dimension '${d}'; dimensions are whole numbers ≥ 0`);
+      return Number(d);
+    });
   const count = shape.reduce((a, b) => a * b, 1);
   const dataStart = headerStart + headerLength;
   if (bytes.length - dataStart < count * 4) fail(`truncated: expected ${count} float32 values`);

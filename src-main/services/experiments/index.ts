@@ -12,6 +12,7 @@ import type {
   SweepPlan,
 } from '../../../src-shared/api/ops/experiments';
 import type { RunKind, RunStatus } from '../../../src-shared/domain/runs';
+import type { TrainConfig } from '../../../src-shared/domain/training';
 import { configDiff } from '../../../src-shared/method/config-diff';
 import { expandGrid } from '../../../src-shared/method/sweep';
 import { metricInfo, TABLE_METRICS } from '../../../src-shared/domain/metrics';
@@ -152,6 +153,8 @@ export class ExperimentService {
       // As `puma train` does: a system dataset (e.g. Fashion-MNIST) is imported the first time.
       const training = new TrainingService(this.app);
       for (const dataset of new Set(plan.configs.map((c) => c.dataset as string | number))) await training.ensureDataset(dataset);
+      // margins files are read now, before any run of the sweep exists
+      for (const c of plan.configs) training.checkMarginSet(c as unknown as TrainConfig);
     }
     const experimentId = this.repo.createExperiment(spec.name, spec.kind, { base: spec.base, grid: spec.grid }, spec.description ?? '');
     const gridKeys = Object.keys(spec.grid).filter((k) => spec.grid[k]!.length > 1);

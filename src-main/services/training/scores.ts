@@ -16,6 +16,7 @@ import { classificationDifficulty } from '../../../src-shared/method/scores';
 import { computeMarginsChunked, readNpyFloat32, writeNpyFloat32 } from '../../engine/margins';
 import { loadModel, trainModel, TrainingStopped } from '../../engine/training';
 import type { RunData } from './data';
+import { readMarginFile } from './margin-file';
 
 export interface ScoreNeeds {
   kind: 'margin' | 'cd' | null;
@@ -115,11 +116,11 @@ async function marginsWith(model: tf.LayersModel, c: TrainConfig, data: RunData,
 
 export async function computeScores(c: TrainConfig, data: RunData, dataDir: string, kind: 'margin' | 'cd', hooks: ScoreHooks): Promise<ScoreResult> {
   if (kind === 'margin' && c.margin_set != null) {
-    const { data: values } = readNpyFloat32(c.margin_set);
+    // sized, shaped and finite (checked when the run was configured too: the file may have changed)
+    const values = readMarginFile(c.margin_set, { pool: data.poolSize, used: data.candidates.length });
     const none = { key: null, modelDir: null, modelEval: null };
     if (values.length === data.candidates.length) return { values, source: 'margin_set', path: c.margin_set, ...none };
-    if (values.length === data.poolSize) return { values: Float32Array.from(data.candidates, (p) => values[p]!), source: 'margin_set', path: c.margin_set, ...none };
-    throw new Error(`${c.margin_set}: ${values.length} margins, but the pool has ${data.poolSize} samples (${data.candidates.length} used)`);
+    return { values: Float32Array.from(data.candidates, (p) => values[p]!), source: 'margin_set', path: c.margin_set, ...none };
   }
   const key = helperKey(c, data, kind);
   const root = path.join(dataDir, 'training', 'scores');

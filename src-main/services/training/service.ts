@@ -7,9 +7,10 @@ import path from 'node:path';
 import { metricInfo } from '../../../src-shared/domain/metrics';
 import { parseTrainConfig, type TrainConfig } from '../../../src-shared/domain/training';
 import { readLatestCheckpointPosition } from '../../engine/training/checkpoint';
-import type { PumaApp } from '../app';
+import { BadRequest, type PumaApp } from '../app';
 import { DatasetService } from '../datasets/service';
 import { marginSetIdsToFiles } from '../path-policy';
+import { poolCounts, readMarginFile } from './margin-file';
 import { runDirFor } from './run';
 
 const RESUMABLE = new Set(['cancelled', 'interrupted', 'failed']);
@@ -45,9 +46,23 @@ export class TrainingService {
     if (config.generated != null) this.datasets.get(config.generated);
     if (config.margin_model != null) this.checkTrainRun(config.margin_model, 'margin_model');
     if (config.cd_run != null) this.checkTrainRun(config.cd_run, 'cd_run');
+    this.checkMarginSet(config);
     const label = name ?? `${config.method} ${config.arch} ${config.strategy}${config.strategy !== 'none' ? ` ${Math.round(config.prune_ratio * 100)}%` : ''} (seed ${config.seed})`;
     const runId = this.app.startRun('train', config, label, { seed: config.seed });
     return { runId, config };
+  }
+
+  /**
+   * A margins file is read when the run is configured (size, shape, one finite value per pool
+   * sample), so a bad one is refused before any run row exists rather than failing each attempt.
+   */
+  checkMarginSet(config: TrainConfig): void {
+    if (config.margin_set == null) return;
+    try {
+      readMarginFile(config.margin_set, poolCounts(this.datasets, config));
+    } catch (e) {
+      throw new BadRequest(`margin_set: ${(e as Error).message}`);
+    }
   }
 
   private checkTrainRun(id: number, key: string): void {
