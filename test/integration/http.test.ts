@@ -295,6 +295,16 @@ describe('the path policy over HTTP', () => {
     expect(JSON.parse((await request('POST', '/api/models.list', { body: {}, headers: bearer() })).body).result).toEqual([]);
   });
 
+  it('refuses a chosen folder whose model.json links out of it', async () => {
+    const linked = path.join(allowed, 'linked-model');
+    fs.mkdirSync(linked);
+    fs.symlinkSync(path.join(outside, 'shadow'), path.join(linked, 'model.json'));
+    const r = await post('models.import', { path: linked, name: 'linked' });
+    expect(r.status).toBe(400);
+    expect(r.error).toMatch(/refused 'model\.json': it links outside the chosen folder/);
+    expect(r.body).not.toContain('secret-line');
+  });
+
   it('does not echo the contents of a chosen file that is not JSON', async () => {
     fs.copyFileSync(path.join(outside, 'shadow'), path.join(allowed, 'model.json'));
     const r = await post('models.import', { path: path.join(allowed, 'model.json'), name: 'not-json' });

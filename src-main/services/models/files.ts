@@ -27,7 +27,8 @@ function fail(where: string, why: string): never {
 export function resolveModelJson(p: string): string {
   const abs = path.resolve(p);
   if (!fs.existsSync(abs)) fail(abs, 'no such file or folder');
-  const file = fs.statSync(abs).isDirectory() ? path.join(abs, MODEL_JSON) : abs;
+  // a folder's model.json must not be a link out of the folder that was chosen
+  const file = fs.statSync(abs).isDirectory() ? resolveInside(abs, MODEL_JSON, abs, 'the chosen folder') : abs;
   if (!fs.existsSync(file)) fail(abs, `no ${MODEL_JSON} in this folder`);
   return file;
 }
