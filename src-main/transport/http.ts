@@ -105,7 +105,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
   const scrub = (text: string): string => scrubMessage(text, pathPolicy(opts.app).roots(), APP_ROOT);
   /** Run records and events carry `error` texts written by jobs (a trace, possibly): scrubbed too. */
   const scrubErrors = (value: unknown, depth = 0): unknown => {
-    if (depth > 6 || typeof value !== 'object' || value === null) return value;
+    // errors sit near the top (a run, a list of runs, an event): metric series below are not walked
+    if (depth > 3 || typeof value !== 'object' || value === null) return value;
     if (Array.isArray(value)) return value.some((v) => typeof v === 'object' && v !== null) ? value.map((v) => scrubErrors(v, depth + 1)) : value;
     let out: Record<string, unknown> | null = null;
     for (const [k, v] of Object.entries(value)) {
