@@ -2,6 +2,7 @@ import type { trainingOperations } from '../../../src-shared/api/ops/training';
 import { ConfigError } from '../../../src-shared/domain/field-errors';
 import { BadRequest, type DomainHandlers, type PumaApp } from '../app';
 import { listPresets } from './presets';
+import { estimateTraining } from './estimate';
 import { TrainingService } from './service';
 
 export function trainingHandlers(app: PumaApp): DomainHandlers<keyof typeof trainingOperations> {
@@ -16,6 +17,13 @@ export function trainingHandlers(app: PumaApp): DomainHandlers<keyof typeof trai
       try {
         const { runId, config } = await svc().start(req.config, req.name);
         return { runId, config: config as unknown as Record<string, unknown> };
+      } catch (e) {
+        return asBadRequest(e);
+      }
+    },
+    'training.estimate': (req) => {
+      try {
+        return estimateTraining(app, svc().datasets, req.config);
       } catch (e) {
         return asBadRequest(e);
       }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { PresetName } from '../../domain/training';
+import type { TrainEstimate } from '../../method/estimate';
 import { Id, res } from './common';
 
 export const trainingOperations = {
@@ -12,6 +13,14 @@ export const trainingOperations = {
   'training.start': {
     request: z.object({ config: z.record(z.string(), z.unknown()), name: z.string().max(200).optional() }).strict(),
     response: res<{ runId: number; config: Record<string, unknown> }>(),
+  },
+  /**
+   * How long a run of this config would take (null when neither the log nor README's benchmarks
+   * have a throughput for its architecture and backend). An estimate; `basis` says from what.
+   */
+  'training.estimate': {
+    request: z.object({ config: z.record(z.string(), z.unknown()) }).strict(),
+    response: res<TrainEstimate & { backend: string; workers: number } | null>(),
   },
   /** Re-queues a cancelled / interrupted / failed train run; it continues from its latest checkpoint. */
   'training.resume': {
