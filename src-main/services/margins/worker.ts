@@ -50,7 +50,9 @@ process.on('message', (m: WorkerStart | { type: 'stop' }) => {
       }
       send({ type: 'done' });
     } catch (e) {
-      send({ type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+      // The message reaches the run's record; the stack only stderr, with --debug (PUMA_DEBUG).
+      if (process.env.PUMA_DEBUG && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+      send({ type: 'error', message: e instanceof Error ? e.message : String(e) });
     }
     setTimeout(() => process.exit(0), 50);
   })();
