@@ -4,7 +4,6 @@
  * exactly one JSON object: {run_id, status, metrics: {clean_acc, robust_acc_pgd, robust_acc_cw},
  * backend, seconds, margin_model_id, margin_set_id}; progress goes to stderr.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { TrainRunResult } from '../../../src-shared/domain/training';
@@ -12,6 +11,7 @@ import { applySetArgs } from '../../../src-shared/method/sweep';
 import { forkJobLauncher } from '../../jobs/fork-launcher';
 import { defaultDbPath } from '../../paths';
 import { PumaApp } from '../../services/app';
+import { readJsonFile } from '../../services/limits';
 import { readPresetRaw } from '../../services/training/presets';
 import { TrainingService } from '../../services/training/service';
 import { CliError, printRunProgress } from '../args';
@@ -24,9 +24,10 @@ const print = (obj: unknown): void => void process.stdout.write(JSON.stringify(o
 function readConfigFile(file: string): Record<string, unknown> {
   let raw: unknown;
   try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    // size and nesting limited; the message names the file, never echoes it
+    raw = readJsonFile(file);
   } catch (e) {
-    throw new CliError(`${file}: cannot read the training config (${(e as Error).message})`);
+    throw new CliError(`cannot read the training config: ${(e as Error).message}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new CliError(`${file}: a training config must be a JSON object`);
   return raw as Record<string, unknown>;

@@ -2,7 +2,7 @@
  * Config schemas per run kind and the named presets (resources/presets/<name>.json), for sweeps
  * from the New experiment form and `puma sweep`.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import type { ConfigProblem, PresetInfo } from '../../../src-shared/api/ops/experiments';
@@ -10,6 +10,7 @@ import { PerceptronConfig } from '../../../src-shared/domain/perceptron';
 import { RunKind } from '../../../src-shared/domain/runs';
 import { TrainConfig } from '../../../src-shared/domain/training';
 import { APP_ROOT } from '../system';
+import { readJsonFile } from '../limits';
 
 /** The schema that validates (and fills defaults of) a config of each kind that a sweep can run. */
 export const CONFIG_SCHEMAS: Partial<Record<RunKind, z.ZodType<Record<string, unknown>>>> = {
@@ -30,9 +31,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export function readPreset(file: string): PresetInfo {
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    // size and nesting limited; the message names the file, never echoes it
+    raw = readJsonFile(file);
   } catch (err) {
-    throw new Error(`${file}: cannot read the preset: ${(err as Error).message}`);
+    throw new Error(`cannot read the preset: ${(err as Error).message}`);
   }
   if (!isPlainObject(raw)) throw new Error(`${file}: a preset must be a JSON object`);
   const wrapped = isPlainObject(raw.config);

@@ -128,6 +128,17 @@ describe('margin_set files are checked when the run is configured', () => {
     expect(app.runs.get(runId).kind).toBe('train');
   });
 
+  it('a training config nested 100000 deep is refused by its nesting, naming the file (exit 2)', () => {
+    const cfg = write(t.dir, 'deep.json', Buffer.from(`{"dataset": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`));
+    const r = spawnSync(process.execPath, [path.resolve('bin/puma.mjs'), 'train', '--config', cfg, '--db', path.join(t.dir, 'log.db'), '--json'], {
+      encoding: 'utf8',
+      env: { ...process.env, PUMA_HOME: t.dir },
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`${cfg}: JSON nested deeper than 100 levels`);
+    expect(r.stderr).not.toMatch(/Maximum call stack/);
+  });
+
   it('puma train exits 2 with the file named and creates no run', () => {
     const file = write(t.dir, 'cli-nan.npy', margins(Array.from({ length: N }, (_, i) => (i === 1 ? NaN : 0.1))));
     const db = path.join(t.dir, 'log.db');

@@ -28,6 +28,8 @@ export function cifarFiles(dir: string, variant: CifarVariant): { split: SplitNa
 
 function readNames(file: string): string[] | undefined {
   if (!fs.existsSync(file)) return undefined;
+  // read whole: 100 class names take a few hundred bytes
+  if (fs.statSync(file).size > 1024 * 1024) throw new Error(`${file}: a class-name file of ${fs.statSync(file).size} bytes; refused`);
   const names = fs
     .readFileSync(file, 'utf8')
     .split(/\r?\n/)
