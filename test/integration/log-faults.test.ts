@@ -5,6 +5,7 @@
  * does not take the app down, and the run records the cause or, when even that cannot be
  * written, reports it from memory.
  */
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -207,6 +208,49 @@ describe('a full log', () => {
     const again = new PumaApp({ dbPath, launcher: fakeLauncher().launcher, mode: 'browser' });
     expect(again.runs.get(id).status).toBe('interrupted');
     again.close();
+  });
+});
+
+describe.skipIf(!canMountTmpfs)('puma serve on a disk that fills during a run', () => {
+  it('keeps serving and reports the run failed with the cause', async () => {
+    const m = mountTmpfs('3m')!;
+    cleanups.push(() => m.unmount());
+    const dbPath = path.join(m.dir, 'log.db');
+    const child = spawn(process.execPath, [path.resolve('bin/puma.mjs'), 'serve', '--db', dbPath], {
+      env: { ...process.env, PUMA_HOME: m.dir, PUMA_DEBUG: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    cleanups.push(() => child.kill('SIGKILL')); // before the unmount (cleanups run in reverse)
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    const url = await new Promise<URL>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`puma serve did not start: ${out}`)), 60_000);
+      child.stdout.on('data', () => {
+        const line = /Open: (\S+)/.exec(out);
+        if (line) (clearTimeout(t), resolve(new URL(line[1]!)));
+      });
+    });
+    const api = async (op: string, body: unknown) => {
+      const r = await fetch(new URL(`/api/${op}`, url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${url.searchParams.get('token')}` },
+        body: JSON.stringify(body),
+      });
+      return { status: r.status, body: (await r.json()) as { result?: unknown; error?: string } };
+    };
+    const started = await api('perceptron.start', { config: { k: 200, alphas: [1, 2, 4, 8], ratios: [0, 0.5, 0.8], strategies: ['none', 'pe', 'pd'], seeds: 10, maxSteps: 3000 } });
+    expect(started.status).toBe(200);
+    fillDisk(path.join(m.dir, 'filler'));
+    let run: RunSummary | undefined;
+    for (let i = 0; i < 600 && run?.status !== 'failed'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      run = ((await api('runs.list', {})).body.result as RunSummary[])[0];
+    }
+    expect(run?.status).toBe('failed');
+    expect(run?.error).toMatch(/database or disk is full/);
+    expect(run?.error).not.toMatch(STACK);
+    expect((await api('app.info', {})).status).toBe(200);
+    expect(child.exitCode).toBeNull();
   });
 });
 
