@@ -51,6 +51,8 @@ export const KNOWN_DOWNLOADS: Record<
 
 export interface DownloadOptions {
   md5?: string;
+  /** A response longer than this is refused (announced or while streaming) and its partial file deleted. */
+  maxBytes?: number;
   /** bytes done, total bytes (null when the server does not say). */
   onProgress?: (done: number, total: number | null) => void;
   signal?: AbortSignal;
@@ -107,14 +109,26 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     if (res.status === 200) start = 0; // the server ignored the range: start over
     const length = Number(res.headers.get('content-length'));
     const total = Number.isFinite(length) && length > 0 ? start + length : null;
+    const max = opts.maxBytes ?? Infinity;
+    const tooLong = (n: number) => new Error(`${url}: the server sends ${n} bytes or more, past the ${max} this file can be; refused (wrong file or a hostile server)`);
+    if (total !== null && total > max) {
+      await res.body?.cancel();
+      fs.rmSync(part, { force: true });
+      throw tooLong(total);
+    }
     const fd = fs.openSync(part, start ? 'r+' : 'w');
     let done = start;
+    let discard = false;
     try {
       if (!res.body) throw new Error(`${url}: empty response`);
       const reader = res.body.getReader();
       for (;;) {
         const { value, done: end } = await reader.read();
         if (end) break;
+        if (done + value.length > max) {
+          await reader.cancel();
+          throw tooLong(done + value.length);
+        }
         let off = 0;
         while (off < value.length) off += fs.writeSync(fd, value, off, value.length - off, done + off);
         done += value.length;
@@ -122,12 +136,17 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
       }
       fs.ftruncateSync(fd, done);
     } catch (e) {
-      if (e instanceof Error && e.message.startsWith(url)) throw e;
+      if (e instanceof Error && e.message.startsWith(url)) {
+        discard = true;
+        throw e;
+      }
       throw new OfflineError(
         `Download of ${url} was interrupted at ${done} bytes (${(e as Error).message}); run it again to resume, or put the file at ${dest} by hand.`,
       );
     } finally {
       fs.closeSync(fd);
+      // a refused response is not resumed
+      if (discard) fs.rmSync(part, { force: true });
     }
     if (total !== null && done !== total) {
       throw new OfflineError(`Download of ${url} stopped at ${done} of ${total} bytes; run it again to resume, or put the file at ${dest} by hand.`);
@@ -164,6 +183,8 @@ export async function downloadKnownDataset(
       try {
         await downloadFile(url, dest, {
           md5: f.md5,
+          // no file of a known dataset is bigger than the dataset once decompressed
+          maxBytes: 2 * spec.expandedBytes,
           signal: opts.signal,
           onProgress: (done, total) => onProgress?.((i + (total ? done / total : 0)) / spec.files.length, `${f.file}: ${(done / 1e6).toFixed(1)} MB`),
         });

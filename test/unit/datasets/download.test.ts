@@ -30,6 +30,23 @@ beforeAll(async () => {
       res.writeHead(200, { 'content-length': BODY.length });
       return void res.end(BODY);
     }
+    if (req.url === '/endless') {
+      // no length announced, and more data than any dataset file
+      res.writeHead(200);
+      const chunk = Buffer.alloc(64 * 1024);
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      req.on('close', () => res.destroy());
+      return pump();
+    }
+    if (req.url === '/huge') {
+      res.writeHead(200, { 'content-length': 10_000_000_000 });
+      res.write(BODY.subarray(0, 10));
+      setTimeout(() => res.destroy(), 500);
+      return;
+    }
     if (req.url === '/cut') {
       res.writeHead(200, { 'content-length': BODY.length });
       res.write(BODY.subarray(0, 100_000), () => res.destroy());
@@ -56,6 +73,16 @@ async function closedPortUrl(file: string): Promise<string> {
 }
 
 describe('downloadFile', () => {
+  it('refuses a response longer than the file can be, announced or streamed, and keeps no partial file', async () => {
+    const dest = path.join(dir, 'x.bin');
+    await expect(downloadFile(`${base}/huge`, dest, { maxBytes: 1_000_000 })).rejects.toThrow(/\/huge: the server sends 10000000000 bytes or more, past the 1000000/);
+    await expect(downloadFile(`${base}/endless`, dest, { maxBytes: 1_000_000 })).rejects.toThrow(/\/endless: the server sends 10\d{5} bytes or more, past the 1000000 this file can be; refused/);
+    expect(fs.readdirSync(dir)).toEqual([]);
+    // within the limit, the same call succeeds
+    await downloadFile(`${base}/file`, dest, { md5: MD5, maxBytes: BODY.length });
+    expect(fs.readFileSync(dest).equals(BODY)).toBe(true);
+  });
+
   it('downloads, reports progress and checks the md5', async () => {
     const dest = path.join(dir, 'x.bin');
     const seen: [number, number | null][] = [];
