@@ -152,12 +152,17 @@ function notWritable(abs: string, exists: boolean): string | null {
 function openWritable(abs: string, check: boolean): Db {
   // The check runs on a read-only connection: closing it can never write into a damaged file.
   if (check) {
+    const sidecars = [`${abs}-wal`, `${abs}-shm`].filter((f) => !fs.existsSync(f));
     const probe = connect(abs, { readonly: true, fileMustExist: true });
     try {
       quickCheck(probe, abs);
-    } finally {
+    } catch (e) {
       probe.close();
+      // A refused log is left as we found it: no -wal/-shm files of ours beside it.
+      for (const f of sidecars) fs.rmSync(f, { force: true });
+      throw e;
     }
+    probe.close();
   }
   return connect(abs, {});
 }

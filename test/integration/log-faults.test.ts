@@ -62,6 +62,7 @@ describe('a damaged log', () => {
     expect(() => openDatabase(file)).toThrow(new RegExp(`^experiment log ${esc(file)}: is damaged.* — the log is damaged; restore a backup`));
     expect(() => new PumaApp({ dbPath: file, launcher: fakeLauncher().launcher, mode: 'browser' })).toThrow(/is damaged/);
     expect(sha(file)).toBe(before);
+    expect(fs.readdirSync(path.dirname(file))).toEqual(['log.db']);
   });
 
   it('is refused when it is not an SQLite file at all', () => {
