@@ -102,6 +102,30 @@ export function resolveInside(baseDir: string, name: string, where: string, scop
   return target;
 }
 
+/**
+ * Refuses a chosen folder holding links that lead out of it and out of `alsoAllowed` (a reader
+ * would follow them): walks `depth` levels of sub-folders, `maxEntries` entries at most (readers
+ * look no deeper).
+ */
+export function assertNoLinksOut(dir: string, where: string, alsoAllowed: readonly string[] = [], depth = 4, maxEntries = 2_000_000): void {
+  const realDir = fs.realpathSync(dir);
+  const realRoots = [realDir, ...alsoAllowed.map((r) => realOrNull(path.resolve(r))).filter((r): r is string => r !== null)];
+  let seen = 0;
+  const walk = (d: string, level: number): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (++seen > maxEntries) return;
+      const p = path.join(d, e.name);
+      if (e.isSymbolicLink()) {
+        const real = realOrNull(p);
+        if (real !== null && !realRoots.some((r) => inside(r, real))) {
+          throw new Error(`${where}: refused: ${path.relative(dir, p)} is a link that leads outside the chosen folder (and the folders you chose)`);
+        }
+      } else if (e.isDirectory() && level < depth) walk(p, level + 1);
+    }
+  };
+  walk(dir, 1);
+}
+
 /** Config keys that name a file (today only a stored margins file). */
 export const CONFIG_FILE_KEYS = ['margin_set'] as const;
 
@@ -140,6 +164,18 @@ export class PathPolicy {
       const msg = (e as Error).message;
       throw new BadRequest(`${field}: ${msg}.${/refused/.test(msg) ? this.hint() : ''}`);
     }
+  }
+
+  /** `check`, and for a folder no link inside it leading out (datasets are read file by file). */
+  checkFolder(p: unknown, field: string): string {
+    const real = this.check(p, field);
+    if (!fs.statSync(real).isDirectory()) return real;
+    try {
+      assertNoLinksOut(real, `${field}: ${String(p)}`, this.roots());
+    } catch (e) {
+      throw new BadRequest((e as Error).message);
+    }
+    return real;
   }
 
   /**
@@ -213,7 +249,7 @@ const obj = (v: unknown): Record<string, unknown> => v as Record<string, unknown
  * contract and returns it with the paths replaced by their checked real paths.
  */
 const NAMED_FILES: Partial<Record<OperationName, (p: PathPolicy, req: Req) => Req>> = {
-  'datasets.import': (p, r) => ({ ...r, path: p.check(r.path, 'path') }),
+  'datasets.import': (p, r) => ({ ...r, path: p.checkFolder(r.path, 'path') }),
   'models.import': (p, r) => ({ ...r, path: p.check(r.path, 'path') }),
   'training.start': (p, r) => ({ ...r, config: p.configFiles(obj(r.config), 'config') }),
   'models.train': (p, r) => (r.extra === undefined ? r : { ...r, extra: p.configFiles(obj(r.extra), 'extra') }),

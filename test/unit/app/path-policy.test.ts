@@ -69,6 +69,32 @@ describe('assertUserChosenPath', () => {
   });
 });
 
+describe('a chosen folder', () => {
+  it('is refused when a link inside it leads out (an IDX file pointing elsewhere), before any read', async () => {
+    const t = tempDir();
+    const app = new PumaApp({ dbPath: path.join(t.dir, 'log.db'), launcher: forkJobLauncher(), mode: 'browser', allowedRoots: [root] });
+    try {
+      const idx = path.join(root, 'idx-with-link', 'raw');
+      fs.mkdirSync(idx, { recursive: true });
+      fs.symlinkSync(path.join(away, 'secret'), path.join(idx, 'train-images-idx3-ubyte'));
+      const err = await app.dispatch('datasets.import', { path: path.dirname(idx), name: 'linked' }).catch((e: Error) => e);
+      expect((err as Error).message).toMatch(/^path: .*idx-with-link: refused: raw\/train-images-idx3-ubyte is a link that leads outside the chosen folder/);
+      expect(err).toMatchObject({ status: 400 });
+      expect((err as Error).message).not.toContain('top secret');
+      // links that stay inside, or inside the allowed folders, are fine
+      fs.rmSync(path.join(idx, 'train-images-idx3-ubyte'));
+      fs.writeFileSync(path.join(idx, 'real.bin'), 'x');
+      fs.symlinkSync(path.join(idx, 'real.bin'), path.join(idx, 'alias.bin'));
+      fs.writeFileSync(path.join(root, 'shared.bin'), 'y');
+      fs.symlinkSync(path.join(root, 'shared.bin'), path.join(idx, 'shared.bin'));
+      expect(pathPolicy(app).checkFolder(path.dirname(idx), 'path')).toBe(fs.realpathSync(path.dirname(idx)));
+    } finally {
+      app.close();
+      t.cleanup();
+    }
+  });
+});
+
 describe('resolveInside (files named inside a file)', () => {
   it('keeps names inside the base folder and refuses the rest', () => {
     const base = path.join(root, 'model');
