@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
+import { Unzlib } from 'fflate';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { checkExpansionRatio, checkImageSize, formatBytes, LIMITS, type ExpansionBudget } from '../../limits';
@@ -64,10 +64,12 @@ const ADAM7 = [
   [0, 1, 1, 2],
 ];
 
+class PastExpected extends Error {}
+
 /**
  * Checks a PNG before decoding it: the IHDR's size within the image limits, and the IDAT data
  * inflating to exactly the bytes that size needs (pngjs fills missing rows with zeros, so a
- * 69-byte file could claim 20000×20000 pixels). Inflation stops one byte past the expected size.
+ * 69-byte file could claim 20000×20000 pixels).
  */
 export function checkPng(buf: Buffer, file: string): { width: number; height: number } {
   if (buf.length < 33 || !buf.subarray(0, 8).equals(PNG_SIGNATURE) || buf.toString('latin1', 12, 16) !== 'IHDR') {
@@ -97,12 +99,16 @@ export function checkPng(buf: Buffer, file: string): { width: number; height: nu
     if (type === 'IEND') break;
     p += 12 + len;
   }
-  let got: number;
+  // counted as it streams, nothing kept: stops as soon as the data is longer than the rows need
+  let got = 0;
+  const counter = new Unzlib((chunk) => {
+    got += chunk.length;
+    if (got > expected) throw new PastExpected();
+  });
   try {
-    got = zlib.inflateSync(Buffer.concat(idat), { maxOutputLength: expected + 1, finishFlush: zlib.constants.Z_SYNC_FLUSH }).length;
+    for (const part of idat) for (let p = 0; p < part.length; p += 32 * 1024) counter.push(part.subarray(p, p + 32 * 1024));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') got = expected + 1;
-    else throw new Error(`${file}: unreadable image (corrupt PNG data: ${(e as Error).message})`);
+    if (!(e instanceof PastExpected)) throw new Error(`${file}: unreadable image (corrupt PNG data: ${(e as Error).message})`);
   }
   if (got !== expected) {
     throw new Error(
