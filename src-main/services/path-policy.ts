@@ -138,8 +138,8 @@ export class PathPolicy {
 
   roots(): string[] {
     const data = [this.app.dataDir];
-    if (this.app.options.mode === 'electron') return [...this.picked, ...DEFAULT_SYSTEM_ROOTS, ...extraDataRoots(), ...data];
-    return [...(this.app.options.allowedRoots ?? browserImportRoots()), ...data];
+    const roots = this.app.options.mode === 'electron' ? [...this.picked, ...DEFAULT_SYSTEM_ROOTS, ...extraDataRoots(), ...data] : [...(this.app.options.allowedRoots ?? browserImportRoots()), ...data];
+    return [...new Set(roots.map((r) => path.resolve(r)))];
   }
 
   /** Records a path the user picked in a native dialog; returns its real path. */
