@@ -95,6 +95,13 @@ export function fieldSpec(key: string, schema: unknown, doc: FieldDoc): FieldSpe
   return { key, doc, title: fieldTitle(doc), kind, values, nullable, default: dflt };
 }
 
+/** How a select shows one allowed value: its words and the value as typed ("small CNN — cnn-small"). */
+export function choiceText(spec: FieldSpec, value: string): string {
+  const words = spec.doc.choices?.[value];
+  if (value === 'null') return `${words ?? 'default'} (empty)`;
+  return words && words !== value ? `${words} — ${value}` : value;
+}
+
 /** Specs of every key of an object schema, in the schema's order. */
 export function fieldSpecs<K extends string>(schema: { shape: Record<K, unknown> }, docs: Record<K, FieldDoc>): Record<K, FieldSpec> {
   const out = {} as Record<K, FieldSpec>;

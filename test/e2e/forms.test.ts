@@ -12,6 +12,8 @@ import type { RunningServer } from '../../src-main/transport/http';
 import { PRUNING_STRATEGIES } from '../../src-shared/domain/training';
 import { startServedApp, type ServedApp } from '../helpers/served-app';
 
+const haveFashion = fs.existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
+
 let served: ServedApp;
 let app: PumaApp;
 let server: RunningServer;
@@ -93,5 +95,54 @@ describe('the Train form', () => {
     expect((0.2126 * r + 0.7152 * g + 0.0722 * b) / 255).toBeGreaterThan(0.7);
     await page.getByTestId('train-form').screenshot({ path: path.join(SHOTS, 'train-dark.png') });
     await page.emulateMedia({ colorScheme: 'light' });
+  });
+
+  it('Models page: estimated time before starting, a warning when long, a subset field, the robustness note', async () => {
+    await page.goto(server.url + '#/models');
+    await page.reload();
+    expect(await page.getByTestId('model-train-help').textContent()).toMatch(/must be adversarially robust.*PGD-AT or TRADES.*non-robust.*meaningless/);
+    // The page's defaults (cnn-small, PGD, 2 epochs, all 60k images): long, and said so before starting.
+    const time = page.getByTestId('model-train-estimate-time');
+    await expect.poll(() => time.textContent(), { timeout: 10_000 }).toMatch(/min/);
+    expect(await page.getByTestId('model-train-estimate').textContent()).toMatch(/An estimate from the README benchmark \(cnn-small on wasm/);
+    expect(await page.getByTestId('model-train-long').count()).toBe(1);
+    const minutes = (t: string | null) => {
+      const m = /(?:(\d+) h )?(\d+) min/.exec(t ?? '')!;
+      return Number(m[1] ?? 0) * 60 + Number(m[2]);
+    };
+    const full = minutes(await time.textContent());
+    expect(full).toBeGreaterThan(10);
+    // A 3000-image subset: shorter, no warning.
+    await page.getByTestId('model-train-subset').fill('3000');
+    await expect.poll(() => page.getByTestId('model-train-long').count()).toBe(0);
+    expect(minutes(await time.textContent())).toBeLessThan(full / 3);
+    // A bad subset is named at its field, and there is no estimate for it.
+    await page.getByTestId('model-train-subset').fill('-5');
+    await expect.poll(() => page.getByTestId('model-train-subset-error').textContent()).toBe('Training subset N (train_subset): must be at least 1, got -5');
+    // Standard training: told that its margins are meaningless.
+    await page.getByTestId('model-train-method').selectOption('standard');
+    await expect.poll(() => page.getByTestId('model-train-standard').count()).toBe(1);
+    await page.getByTestId('model-train-method').selectOption('pgd_at');
+    await page.getByTestId('model-train-subset').fill('3000');
+    await expect.poll(() => page.getByTestId('model-train-subset-error').count()).toBe(0);
+    await expect.poll(() => time.count()).toBe(1);
+    await page.getByTestId('model-train').screenshot({ path: path.join(SHOTS, 'models-train.png') });
+  });
+
+  it.skipIf(!haveFashion)('Models page: a margin-model training can be cancelled from the page', async () => {
+    await page.goto(server.url + '#/models');
+    await page.reload();
+    await page.getByTestId('model-train-name').fill('cancel-me');
+    await page.getByTestId('model-train-subset').fill('500');
+    await page.getByTestId('model-train-epochs').fill('1');
+    await page.getByTestId('model-train-button').click();
+    const cancel = page.getByTestId('model-train-cancel');
+    await cancel.waitFor({ timeout: 60_000 });
+    const runId = Number(/run (\d+)/.exec((await page.getByTestId('model-train-run').textContent()) ?? '')![1]);
+    expect((app.runs.get(runId).config as { train_subset: number }).train_subset).toBe(500);
+    await cancel.click();
+    await expect.poll(() => app.runs.get(runId).status, { timeout: 60_000 }).toBe('cancelled');
+    await expect.poll(() => cancel.count()).toBe(0);
+    expect(await page.getByTestId('model-train-run').textContent()).toMatch(/cancelled/);
   });
 });

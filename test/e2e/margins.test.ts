@@ -77,7 +77,7 @@ describe('margins in the browser', () => {
     await expect.poll(() => row.count()).toBe(1);
     expect(await row.textContent()).toMatch(/toy-mlp.*imported.*6×6×1/);
     await page.getByTestId('model-train').waitFor();
-    expect(await page.getByTestId('model-train-arch').locator('option').allTextContents()).toContain('cnn-small');
+    expect(await page.getByTestId('model-train-arch').locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).toContain('cnn-small');
     if (process.env.PUMA_E2E_SCREENSHOTS) await page.screenshot({ path: path.join(process.env.PUMA_E2E_SCREENSHOTS, 'models.png'), fullPage: true });
   });
 
