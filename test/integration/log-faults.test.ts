@@ -188,6 +188,8 @@ describe('a full log', () => {
     cleanups.push(() => m.unmount());
     const { app, fake, events, dbPath } = openApp(path.join(m.dir, 'log.db'));
     const id = app.startRun('perceptron', config, 'disk full');
+    const waiting = app.startRun('perceptron', config, 'queued before the disk filled'); // concurrency 1: it waits
+    expect(fake.started()).toEqual([id]);
     const filler = path.join(m.dir, 'filler');
     fillDisk(filler);
     finishJob(fake.jobs[0]!);
@@ -198,11 +200,19 @@ describe('a full log', () => {
     expect(app.runs.unrecorded.has(id)).toBe(true);
     expect(events.some((e) => e.name === 'run.status' && (e.payload as { error?: string }).error === run.error)).toBe(true);
     expect(((await app.dispatch('runs.list', {})) as RunSummary[]).find((r) => r.id === id)?.status).toBe('failed');
+    // The queued run could not be claimed: it waits, and app.info says why.
+    expect(fake.started()).toEqual([id]);
+    expect(app.runs.get(waiting).status).toBe('queued');
+    expect(((await app.dispatch('app.info', {})) as { logFault: string | null }).logFault).toMatch(/database or disk is full/);
     // A new run cannot be logged while the disk is full: a named error, nothing crashes.
     expect(() => app.startRun('perceptron', config, 'no room')).toThrow(/database or disk is full/);
     fs.rmSync(filler);
     const next = app.startRun('perceptron', config, 'room again');
-    finishJob(fake.jobs.at(-1)!);
+    expect(fake.started()).toEqual([id, waiting]);
+    expect(((await app.dispatch('app.info', {})) as { logFault: string | null }).logFault).toBeNull();
+    finishJob(fake.jobs[1]!);
+    finishJob(fake.jobs[2]!);
+    expect(await app.runner.waitFor(waiting)).toBe('finished');
     expect(await app.runner.waitFor(next)).toBe('finished');
     app.close();
     // The next start marks the run whose end was lost as interrupted (resumable).

@@ -13,6 +13,7 @@ export function coreHandlers(app: PumaApp): DomainHandlers<keyof typeof coreOper
       backend: plannedBackend(),
       git_commit: gitCommit(),
       readOnly: app.readOnly,
+      logFault: app.runner.storageFault,
     }),
     'runs.list': (req) => app.runs.list(req),
     'runs.get': (req) => {

@@ -20,6 +20,8 @@ export interface AppInfo {
   git_commit: string | null;
   /** Why the experiment log is read-only (its file or folder cannot be written), null when writable. */
   readOnly: string | null;
+  /** The last storage fault (disk full, I/O error) that kept queued runs from starting; null once one starts. */
+  logFault: string | null;
 }
 
 /** App information and the runs every kind of job produces. */
