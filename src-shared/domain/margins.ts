@@ -92,6 +92,8 @@ export interface MarginSetInfo {
   runId: number | null;
   /** Its kind ('margins' or 'train'; null when the run was deleted). */
   runKind: RunKind | null;
+  /** How many train runs trained with it (their results name it). */
+  trainRuns: number;
   /** A train run's set covers its pool: the first `subset` samples of the split (null: all)… */
   subset: number | null;
   /** …followed by every sample of this generated dataset (null: none). */

@@ -114,7 +114,7 @@ describe('margins in the browser', () => {
     expect(lowest[0]).toBeLessThan(0);
     const captions = await galleries.nth(0).locator('figcaption').allTextContents();
     for (const c of captions) expect(CLASSES.some((name) => c.startsWith(name))).toBe(true);
-    if (process.env.PUMA_E2E_SCREENSHOTS) await page.screenshot({ path: path.join(process.env.PUMA_E2E_SCREENSHOTS, 'margins.png'), fullPage: true });
+    if (process.env.PUMA_E2E_SCREENSHOTS) await page.screenshot({ path: path.join(process.env.PUMA_E2E_SCREENSHOTS, 'margins-job.png'), fullPage: true });
     // Each thumbnail shows its sample's pixels (grey: R = G = B = the stored byte).
     const firstCaption = (await galleries.nth(1).locator('figcaption').first().textContent())!;
     const index = Number(/#(\d+)/.exec(firstCaption)![1]);

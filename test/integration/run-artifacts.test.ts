@@ -50,7 +50,7 @@ describe('migration 0006', () => {
       expect(Array.from(repo.chunks(5)[0]!.margins)).toEqual([0.1, -0.2, 0.3, 0.4].map(Math.fround));
       // A run deleted later leaves the set without a maker, not without its margins.
       db.prepare('DELETE FROM runs WHERE id = 7').run();
-      expect(repo.get(5)).toMatchObject({ runId: null, runKind: null, chunksDone: 1 });
+      expect(repo.get(5)).toMatchObject({ runId: null, runKind: null, chunksDone: 1, trainRuns: 0 });
       db.close();
     } finally {
       t.cleanup();
@@ -134,6 +134,7 @@ describe("a PUMA run's margin model and margin set", () => {
     expect(second.result.margin_model_id).toBe(first.result.margin_model_id);
     const sets = (await app.dispatch('margins.list', {})) as MarginSetInfo[];
     expect(sets).toHaveLength(1);
+    expect(sets[0]!.trainRuns).toBe(2);
     expect(((await app.dispatch('models.list', {})) as ModelInfo[]).filter((m) => m.provenance.role === 'margin_model')).toHaveLength(1);
 
     // The selection of each run, recomputed from its config: exact counts.

@@ -25,6 +25,7 @@ interface MarginSetRow {
   completed_at: string | null;
   chunks_done: number;
   run_kind: string | null;
+  train_runs: number;
 }
 
 /** What creating a margin set needs: its identity and chunking (the rest is progress). */
@@ -48,7 +49,8 @@ export interface MarginChunkRow {
   seconds: number;
 }
 
-const SELECT = `SELECT s.*, (SELECT COUNT(*) FROM margin_chunks c WHERE c.set_id = s.id) AS chunks_done, (SELECT r.kind FROM runs r WHERE r.id = s.run_id) AS run_kind FROM margin_sets s`;
+const SELECT = `SELECT s.*, (SELECT COUNT(*) FROM margin_chunks c WHERE c.set_id = s.id) AS chunks_done, (SELECT r.kind FROM runs r WHERE r.id = s.run_id) AS run_kind,
+  (SELECT COUNT(*) FROM runs u WHERE u.kind = 'train' AND u.result_json IS NOT NULL AND json_extract(u.result_json, '$.margin_set_id') = s.id) AS train_runs FROM margin_sets s`;
 
 function fromRow(r: MarginSetRow): MarginSetInfo {
   return {
@@ -71,6 +73,7 @@ function fromRow(r: MarginSetRow): MarginSetInfo {
     lastRunId: r.last_run_id,
     runId: r.run_id,
     runKind: r.run_kind as MarginSetInfo['runKind'],
+    trainRuns: r.train_runs,
     subset: r.subset,
     generatedId: r.generated_id,
     createdAt: r.created_at,

@@ -1,5 +1,5 @@
 import type { DatasetInfo } from '../../../src-shared/domain/datasets';
-import type { MarginGallery, MarginHistogram, MarginMethod, MarginSetInfo } from '../../../src-shared/domain/margins';
+import type { MarginGallery, MarginHistogram, MarginMethod, MarginSelection, MarginSetInfo } from '../../../src-shared/domain/margins';
 import type { ModelInfo } from '../../../src-shared/domain/models';
 import type { RequestOf } from '../../../src-shared/api/contract';
 import { client } from '../api/client';
@@ -33,6 +33,9 @@ export class MarginsState {
   selected = $state<number | null>(null);
   histogram = $state<MarginHistogram | null>(null);
   gallery = $state<MarginGallery | null>(null);
+  /** What a train run did with the chosen set (kept vs pruned, ε_i, galleries); why not, when none did. */
+  selection = $state<MarginSelection | null>(null);
+  selectionNote = $state<string | null>(null);
 
   constructor() {
     client.on('run.progress', (p) => {
@@ -47,6 +50,8 @@ export class MarginsState {
       this.eta = p.etaSeconds;
     });
     client.on('run.status', (s) => {
+      // A train run that finishes may have made a margin set (PUMA, PE/PD by margin).
+      if (s.status === 'finished' && s.runId !== this.runId && s.runId !== this.trainRunId) void this.refresh();
       if (s.runId === this.trainRunId && s.status !== 'running' && s.status !== 'queued') {
         if (s.status !== 'finished') this.error = `Training run ${s.runId} ended ${s.status}${s.error ? `: ${s.error}` : ''}`;
         // models.list registers the finished run's final model.
@@ -123,8 +128,23 @@ export class MarginsState {
 
   async select(id: number): Promise<void> {
     this.selected = id;
+    this.selection = null;
+    this.selectionNote = null;
+    const set = this.sets.find((x) => x.id === id);
+    // A run's set: ±ε of the run's Eq. 2 (its summary's ε), not the form's.
+    const eps = set?.runKind === 'train' ? undefined : this.eps;
     await this.guard(async () => {
-      [this.histogram, this.gallery] = await Promise.all([client.call('margins.histogram', { id, bins: 60, eps: this.eps }), client.call('margins.gallery', { id, count: 12 })]);
+      [this.histogram, this.gallery] = await Promise.all([client.call('margins.histogram', { id, bins: 60, ...(eps ? { eps } : {}) }), client.call('margins.gallery', { id, count: 12 })]);
     });
+    if (!set || (set.runKind !== 'train' && set.trainRuns === 0)) {
+      // A margin job's set that no train run used has no selection: say so, it is not an error.
+      this.selectionNote = `No train run has trained with margin set #${id} yet: the histogram and galleries below show its margins alone.`;
+      return;
+    }
+    try {
+      this.selection = await client.call('margins.selection', { id, count: 12 });
+    } catch (e) {
+      this.selectionNote = (e as Error).message;
+    }
   }
 }
