@@ -39,7 +39,7 @@ describe.skipIf(!haveFashion)('experiment manager in the browser', () => {
       train_subset: '256',
       epoch_size: '256',
       batch_size: '64',
-      epochs: '1',
+      epochs: '3',
       eval_every: '1',
       eval_subset: '40',
       eval_attack_steps: '1',
@@ -89,11 +89,39 @@ describe.skipIf(!haveFashion)('experiment manager in the browser', () => {
     await table.waitFor({ timeout: 30_000 });
     // Grouped by the changed key (strategy; seed is averaged over): two rows of mean ± std.
     await expect.poll(() => table.locator('tbody tr').count()).toBe(2);
-    expect(await table.locator('thead th').first().textContent()).toBe('strategy');
-    const cells = await table.locator('tbody td.num').allTextContents();
+    expect(await table.locator('thead th').first().textContent()).toBe('Pruning strategy');
+    // n per group (two seeds each) and the share each strategy pruned: none 0 %, random 20 % of
+    // the 256-image pool, rounded to whole images (51: 19.92 %).
+    const lead = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 3).map((td) => td.textContent!.trim())));
+    expect(lead.sort()).toEqual([
+      ['none', '0', '2'],
+      ['random', String(Number(((Math.round(0.2 * 256) / 256) * 100).toFixed(2))), '2'],
+    ]);
+    const cells = await table.locator('tbody td.metric').allTextContents();
     expect(cells.length).toBeGreaterThanOrEqual(4);
     for (const c of cells) expect(c.trim()).toMatch(/^\d+\.\d\d ± \d+\.\d\d$/);
-    expect(await table.locator('tbody b').count()).toBeGreaterThanOrEqual(1);
+    expect(await table.locator('tbody .best').count()).toBeGreaterThanOrEqual(1);
+
+    // Curves: every metric the runs logged, drawn with data, one line per group, a legend.
+    const curves = page.locator('[data-testid=compare-curve]');
+    await expect.poll(() => curves.count()).toBeGreaterThanOrEqual(5);
+    const drawn = await curves.evaluateAll((els) =>
+      els.map((el) => ({ key: el.getAttribute('data-key'), series: Number(el.querySelector('canvas')!.dataset.series), drawn: Number(el.querySelector('canvas')!.dataset.drawn) })),
+    );
+    expect(drawn.map((c) => c.key)).toEqual(expect.arrayContaining(['test/clean_acc', 'test/robust_acc_cw', 'train/batch_loss']));
+    for (const c of drawn) {
+      expect(c.series, c.key!).toBe(2);
+      expect(c.drawn, c.key!).toBeGreaterThan(0);
+    }
+    expect((await page.getByTestId('curves-legend').locator('li').allTextContents()).sort()).toEqual(['strategy=none (n=2)', 'strategy=random (n=2)']);
+    if (process.env.PUMA_E2E_SCREENSHOTS) {
+      // The page scrolls inside <main>: grow the window to the whole Compare page for the shot.
+      const height = await page.locator('main').evaluate((m) => m.scrollHeight);
+      await page.setViewportSize({ width: 1400, height: height + 40 });
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: path.join(process.env.PUMA_E2E_SCREENSHOTS, 'compare.png') });
+      await page.setViewportSize({ width: 1400, height: 1000 });
+    }
     const scatter = page.getByTestId('scatter-chart');
     await expect.poll(() => scatter.getAttribute('data-points')).toBe('4');
     expect(await scatter.getAttribute('data-groups')).toBe('2');

@@ -107,8 +107,14 @@ export class CompareState {
       (series.find((rs) => rs.runId === runId)?.series.find((s) => s.key === key)?.points ?? []).map((p) => ({ step: p.step, value: metricDisplayValue(key, p.value) }));
     return this.curveKeys.slice(0, MAX_CHARTS).map((key) => {
       const info = metricInfo(key);
+      // An accuracy's band stays within 0–100 %: mean − std below zero is not a value runs can have.
+      const clamp = (band: Array<{ step: number; lo: number; hi: number }>) =>
+        info.percent ? band.map((p) => ({ step: p.step, lo: Math.max(0, p.lo), hi: Math.min(100, p.hi) })) : band;
       const lines: LineSeries[] = this.grouped
-        ? this.table!.groups.map((g, i) => ({ label: this.legend[i]!.label, color: colorAt(i), ...meanStdSeries(g.runIds.map((id) => pointsOf(id, key))) }))
+        ? this.table!.groups.map((g, i) => {
+            const { points, band } = meanStdSeries(g.runIds.map((id) => pointsOf(id, key)));
+            return { label: this.legend[i]!.label, color: colorAt(i), points, band: clamp(band) };
+          })
         : series.map((rs, i) => ({ label: this.runName(rs.runId), color: colorAt(i), points: pointsOf(rs.runId, key) }));
       return { key, title: metricHeader(key), xLabel: AXIS_LABELS[info.x], integerX: info.x === 'epoch' || info.x === 'chunk', series: lines };
     });
