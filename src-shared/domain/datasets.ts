@@ -17,7 +17,7 @@ export const DatasetId = z.number().int().positive();
 export const ImportDatasetRequest = z
   .object({
     /** A file (.npz, .npy, .tar.gz, .gz, .bin) or a folder. */
-    path: z.string().min(1),
+    path: z.string().min(1).max(4096),
     name: z
       .string()
       .trim()
@@ -25,9 +25,9 @@ export const ImportDatasetRequest = z
       .max(200),
     format: DatasetFormatOrAuto.default('auto'),
     /** Id or name of the dataset this generated set belongs to (its classes and shape must match). */
-    generatedFor: z.union([DatasetId, z.string().min(1)]).optional(),
+    generatedFor: z.union([DatasetId, z.string().min(1).max(200)]).optional(),
     /** Class names when the source has none (npz, npy); defaults to "0", "1", ... */
-    classNames: z.array(z.string().min(1)).max(256).optional(),
+    classNames: z.array(z.string().min(1).max(200)).max(256).optional(),
   })
   .strict();
 export type ImportDatasetRequest = z.infer<typeof ImportDatasetRequest>;
