@@ -127,6 +127,15 @@ describe("a PUMA run's margin set in the browser", () => {
     }
   });
 
+  it('lists the margin model on the Margin models page with the run that trained it and its margin set', async () => {
+    await page.goto(`${server.url}#/models`);
+    const row = page.getByTestId('model-row');
+    await expect.poll(() => row.count()).toBe(1);
+    const provenance = row.getByTestId('model-provenance');
+    expect(await provenance.textContent()).toMatch(new RegExp(`trained by\\s+run #${runId}\\s+for its margins`));
+    expect(await provenance.locator('a').evaluateAll((els) => els.map((e) => e.getAttribute('href')))).toEqual([`#/train/${runId}`, `#/margins/${result.margin_set_id}`]);
+  });
+
   it('opens straight from the run page link #/margins/ID', async () => {
     await page.goto(`${server.url}#/train`);
     await page.goto(`${server.url}#/margins/${result.margin_set_id}`);
