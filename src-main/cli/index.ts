@@ -4,7 +4,9 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import { describeIssues } from '../../src-shared/domain/field-errors';
+import { PERCEPTRON_FIELDS } from '../../src-shared/domain/form-fields';
+import { PERCEPTRON_DOCS } from '../../src-shared/domain/parameter-docs';
 import { PerceptronConfig, type PerceptronPoint } from '../../src-shared/domain/perceptron';
 import { forkJobLauncher } from '../jobs/fork-launcher';
 import { defaultDbPath } from '../paths';
@@ -83,7 +85,7 @@ async function perceptron(argv: string[]): Promise<void> {
     },
   });
   const defaults = PerceptronConfig.parse({});
-  const parsed = PerceptronConfig.safeParse({
+  const input = {
     k: parseNumber('k', values.k, defaults.k),
     eps: parseNumber('eps', values.eps, defaults.eps),
     alphas: parseNumberList('alphas', values.alphas, defaults.alphas),
@@ -93,8 +95,12 @@ async function perceptron(argv: string[]): Promise<void> {
     filterBelowEps: values['filter-below-eps'],
     maxSteps: parseNumber('max-steps', values['max-steps'], defaults.maxSteps),
     tol: parseNumber('tol', values.tol, defaults.tol),
-  });
-  if (!parsed.success) throw new CliError(`Invalid perceptron settings: ${z.prettifyError(parsed.error)}`);
+  };
+  const parsed = PerceptronConfig.safeParse(input);
+  if (!parsed.success) {
+    const problems = describeIssues(parsed.error.issues, input, PERCEPTRON_DOCS, PERCEPTRON_FIELDS).map((i) => i.message);
+    throw new CliError(`Invalid perceptron settings: ${problems.join('; ')}`);
+  }
   const app = openApp(values.db);
   try {
     const runId = app.startRun('perceptron', parsed.data, 'Perceptron study (CLI)');

@@ -34,3 +34,14 @@ describe('puma train: settings errors in words', () => {
     expect(r.stderr.trim()).toBe('puma: --set epochs: "epochs" is not of the form key=value');
   });
 });
+
+describe('puma perceptron: settings errors in words', () => {
+  it('names the list item, quotes the value and suggests the closest strategy; exit 2', () => {
+    const r = puma('perceptron', '--ratios', '0,1.5', '--strategies', 'none,pee', '--json');
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim()).toBe(
+      "puma: Invalid perceptron settings: Pruning ratios r (ratios), item 2: must be below 1, got 1.5; Strategies (strategies), item 2: must be one of none, pe, pd, got \"pee\" — did you mean 'pe'?",
+    );
+  });
+});
