@@ -185,6 +185,12 @@ describe('impossible headers and data are refused, naming the file', () => {
     await expectImportRejected(t!, { path: src, name: 'x' }, path.join(src, 'train-images-idx3-ubyte'), /holds 0 images/);
   });
 
+  it('an .npz with 0 images', async () => {
+    const src = setup();
+    const file = write(src, 'empty.npz', zipFile({ 'image.npy': npyFile('|u1', [0, 2, 2, 3], new Uint8Array(0)), 'label.npy': lbl([]) }));
+    await expectImportRejected(t!, { path: file, name: 'x' }, file, /member image\.npy.*holds 0 images/);
+  });
+
   it('an IDX file whose images are past 4096×4096, or whose raw data is shorter than declared', async () => {
     const src = setup();
     write(src, 'train-images-idx3-ubyte', idxHeaderOnly([1, 4097, 4096]));
