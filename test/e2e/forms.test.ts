@@ -44,6 +44,8 @@ describe('the Train form', () => {
     // Every strategy of the schema, no more, as a select.
     const strategies = await page.getByTestId('train-strategy').locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
     expect(strategies).toEqual([...PRUNING_STRATEGIES]);
+    // The time it will take is told before starting, with what the estimate is based on.
+    await expect.poll(() => page.getByTestId('train-estimate').textContent(), { timeout: 10_000 }).toMatch(/^\s*Estimated time: \d+ (s|min \d+ s).*training.*An estimate from the README benchmark/s);
     // Fixed choices under "All settings" are selects too.
     for (const key of ['schedule', 'margin_method', 'backend', 'nesterov', 'augment']) {
       expect(await page.getByTestId(`train-${key}`).evaluate((el) => el.tagName), key).toBe('SELECT');

@@ -3,6 +3,7 @@ import { TRAIN_FIELDS, type TrainKey } from '../../../src-shared/domain/form-fie
 import { TRAIN_DOCS } from '../../../src-shared/domain/parameter-docs';
 import { TrainConfig } from '../../../src-shared/domain/training';
 import { parseSetArg, setConfigValue } from '../../../src-shared/method/sweep';
+import type { ResponseOf } from '../../../src-shared/api/contract';
 import { client } from '../api/client';
 
 export interface PresetView {
@@ -48,6 +49,7 @@ export class TrainFormState {
   /** A problem that belongs to no field (e.g. the dataset is not imported). */
   error = $state<string | null>(null);
   busy = $state(false);
+  estimate = $state<ResponseOf<'training.estimate'>>(null);
 
   async load(): Promise<void> {
     try {
@@ -80,19 +82,14 @@ export class TrainFormState {
     return this.issues.filter((i) => i.key === key);
   }
 
-  /**
-   * The config to start, or null after recording every problem where it belongs. Override lines
-   * apply last, like `puma train --set`.
-   */
-  validate(): Record<string, unknown> | null {
-    this.issues = [];
-    this.overrideIssues = [];
-    this.error = null;
+  /** The config the form describes, and its problems (field issues; lines of the overrides box). */
+  private build(): { config: Record<string, unknown>; issues: FieldIssue[]; overrideIssues: string[] } {
+    const issues: FieldIssue[] = [];
+    const overrideIssues: string[] = [];
     let config: Record<string, unknown> = {};
     for (const key of ALL_KEYS) config[key] = fromText(key, this.fields[key] ?? '');
-    const lines = this.overrides.split('\n');
     const overridden = new Map<string, number>();
-    lines.forEach((raw, i) => {
+    this.overrides.split('\n').forEach((raw, i) => {
       const line = raw.trim().replace(/^--set\s+/, '');
       if (line === '' || line.startsWith('#')) return;
       try {
@@ -100,22 +97,47 @@ export class TrainFormState {
         config = setConfigValue(config, key, value);
         overridden.set(key.split('.')[0]!, i + 1);
       } catch (e) {
-        this.overrideIssues.push(`Line ${i + 1}: ${(e as Error).message.replace(/^method\/sweep \w+: /, '')}`);
+        overrideIssues.push(`Line ${i + 1}: ${(e as Error).message.replace(/^method\/sweep \w+: /, '')}`);
       }
     });
     const parsed = TrainConfig.safeParse(config);
-    if (parsed.success && this.overrideIssues.length === 0) return config;
     if (!parsed.success) {
       for (const issue of describeIssues(parsed.error.issues, config, TRAIN_DOCS, TRAIN_FIELDS)) {
         // A problem from an override line is shown at the box, with its line number.
         const line = overridden.get(issue.key);
-        if (!issue.known || line !== undefined) this.overrideIssues.push(`${line !== undefined ? `Line ${line}: ` : ''}${issue.message}`);
-        else this.issues.push(issue);
+        if (!issue.known || line !== undefined) overrideIssues.push(`${line !== undefined ? `Line ${line}: ` : ''}${issue.message}`);
+        else issues.push(issue);
       }
     }
     const lineOf = (m: string) => Number(/^Line (\d+)/.exec(m)?.[1] ?? 0);
-    this.overrideIssues.sort((a, b) => lineOf(a) - lineOf(b));
-    return null;
+    overrideIssues.sort((a, b) => lineOf(a) - lineOf(b));
+    return { config, issues, overrideIssues };
+  }
+
+  /**
+   * The config to start, or null after recording every problem where it belongs. Override lines
+   * apply last, like `puma train --set`.
+   */
+  validate(): Record<string, unknown> | null {
+    const { config, issues, overrideIssues } = this.build();
+    this.issues = issues;
+    this.overrideIssues = overrideIssues;
+    this.error = null;
+    return issues.length + overrideIssues.length === 0 ? config : null;
+  }
+
+  /** The time the run would take (quietly none while the form has problems). */
+  async refreshEstimate(): Promise<void> {
+    const { config, issues, overrideIssues } = this.build();
+    if (issues.length + overrideIssues.length > 0) {
+      this.estimate = null;
+      return;
+    }
+    try {
+      this.estimate = await client.call('training.estimate', { config });
+    } catch {
+      this.estimate = null; // e.g. a dataset that is not imported: starting says so at its field
+    }
   }
 
   /** Validates, starts the run and returns its id; null when something must be fixed first. */
