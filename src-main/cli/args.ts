@@ -1,4 +1,7 @@
 /** Small helpers shared by the CLI's subcommands. */
+import type { Events } from '../../src-shared/api/contract';
+import { phaseLabel } from '../../src-shared/domain/phases';
+
 export class CliError extends Error {}
 
 export function parseNumberList(flag: string, raw: string | undefined, fallback: number[]): number[] {
@@ -28,7 +31,13 @@ export function printRunProgress(app: EventSource, runId: number): () => void {
   const tty = process.stderr.isTTY;
   return app.onEvent((m) => {
     if (m.name !== 'run.progress') return;
-    const p = m.payload as { runId: number; progress: number; text: string };
-    if (p.runId === runId) process.stderr.write(`${tty ? '\r' : ''}${Math.round(p.progress * 100)}% ${p.text}${tty ? '   ' : '\n'}`);
+    const p = m.payload as Events['run.progress'];
+    if (p.runId !== runId) return;
+    // A train run: the phase, its own share done and its own ETA (the overall % mixes phases of different speeds).
+    const ph = p.phase ? p.phases?.find((x) => x.id === p.phase) : undefined;
+    const where = ph
+      ? `[${phaseLabel(ph.id)} ${Math.round(ph.fraction * 100)}%${ph.status === 'running' ? (ph.eta_seconds == null ? ', estimating' : `, ${Math.ceil(ph.eta_seconds)} s left`) : ''}] `
+      : '';
+    process.stderr.write(`${tty ? '\r' : ''}${Math.round(p.progress * 100)}% ${where}${p.text}${tty ? '   ' : '\n'}`);
   });
 }
