@@ -177,6 +177,25 @@ describe("a PUMA run's margin model and margin set", () => {
     expect(((await app.dispatch('margins.selection', { id: setId })) as MarginSelection).runId).toBe(first.runId);
   }, 240_000);
 
+  it('references the margin set a run names by file, and registers a margin_model run\'s final model once', async () => {
+    const set = (await app.dispatch('margins.get', { id: first.result.margin_set_id! })) as MarginSetInfo;
+    const byFile = await train({ strategy: 'puma', prune_ratio: 0.1, margin_set: set.file });
+    expect(byFile.result).toMatchObject({ margin_set_id: set.id, margin_model_id: set.modelId });
+    const sel = (await app.dispatch('margins.selection', { id: set.id, runId: byFile.runId })) as MarginSelection;
+    expect(sel).toMatchObject({ kept: SUBSET - Math.round(0.1 * SUBSET), matchesRun: true });
+
+    // margin_model = an earlier run: its final model, registered by `models add-run` above, is referenced, not copied.
+    const finals = ((await app.dispatch('models.list', {})) as ModelInfo[]).filter((m) => m.provenance.runId === first.runId && m.provenance.role !== 'margin_model');
+    expect(finals).toHaveLength(1);
+    const fromModel = await train({ strategy: 'puma', prune_ratio: 0.2, margin_model: first.runId });
+    const model = ((await app.dispatch('models.list', {})) as ModelInfo[]).find((m) => m.id === fromModel.result.margin_model_id)!;
+    expect(model.id).toBe(finals[0]!.id);
+    expect(model.name).toBe(`mlp (run ${first.runId})`);
+    const newSet = (await app.dispatch('margins.get', { id: fromModel.result.margin_set_id! })) as MarginSetInfo;
+    expect(newSet).toMatchObject({ runId: fromModel.runId, modelId: model.id, count: SUBSET });
+    expect(((await app.dispatch('models.addTrainRun', { runId: first.runId })) as ModelInfo).id).toBe(model.id);
+  }, 180_000);
+
   it('leaves both ids null for a strategy that needs no margins, and rejects a selection of a set no train run used', async () => {
     const plain = await train({ strategy: 'random', prune_ratio: 0.2 });
     expect(plain.result.margin_model_id).toBeNull();
