@@ -3,7 +3,9 @@
  * first phase (a margin model) does not inflate the next one's, and phases that alternate
  * (training, evaluation) keep separate clocks.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { JobContext } from '../../../src-main/jobs/context';
+import type { FromJob } from '../../../src-main/jobs/protocol';
 import { etaOf, PhaseTracker } from '../../../src-shared/domain/phases';
 
 const S = 1000; // ms per second
@@ -93,5 +95,36 @@ describe('PhaseTracker', () => {
     expect(snap.map((p) => p.id)).toEqual(['margin_model', 'margins', 'training', 'evaluation']);
     expect(snap.map((p) => p.status)).toEqual(['skipped', 'skipped', 'pending', 'running']);
     expect(snap[0]!.text).toBe('margins found in the cache');
+  });
+});
+
+describe('JobContext.phase', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('sends every change of phase at once, throttles the rest, and carries each phase with its own ETA', () => {
+    vi.useFakeTimers({ now: 0 });
+    const sent: Array<Extract<FromJob, { type: 'progress' }>> = [];
+    const ctx = new JobContext(1, 'db', 'data', (m) => m.type === 'progress' && sent.push(m));
+    ctx.planPhases(['margin_model', 'margins', 'training', 'evaluation']);
+    ctx.phase('margin_model', 0.1, 0.01, 'margin model');
+    vi.setSystemTime(10_000);
+    ctx.phase('margin_model', 1, 0.15, 'margin model');
+    vi.setSystemTime(10_010);
+    ctx.phase('margins', 0.5, 0.2, 'margins'); // 10 ms later, but a new phase: sent
+    ctx.phase('margins', 0.6, 0.21, 'margins'); // same phase within 100 ms: dropped
+    expect(sent.map((m) => m.phase)).toEqual(['margin_model', 'margin_model', 'margins']);
+    const last = sent[sent.length - 1]!;
+    expect(last.phases!.map((p) => [p.id, p.status])).toEqual([
+      ['margin_model', 'done'],
+      ['margins', 'running'],
+      ['training', 'pending'],
+      ['evaluation', 'pending'],
+    ]);
+    expect(last.phases![0]!.seconds).toBeCloseTo(10);
+    expect(last.elapsedSeconds).toBeCloseTo(10.01);
+    // The margins phase has run 10 ms: too soon for an ETA of its own, so the run's is unknown too.
+    expect(last.etaSeconds).toBeNull();
+    ctx.skipPhase('evaluation', 'not needed');
+    expect(ctx.phaseSnapshot().find((p) => p.id === 'evaluation')!.status).toBe('skipped');
   });
 });
