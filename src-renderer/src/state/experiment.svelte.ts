@@ -20,23 +20,6 @@ export const SECTIONS: Array<{ title: string; keys: string[] }> = [
   },
 ];
 
-export const LABELS: Record<string, string> = {
-  generated: 'generated set',
-  generated_share: 'generated share',
-  arch: 'architecture',
-  prune_ratio: 'pruning ratio',
-  eps: 'ε (training radius)',
-  eq2_eps: 'ε of Eq. 2',
-  gap: 'gap g (Eq. 3)',
-  attack_steps: 'attack steps',
-  attack_step_size: 'attack step size',
-  beta: 'β (TRADES)',
-  margin_model: 'margin model (run id)',
-  margin_set: 'margin set (file)',
-  seed: 'seed(s)',
-  workers: 'attack processes (0 = one per core)',
-};
-
 /** A config value as the text of its field. */
 export function toText(value: unknown): string {
   if (value === null || value === undefined) return '';
