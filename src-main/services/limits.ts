@@ -21,6 +21,8 @@ export const LIMITS = {
   maxSamples: 100_000_000,
   /** numpy itself refuses headers past 10000 bytes unless told otherwise. */
   maxNpyHeaderBytes: 64 * 1024,
+  /** Entries of one archive (tar members, zip members): each becomes a file or a directory read. */
+  maxArchiveEntries: 500_000,
   /** Tar long-name / pax records (read whole). */
   maxTarHeaderRecordBytes: 1024 * 1024,
   /** JSON files read whole (model.json, training configs). */

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { peakRssRise } from '../../helpers/memory';
 import { expectImportRejected, tempService } from './helpers';
@@ -198,6 +199,25 @@ describe('impossible headers and data are refused, naming the file', () => {
     await expectImportRejected(t!, { path: src, name: 'x' }, path.join(src, 'train-images-idx3-ubyte'), /4096×4097 pixels are past the limit/);
     write(src, 'train-images-idx3-ubyte', idxFile([60000, 28, 28], new Uint8Array(1000)));
     await expectImportRejected(t!, { path: src, name: 'x' }, path.join(src, 'train-images-idx3-ubyte'), /truncated: the header declares 47040000 bytes of data but 1000 follow/);
+  });
+
+  it('archives with more entries than any dataset (a tar of 500k+ members, a zip directory claiming 600k)', async () => {
+    const src = setup();
+    // one directory header repeated: ~256 MiB of tar behind a small gzip, nothing written per entry
+    const h = tarHeader('d/', 0);
+    h[156] = '5'.charCodeAt(0);
+    const flush = { finishFlush: zlib.constants.Z_SYNC_FLUSH, level: 9 };
+    const block = zlib.deflateRawSync(Buffer.concat(Array<Buffer>(2048).fill(h)), flush);
+    const gzHeader = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+    const file = write(src, 'many.tar.gz', Buffer.concat([gzHeader, ...Array<Buffer>(250).fill(block), Buffer.from([0x03, 0x00]), Buffer.alloc(8)]));
+    await expectImportRejected(t!, { path: file, name: 'x' }, file, /more than 500000 archive entries; refused/);
+
+    const zip = Buffer.from(zipFile({ 'image.npy': npyFile('|u1', [1, 2, 2, 3], new Uint8Array(12)), 'label.npy': lbl([0]) }, { zip64: true }));
+    const e64 = zip.indexOf(Buffer.from([0x50, 0x4b, 0x06, 0x06]));
+    zip.writeBigUInt64LE(600_000n, e64 + 24);
+    zip.writeBigUInt64LE(600_000n, e64 + 32);
+    const npz = write(src, 'many.npz', zip);
+    await expectImportRejected(t!, { path: npz, name: 'x' }, npz, /600000 zip members, more than 500000; refused/);
   });
 
   it('a tar whose long-name record claims a gigabyte', async () => {

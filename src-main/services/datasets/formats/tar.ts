@@ -37,8 +37,11 @@ export async function extractTar(
   const total = src.totalInput;
   let longName: string | null = null;
   let files = 0;
+  let entries = 0;
   try {
     for (;;) {
+      // millions of empty members would exhaust the disk's inodes long before the byte budget
+      if (++entries > LIMITS.maxArchiveEntries) throw new Error(`${file}: more than ${LIMITS.maxArchiveEntries} archive entries; refused`);
       const h = src.tryRead(BLOCK);
       if (!h) throw new Error(`${file}: truncated tar archive`);
       if (h.every((b) => b === 0)) break;

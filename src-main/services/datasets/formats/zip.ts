@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { LIMITS } from '../../limits';
 
 /** One member of a zip archive, located through the central directory. */
 export interface ZipEntry {
@@ -59,6 +60,7 @@ export function readZipDirectory(file: string): ZipEntry[] {
     const cd = readAt(fd, cdOffset, cdSize);
     const entries: ZipEntry[] = [];
     let p = 0;
+    if (count > LIMITS.maxArchiveEntries) throw new Error(`${file}: ${count} zip members, more than ${LIMITS.maxArchiveEntries}; refused`);
     for (let k = 0; k < count; k++) {
       if (p + 46 > cd.length || cd.readUInt32LE(p) !== 0x02014b50) throw new Error(`${file}: corrupt zip central directory`);
       const method = cd.readUInt16LE(p + 10);
