@@ -202,5 +202,18 @@ describe("a PUMA run's margin model and margin set", () => {
     expect(plain.result.margin_set_id).toBeNull();
     await expect(app.dispatch('margins.selection', { id: first.result.margin_set_id!, runId: plain.runId })).rejects.toThrow(/strategy random\) selects no samples by margin/);
     await expect(app.dispatch('margins.selection', { id: 999 })).rejects.toThrow(/No margin set with id 999/);
+    // Without the margin model's files the selection still comes, without predicted classes, saying why.
+    const model = ((await app.dispatch('models.list', {})) as ModelInfo[]).find((m) => m.id === first.result.margin_model_id)!;
+    fs.renameSync(model.storageDir, `${model.storageDir}.away`);
+    try {
+      const sel = (await app.dispatch('margins.selection', { id: first.result.margin_set_id!, runId: first.runId })) as MarginSelection;
+      expect(sel.predictedBy).toBeNull();
+      expect(sel.predictionNote).toMatch(/No predicted classes: margin model #\d+ could not be loaded/);
+      expect(sel.predictionNote).not.toContain(dir);
+      expect(sel.galleries.kept.every((i) => i.predicted === null)).toBe(true);
+      expect(sel.kept).toBe(first.result.pruning!.kept);
+    } finally {
+      fs.renameSync(`${model.storageDir}.away`, model.storageDir);
+    }
   }, 120_000);
 });

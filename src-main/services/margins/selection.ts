@@ -146,7 +146,9 @@ async function predictClasses(
     name = info.name;
     model = await service.models.load(modelId);
   } catch (e) {
-    return { predicted: null, predictedBy: null, note: `no predicted classes: margin model ${modelId} could not be loaded (${(e as Error).message})` };
+    // The reason (it may name files) goes to the log of the main process, not to the page.
+    console.error(`${FILE}: margin model ${modelId}: ${(e as Error).message}`);
+    return { predicted: null, predictedBy: null, note: `No predicted classes: margin model #${modelId} could not be loaded (removed, or its files are missing).` };
   }
   try {
     const unique = [...new Set(ks)];
@@ -162,7 +164,8 @@ async function predictClasses(
     classes.dispose();
     return { predicted: new Map(unique.map((k, j) => [k, out[j]!])), predictedBy: { modelId, name }, note: null };
   } catch (e) {
-    return { predicted: null, predictedBy: null, note: `no predicted classes: margin model ${modelId} failed on these images (${FILE}: ${(e as Error).message})` };
+    console.error(`${FILE}: margin model ${modelId}: ${(e as Error).message}`);
+    return { predicted: null, predictedBy: null, note: `No predicted classes: margin model #${modelId} does not accept these images.` };
   } finally {
     model.dispose();
   }
