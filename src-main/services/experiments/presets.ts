@@ -6,6 +6,9 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import type { ConfigProblem, PresetInfo } from '../../../src-shared/api/ops/experiments';
+import { describeIssues, type FieldSpec } from '../../../src-shared/domain/field-errors';
+import { PERCEPTRON_FIELDS, TRAIN_FIELDS } from '../../../src-shared/domain/form-fields';
+import { PERCEPTRON_DOCS, TRAIN_DOCS, type FieldDoc } from '../../../src-shared/domain/parameter-docs';
 import { PerceptronConfig } from '../../../src-shared/domain/perceptron';
 import { RunKind } from '../../../src-shared/domain/runs';
 import { TrainConfig } from '../../../src-shared/domain/training';
@@ -75,7 +78,10 @@ export function validateConfig(
   if (!schema) return { ok: false, problems: [{ path: '', message: `runs of kind '${kind}' cannot be swept` }] };
   const parsed = schema.safeParse(config);
   if (parsed.success) return { ok: true, config: parsed.data };
-  return { ok: false, problems: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) };
+  // In words: the bad value quoted, the closest key or choice suggested (an unknown key has no field: path '').
+  const [docs, specs] = kind === 'perceptron' ? [PERCEPTRON_DOCS, PERCEPTRON_FIELDS] : [TRAIN_DOCS, TRAIN_FIELDS];
+  const issues = describeIssues(parsed.error.issues, config, docs as Record<string, FieldDoc>, specs as Record<string, FieldSpec>);
+  return { ok: false, problems: issues.map((i) => (i.known ? { path: i.path.join('.'), message: i.problem } : { path: '', message: i.message })) };
 }
 
 /** Merges the problems of many configs: one entry per path + message, with the run indices. */

@@ -123,3 +123,15 @@ describe('helpers', () => {
     expect(keyOfMessage('Dataset "x" is not imported', Object.keys(TRAIN_FIELDS))).toBeNull();
   });
 });
+
+describe('sweep plans (New experiment, puma sweep)', () => {
+  it('report problems in words: the bad value, the closest key', async () => {
+    const { validateConfig } = await import('../../../src-main/services/experiments/presets');
+    const v = validateConfig('train', { prune_ratio: 1.5, epochz: 1 });
+    expect(v.ok).toBe(false);
+    expect(v.ok ? [] : v.problems).toEqual([
+      { path: '', message: "Unknown setting 'epochz' — did you mean 'epochs'?" },
+      { path: 'prune_ratio', message: 'must be at most 0.99, got 1.5' },
+    ]);
+  });
+});
