@@ -115,4 +115,20 @@ describe('Compare in the browser', () => {
     expect(rows[2]![3]).toBe('79.00');
     for (const cell of rows[2]!.slice(3)) expect(cell).not.toContain('±');
   });
+
+  it('the runs list names metrics in words and draws a run\'s accuracies (per epoch) apart from its batch loss (per step)', async () => {
+    await page.goto(`${server.url}#/runs`);
+    const table = page.getByTestId('runs-table');
+    await table.locator(`tr[data-run-id="${ids[0]}"]`).waitFor({ timeout: 30_000 });
+    const heads = await table.locator('thead th').allTextContents();
+    expect(heads).toEqual(expect.arrayContaining(['Clean accuracy (%)', 'PGD robust accuracy (%)', 'C&W robust accuracy (%)']));
+    await table.locator(`tr[data-run-id="${ids[0]}"] td`).nth(1).click();
+    const detail = page.getByTestId('run-detail');
+    await expect.poll(() => detail.locator('canvas').count()).toBe(2);
+    const shown = await detail.locator('canvas').evaluateAll((cs) => cs.map((c) => [c.getAttribute('data-title'), c.getAttribute('data-series'), c.getAttribute('data-points')]));
+    expect(shown).toEqual([
+      ['accuracy (%)', '3', String(3 * EPOCHS)],
+      ['Training loss (batch)', '1', '20'],
+    ]);
+  });
 });

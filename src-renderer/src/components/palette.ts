@@ -5,12 +5,6 @@ export function colorAt(i: number): string {
   return BASE[i % BASE.length]!;
 }
 
-/** Accuracies (fractions) as percent with 2 decimals; other metrics with 4 significant digits. */
-export function formatMetric(key: string, value: number | undefined | null): string {
-  if (value === undefined || value === null || !Number.isFinite(value)) return '–';
-  if (/acc/i.test(key) && value >= 0 && value <= 1) return (value * 100).toFixed(2);
-  return Number(value.toPrecision(4)).toString();
-}
 
 /** Offer text as a file download (browser mode and Electron alike). */
 export function downloadText(text: string, fileName: string, mime: string): void {

@@ -4,13 +4,20 @@ import { fieldTitle, TRAIN_DOCS } from '../../../src-shared/domain/parameter-doc
 import type { GroupedTable, TableGroup } from '../../../src-shared/method/table';
 import { canonicalJson, formatGroupValue, getConfigValue, meanStdSeries } from '../../../src-shared/method/table';
 import { client } from '../api/client';
-import type { LineSeries } from '../components/LineChart.svelte';
 import { colorAt, downloadText } from '../components/palette';
 
 /** Charts: at most this many points per series (down-sampled in SQL). */
 const MAX_POINTS = 120;
 /** A perceptron study logs one series per (strategy, ratio): draw this many at most. */
 const MAX_CHARTS = 24;
+
+/** A line of a chart, as LineChart.svelte takes it (plain tsc cannot read types out of .svelte files). */
+export interface LineSeries {
+  label: string;
+  points: Array<{ step: number; value: number }>;
+  color: string;
+  band?: Array<{ step: number; lo: number; hi: number }>;
+}
 
 /** One chart of the curves section: a metric over its x axis, a line per run or per group. */
 export interface CurveChart {

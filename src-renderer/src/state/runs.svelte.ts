@@ -1,9 +1,10 @@
 import type { ExperimentSummary, QueueState, RunTableRow } from '../../../src-shared/api/ops/experiments';
 import type { MetricSeries } from '../../../src-shared/domain/runs';
+import { metricInfo, TABLE_METRICS } from '../../../src-shared/domain/metrics';
 import { client } from '../api/client';
 
-/** Metrics shown as columns when runs have them (the paper's three numbers first). */
-const PREFERRED_METRICS = ['clean_acc', 'robust_acc_cw', 'robust_acc_pgd', 'train_loss'];
+/** Metrics shown as columns when runs have them: the paper's three numbers (domain/metrics) first. */
+const PREFERRED_METRICS = TABLE_METRICS;
 const MAX_METRIC_COLUMNS = 3;
 
 /**
@@ -29,7 +30,8 @@ export class RunsState {
     const seen = new Set<string>();
     for (const r of this.runs) for (const k of Object.keys(r.latest)) seen.add(k);
     const preferred = PREFERRED_METRICS.filter((k) => seen.has(k));
-    const rest = [...seen].filter((k) => !preferred.includes(k)).sort();
+    // A stored key ("test/clean_acc") is also in latest under its bare name: one column.
+    const rest = [...seen].filter((k) => !preferred.includes(k) && !(metricInfo(k).known && metricInfo(k).name !== k)).sort();
     return [...preferred, ...rest].slice(0, MAX_METRIC_COLUMNS);
   });
 
