@@ -8,7 +8,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MarginSelection, MarginSetInfo } from '../../src-shared/domain/margins';
+import { MarginParams, type MarginSelection, type MarginSetInfo } from '../../src-shared/domain/margins';
 import type { ModelInfo } from '../../src-shared/domain/models';
 import type { TrainRunResult } from '../../src-shared/domain/training';
 import { readNpyFloat32 } from '../../src-main/engine/margins';
@@ -16,6 +16,7 @@ import { forkJobLauncher } from '../../src-main/jobs/fork-launcher';
 import { PumaApp } from '../../src-main/services/app';
 import { DatasetService } from '../../src-main/services/datasets';
 import { TrainingService } from '../../src-main/services/training/service';
+import { recordRunArtifacts } from '../../src-main/services/training/artifacts';
 import { openDatabase, schemaVersion } from '../../src-main/store/db';
 import { migrations } from '../../src-main/store/migrations';
 import { MarginsRepo } from '../../src-main/store/repos/margins';
@@ -51,6 +52,29 @@ describe('migration 0006', () => {
       // A run deleted later leaves the set without a maker, not without its margins.
       db.prepare('DELETE FROM runs WHERE id = 7').run();
       expect(repo.get(5)).toMatchObject({ runId: null, runKind: null, chunksDone: 1, trainRuns: 0 });
+      db.close();
+    } finally {
+      t.cleanup();
+    }
+  });
+});
+
+describe('recordRunArtifacts', () => {
+  it('leaves the log as it was when a registration fails (a dataset gone), and answers null ids', () => {
+    const t = tempDir('puma-artifacts-fail-');
+    try {
+      const db = openDatabase(path.join(t.dir, 'log.db'));
+      const runId = Number(db.prepare(`INSERT INTO runs (kind, config_json, status, app_version, created_at) VALUES ('train', '{}', 'running', 't', 'now')`).run().lastInsertRowid);
+      const summary = { count: 2, mean: 0, quantiles: { p01: 0, p10: 0, p50: 0, p90: 0, p99: 0 }, fraction_negative: 0, fraction_below_eps: 0 };
+      const ids = recordRunArtifacts(db, runId, {
+        marginModel: { name: 'm', source: 'trained', provenance: { runId, role: 'margin_model' }, inputShape: [2, 2, 1], numClasses: 2, droppedSoftmax: false, hash: 'h', storageDir: '/x', params: 3, accuracy: null },
+        marginSet: { key: 'k', datasetId: 42, split: 'train', method: 'fast', params: MarginParams.parse({}), count: 2, subset: null, generatedId: null, file: '/x.npy', summary },
+        marginSetFile: null,
+      });
+      expect(ids).toEqual({ margin_model_id: null, margin_set_id: null });
+      // The model row of the failed transaction was rolled back with it.
+      expect((db.prepare('SELECT COUNT(*) AS n FROM models').get() as { n: number }).n).toBe(0);
+      expect((db.prepare('SELECT COUNT(*) AS n FROM margin_sets').get() as { n: number }).n).toBe(0);
       db.close();
     } finally {
       t.cleanup();

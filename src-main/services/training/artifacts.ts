@@ -8,7 +8,22 @@ import type { Db } from '../../store/db';
 import { MarginsRepo } from '../../store/repos/margins';
 import { ModelsRepo } from '../../store/repos/models';
 
+const FILE = 'src-main/services/training/artifacts.ts';
+
+/**
+ * A registration that fails (e.g. the dataset was deleted meanwhile) leaves the log as it was and
+ * the run training: it is reported, and the run's ids stay null.
+ */
 export function recordRunArtifacts(db: Db, runId: number, a: RunArtifacts): RunArtifactIds {
+  try {
+    return register(db, runId, a);
+  } catch (e) {
+    console.error(`${FILE}: run ${runId}: could not register its margin model / margin set: ${(e as Error).message}`);
+    return { margin_model_id: null, margin_set_id: null };
+  }
+}
+
+function register(db: Db, runId: number, a: RunArtifacts): RunArtifactIds {
   const models = new ModelsRepo(db);
   const sets = new MarginsRepo(db);
   return db.transaction((): RunArtifactIds => {

@@ -110,7 +110,11 @@ export async function runTrainingJob(ctx: TrainJobContext, rawConfig: unknown): 
       timings.scores = (performance.now() - t0) / 1000;
       result.margins = { source: scores.source, path: scores.path, count: scores.values.length };
       // The margin model and set go to the log (the main process registers them; their ids join the result).
-      const artifacts = await describeRunArtifacts({ config, data, scores, runId: ctx.runId, dataDir: ctx.dataDir, db });
+      // A model file that cannot be copied costs the run its ids, not its training.
+      const artifacts = await describeRunArtifacts({ config, data, scores, runId: ctx.runId, dataDir: ctx.dataDir, db }).catch((e: Error) => {
+        console.error(`run ${ctx.runId}: its margin model / margin set cannot be registered: ${e.message}`);
+        return null;
+      });
       if (artifacts) ctx.artifacts(artifacts);
       const pruned = selectForRun(config, scores.values);
       kept = Int32Array.from(pruned.kept, (i) => data.candidates[i]!);
