@@ -214,7 +214,8 @@ export async function readImageFolder(root: string, ctx: ImportContext): Promise
         writer.writeImages(out);
         writer.writeLabels(Uint8Array.of(label));
         done++;
-        if (done % 256 === 0) await ctx.progress(done / all.length, `${done}/${all.length} images`);
+        // every 256 small images, every 16 large ones: the event loop (the server) keeps answering
+        if (done % (px > 256 * 256 ? 16 : 256) === 0) await ctx.progress(done / all.length, `${done}/${all.length} images`);
       }
     }
   }

@@ -5,6 +5,7 @@ import { resolveInside } from '../../path-policy';
 import { ByteSource } from '../bytes';
 
 const BLOCK = 512;
+const YIELD_BYTES = 16 * 1024 * 1024;
 
 function octal(h: Uint8Array, off: number, len: number): number {
   // GNU base-256 for sizes ≥ 8 GiB
@@ -81,11 +82,17 @@ export async function extractTar(
       const fd = fs.openSync(out, 'w');
       try {
         let left = size;
+        let sinceYield = 0;
         while (left > 0) {
           const chunk = src.readUpTo(left);
           if (!chunk.length) throw new Error(`${file}: truncated tar archive (inside ${name})`);
           fs.writeSync(fd, chunk);
           left -= chunk.length;
+          // a big member must not hold the event loop (the server answers between chunks)
+          if ((sinceYield += chunk.length) >= YIELD_BYTES) {
+            sinceYield = 0;
+            await progress(src.consumed / total);
+          }
         }
       } finally {
         fs.closeSync(fd);
