@@ -1,6 +1,7 @@
 /**
- * `puma export`: the grouped results table (mean ± std over seeds, best in bold) as CSV,
- * Markdown, LaTeX or JSON, or with --raw every metric point as CSV or JSON; stdout or --out FILE.
+ * `puma export`: the grouped results table shaped like the paper's (group keys, pruned share, n,
+ * metrics by name in percent, mean ± std where n > 1, best in bold) as CSV, Markdown, LaTeX or
+ * JSON, or with --raw every metric point as CSV or JSON; stdout or --out FILE.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,9 +10,10 @@ import { defaultDbPath } from '../../paths';
 import { PumaApp } from '../../services/app';
 import { formatFromFileName, TABLE_FORMATS, writeExportFile, type TableFormat } from '../../services/export';
 import { experimentService } from '../../services/experiments/handlers';
+import { TABLE_METRICS } from '../../../src-shared/domain/metrics';
 import { CliError } from '../args';
 
-export const EXPORT_USAGE = `  puma export (--runs ID,... | --experiment ID) --group-by key,... --metrics m1,m2
+export const EXPORT_USAGE = `  puma export (--runs ID,... | --experiment ID) --group-by key,... --metrics ${TABLE_METRICS.join(',')}
               [--format csv|md|latex|json] [--out FILE] [--statuses finished,...|--all] [--digits N]
               [--caption TEXT] [--label tab:x]
   puma export (--runs ID,... | --experiment ID) --raw [--format csv|json] [--out FILE]`;
@@ -65,7 +67,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
     } else {
       if (!TABLE_FORMATS.includes(format as TableFormat)) throw new CliError(`--format must be one of ${TABLE_FORMATS.join(', ')}, got '${format}'.`);
       const metrics = list(values.metrics);
-      if (!metrics.length) throw new CliError('--metrics needs at least one metric name, e.g. --metrics clean_acc,robust_acc_cw.');
+      if (!metrics.length) throw new CliError(`--metrics needs at least one metric name, e.g. --metrics ${TABLE_METRICS.join(',')}.`);
       const statuses = values.all ? undefined : values.statuses ? list(values.statuses) : ['finished'];
       text = service.exportTable({
         ...selection,

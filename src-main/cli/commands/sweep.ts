@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Events } from '../../../src-shared/api/contract';
+import { metricInfo, TABLE_METRICS } from '../../../src-shared/domain/metrics';
 import { RunKind, type RunStatus } from '../../../src-shared/domain/runs';
 import { applySetArgs, parseGridArgs } from '../../../src-shared/method/sweep';
 import { forkJobLauncher } from '../../jobs/fork-launcher';
@@ -86,7 +87,11 @@ export async function sweep(argv: string[]): Promise<void> {
     if (values.json) process.stdout.write(JSON.stringify({ experiment_id: experimentId, run_ids: runIds, statuses }) + '\n');
     else {
       console.table(runIds.map((id, i) => ({ run: id, name: app.runs.get(id).name, status: statuses[i] })));
-      console.log(`Compare: puma export --experiment ${experimentId} --group-by ${Object.keys(grid).join(',') || 'seed'} --metrics clean_acc --format md`);
+      // The metrics the runs have: the paper's three for train runs, else the first a run logged.
+      const logged = Object.keys(app.runs.get(runIds[0]!).latest);
+      const metrics = TABLE_METRICS.filter((m) => logged.some((k) => metricInfo(k).name === m));
+      const metric = metrics.length ? metrics.join(',') : (logged.sort()[0] ?? 'clean_acc');
+      console.log(`Compare: puma export --experiment ${experimentId} --group-by ${Object.keys(grid).filter((k) => k !== 'seed').join(',') || 'seed'} --metrics ${metric} --format md`);
     }
     if (!values['no-wait'] && statuses.some((s) => s !== 'finished')) process.exitCode = 1;
   } finally {
