@@ -114,6 +114,23 @@ export const TRAIN_DOCS: Record<keyof TrainConfig, FieldDoc> = {
   log_every: { label: 'Log every', help: 'Record a batch-loss point every this many batches (live curves).', unit: 'batches' },
 };
 
+/** The training keys by topic, in the order forms show them (every key in exactly one section). */
+export const TRAIN_SECTIONS: Array<{ title: string; keys: Array<keyof TrainConfig> }> = [
+  { title: 'Data', keys: ['dataset', 'generated', 'generated_share', 'train_subset', 'augment'] },
+  { title: 'Model', keys: ['arch', 'width', 'depth'] },
+  { title: 'Margins', keys: ['margin_model', 'margin_set', 'margin_method', 'margin_model_epochs', 'score', 'cd_run', 'record_correctness'] },
+  {
+    title: 'Pruning',
+    keys: ['strategy', 'prune_ratio', 'pd_ratio', 'threshold', 'eq2_eps', 'gap', 'online_warmup_epochs', 'online_prune_margin', 'online_search_steps'],
+  },
+  { title: 'Adversarial training', keys: ['method', 'beta', 'eps', 'attack_steps', 'attack_step_size', 'label_smoothing'] },
+  { title: 'Optimiser and schedule', keys: ['lr', 'momentum', 'nesterov', 'weight_decay', 'schedule', 'warmup_share', 'step_milestones', 'step_gamma', 'ema_tau'] },
+  {
+    title: 'Run',
+    keys: ['epochs', 'batch_size', 'epoch_size', 'eval_every', 'eval_subset', 'eval_attack_steps', 'eval_step_size', 'eval_batch_size', 'seed', 'backend', 'workers', 'log_every'],
+  },
+];
+
 /** Words for the perceptron study (§2). */
 export const PERCEPTRON_DOCS: Record<keyof PerceptronConfig, FieldDoc> = {
   k: { label: 'Dimensions', symbol: 'K', help: 'Input dimension; the teacher is θ_t = e₁ (§2, K = 200).' },

@@ -80,6 +80,18 @@ describe('the Train form', () => {
     await page.getByTestId('train-form').screenshot({ path: path.join(SHOTS, 'train.png') });
   });
 
+  it('shows a problem the main process finds (a dataset that is not imported) at its field', async () => {
+    await page.goto(server.url + '#/train');
+    await page.reload();
+    await expect.poll(() => page.getByTestId('train-dataset').inputValue()).not.toBe('');
+    await page.getByTestId('train-dataset').fill('no-such-data');
+    await page.getByTestId('train-start').click();
+    await expect.poll(() => page.getByTestId('train-dataset-field').getByTestId('train-dataset-error').textContent()).toMatch(/^Dataset "no-such-data" is not imported/);
+    expect(await page.getByTestId('train-error').count()).toBe(0);
+    // "All settings" is grouped by topic.
+    expect(await page.locator('details h4').allTextContents()).toEqual(expect.arrayContaining(['Margins', 'Adversarial training', 'Optimiser and schedule']));
+  });
+
   it('follows the system dark preference', async () => {
     await page.emulateMedia({ colorScheme: 'light' });
     await page.goto(server.url + '#/train');

@@ -51,8 +51,13 @@ export class TrainFormState {
   busy = $state(false);
   estimate = $state<ResponseOf<'training.estimate'>>(null);
 
+  /** Names offered in the dataset field: the imported base datasets (and the system Fashion-MNIST). */
+  datasetNames = $state<string[]>(['fashion-mnist']);
+
   async load(): Promise<void> {
     try {
+      const datasets = await client.call('datasets.list', {}).catch(() => []);
+      this.datasetNames = [...new Set(['fashion-mnist', ...datasets.filter((d) => !d.generatedFor).map((d) => d.name)])];
       this.presets = (await client.call('training.presets', {})) as PresetView[];
       if (Object.keys(this.fields).length === 0) this.choose(this.preset);
     } catch (e) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, closestName, describeIssues, keyOfMessage } from '../../../src-shared/domain/field-errors';
 import { PERCEPTRON_FIELDS, TRAIN_FIELDS } from '../../../src-shared/domain/form-fields';
-import { PERCEPTRON_DOCS, TRAIN_DOCS } from '../../../src-shared/domain/parameter-docs';
+import { PERCEPTRON_DOCS, TRAIN_DOCS, TRAIN_SECTIONS } from '../../../src-shared/domain/parameter-docs';
 import { PerceptronConfig } from '../../../src-shared/domain/perceptron';
 import { PRUNING_STRATEGIES, TRAIN_ARCHITECTURES, TRAIN_METHODS, TrainConfig, parseTrainConfig } from '../../../src-shared/domain/training';
 
@@ -70,6 +70,12 @@ describe('fields derived from the schema', () => {
     expect(Object.keys(TRAIN_DOCS).sort()).toEqual(Object.keys(TrainConfig.shape).sort());
     expect(Object.keys(PERCEPTRON_DOCS).sort()).toEqual(Object.keys(PerceptronConfig.shape).sort());
     for (const f of Object.values(TRAIN_FIELDS)) expect(f.doc.help.length, f.key).toBeGreaterThan(10);
+  });
+
+  it('puts every training key in exactly one section', () => {
+    const listed = TRAIN_SECTIONS.flatMap((x) => x.keys);
+    expect(new Set(listed).size).toBe(listed.length);
+    expect([...listed].sort()).toEqual(Object.keys(TrainConfig.shape).sort());
   });
 
   it('takes the allowed values of enum fields from the zod schema', () => {
