@@ -1,24 +1,11 @@
 import type { PresetInfo, SweepPlan } from '../../../src-shared/api/ops/experiments';
 import type { RunKind } from '../../../src-shared/domain/runs';
+import { TRAIN_SECTIONS } from '../../../src-shared/domain/parameter-docs';
 import { parseGridArg, parseValue } from '../../../src-shared/method/sweep';
 import { client } from '../api/client';
 
-/** The form's sections: config keys by topic (keys not listed go to "Other"). */
-export const SECTIONS: Array<{ title: string; keys: string[] }> = [
-  { title: 'Data', keys: ['dataset', 'generated', 'generated_share', 'train_subset', 'augment'] },
-  { title: 'Model', keys: ['arch', 'width', 'depth'] },
-  { title: 'Margins', keys: ['margin_model', 'margin_set', 'margin_method', 'margin_model_epochs', 'score', 'cd_run', 'record_correctness'] },
-  {
-    title: 'Pruning',
-    keys: ['strategy', 'prune_ratio', 'pd_ratio', 'threshold', 'eq2_eps', 'gap', 'online_warmup_epochs', 'online_prune_margin', 'online_search_steps'],
-  },
-  { title: 'Adversarial training', keys: ['method', 'beta', 'eps', 'attack_steps', 'attack_step_size', 'label_smoothing'] },
-  { title: 'Optimiser and schedule', keys: ['lr', 'momentum', 'nesterov', 'weight_decay', 'schedule', 'warmup_share', 'step_milestones', 'step_gamma', 'ema_tau'] },
-  {
-    title: 'Run',
-    keys: ['epochs', 'batch_size', 'epoch_size', 'eval_every', 'eval_subset', 'eval_attack_steps', 'eval_step_size', 'eval_batch_size', 'seed', 'backend', 'workers', 'log_every'],
-  },
-];
+/** The form's sections: config keys by topic (keys not listed go to "Other"); one list, shared with the Train form. */
+export const SECTIONS: Array<{ title: string; keys: string[] }> = TRAIN_SECTIONS;
 
 /** A config value as the text of its field. */
 export function toText(value: unknown): string {
