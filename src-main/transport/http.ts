@@ -4,6 +4,7 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { PumaApp } from '../services/app';
+import { jsonDepth, LIMITS } from '../services/limits';
 import { pathPolicy, scrubMessage } from '../services/path-policy';
 import { APP_ROOT } from '../services/system';
 import { isLogFault } from '../store/db';
@@ -191,6 +192,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
       const body = await readBody(req);
       let payload: unknown;
       try {
+        // JSON.parse takes any depth, but what walks the value later (zod, JSON.stringify) recurses
+        if (jsonDepth(body, LIMITS.maxJsonDepth) > LIMITS.maxJsonDepth) {
+          return json(res, 400, { error: `The request body is nested deeper than ${LIMITS.maxJsonDepth} levels.` });
+        }
         payload = body.length ? JSON.parse(body) : {};
       } catch (e) {
         return json(res, 400, { error: `The request body is not valid JSON${e instanceof RangeError ? ' (nested too deeply)' : ''}.` });

@@ -197,6 +197,14 @@ describe('requests that change state', () => {
     expect((await request('POST', '/api/runs.list', { body: {}, headers: bearer() })).status).toBe(200);
   });
 
+  it('answers a body nested 400000 deep with 400 (not a stack overflow) and keeps serving', async () => {
+    const deep = `{"base": ${'['.repeat(400_000)}${']'.repeat(400_000)}}`;
+    const r = await request('POST', '/api/experiments.plan', { body: deep, headers: bearer() });
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body).error).toBe('The request body is nested deeper than 100 levels.');
+    expect((await request('POST', '/api/runs.list', { body: {}, headers: bearer() })).status).toBe(200);
+  });
+
   it('answers a malformed %-escape with 400', async () => {
     const api = await request('POST', '/api/%E0%A4%A', { body: {}, headers: bearer() });
     expect(api.status).toBe(400);
