@@ -220,6 +220,20 @@ describe("a PUMA run's margin model and margin set", () => {
     expect(((await app.dispatch('models.addTrainRun', { runId: first.runId })) as ModelInfo).id).toBe(model.id);
   }, 180_000);
 
+  it('keeps the ids across a cancel and a resume', async () => {
+    const training = new TrainingService(app);
+    const { runId } = await training.start({ ...base, strategy: 'puma', prune_ratio: 0.3, epochs: 6 }, 'cancel then resume');
+    // Cancelled once its ids are in the result (the cached margins make that quick), mid-training.
+    for (let i = 0; i < 600 && (app.runs.get(runId).result as TrainRunResult | null)?.margin_set_id == null; i++) await new Promise((r) => setTimeout(r, 50));
+    app.runner.cancel(runId);
+    expect(await app.runner.waitFor(runId)).toBe('cancelled');
+    const stopped = app.runs.get(runId).result as TrainRunResult;
+    expect(stopped).toMatchObject({ margin_set_id: first.result.margin_set_id, margin_model_id: first.result.margin_model_id });
+    training.resume(runId);
+    expect(await app.runner.waitFor(runId)).toBe('finished');
+    expect(app.runs.get(runId).result).toMatchObject({ status: 'finished', margin_set_id: first.result.margin_set_id, margin_model_id: first.result.margin_model_id });
+  }, 180_000);
+
   it('leaves both ids null for a strategy that needs no margins, and rejects a selection of a set no train run used', async () => {
     const plain = await train({ strategy: 'random', prune_ratio: 0.2 });
     expect(plain.result.margin_model_id).toBeNull();
