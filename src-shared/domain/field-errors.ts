@@ -140,7 +140,11 @@ export function closestName(name: string, candidates: readonly string[]): string
   return bestD <= allowed ? best : null;
 }
 
-const show = (v: unknown): string => (typeof v === 'string' ? `"${v}"` : typeof v === 'number' && !Number.isFinite(v) ? String(v) : JSON.stringify(v));
+/** The value as quoted in a message, cut short when long (a 5000-character name, a long list). */
+function show(v: unknown): string {
+  const text = typeof v === 'string' ? `"${v}"` : typeof v === 'number' && !Number.isFinite(v) ? String(v) : (JSON.stringify(v) ?? String(v));
+  return text.length > 60 ? `${text.slice(0, 50)}… (${typeof v === 'string' ? `${v.length} characters` : Array.isArray(v) ? `${v.length} items` : 'long'})` : text;
+}
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let v = input;
@@ -162,6 +166,7 @@ interface RawIssue {
   inclusive?: boolean;
   values?: unknown[];
   keys?: string[];
+  errors?: RawIssue[][];
 }
 
 function problemOf(issue: RawIssue, value: unknown, spec: FieldSpec | undefined): { problem: string; suggestion?: string } {
@@ -193,8 +198,12 @@ function problemOf(issue: RawIssue, value: unknown, spec: FieldSpec | undefined)
         ...(suggestion ? { suggestion } : {}),
       };
     }
-    case 'invalid_union':
+    case 'invalid_union': {
+      // The branch of the right type says what is wrong (e.g. a name that is too long).
+      const branch = (issue.errors ?? []).find((b) => b.length > 0 && b[0]!.code !== 'invalid_type');
+      if (branch) return problemOf({ ...branch[0]!, path: issue.path }, value, spec);
       return { problem: `must be a name or a positive id${got}` };
+    }
     default:
       return { problem: issue.message };
   }

@@ -60,6 +60,13 @@ describe('training config errors', () => {
     expect(e.issues[0]!.message).toMatch(/^PD ratio \(pd_ratio\): prune_ratio \+ pd_ratio must stay below 1/);
   });
 
+  it('says what is wrong with the branch of a union that has the right type, and cuts long values short', () => {
+    expect(configError({ dataset: 'x'.repeat(5000) }).issues[0]!.message).toBe('Dataset (dataset): must be at most 4096 characters');
+    expect(configError({ dataset: true }).issues[0]!.message).toBe('Dataset (dataset): must be a name or a positive id, got true');
+    const long = configError({ eps: 'y'.repeat(300) }).issues[0]!.message;
+    expect(long).toBe(`Radius ε (eps): must be a number, got "${'y'.repeat(49)}… (300 characters)`);
+  });
+
   it('reads a whole number greater than 0 as "at least 1"', () => {
     expect(configError({ batch_size: 0 }).issues[0]!.message).toBe('Batch size (batch_size): must be at least 1, got 0');
   });
