@@ -94,6 +94,18 @@ describe('decompression bombs are refused as bombs, in bounded memory', () => {
     expect(rise).toBeLessThan(RSS_BOUND);
   });
 
+  it('a JPEG whose frame header says 20000×20000 is refused before decoding', async () => {
+    const src = setup();
+    // SOI, a baseline SOF0 of 20000×20000 with 3 components, EOI: 23 bytes
+    const sof = Buffer.from([0xff, 0xc0, 0x00, 0x11, 0x08, 0x4e, 0x20, 0x4e, 0x20, 0x03, 0x01, 0x11, 0x00, 0x02, 0x11, 0x00, 0x03, 0x11, 0x00]);
+    write(src, 'cat/a.jpg', Buffer.concat([Buffer.from([0xff, 0xd8]), sof, Buffer.from([0xff, 0xd9])]));
+    const { rise, result } = await peakRssRise(() =>
+      expectImportRejected(t!, { path: src, name: 'x' }, path.join(src, 'cat', 'a.jpg'), /unreadable image \(maxResolutionInMP limit exceeded/),
+    );
+    if (result instanceof Error) throw result;
+    expect(rise).toBeLessThan(RSS_BOUND);
+  });
+
   it('a folder of PNGs of zeros expanding past the limit', async () => {
     const src = setup({ maxExpandedBytes: 3 * MiB });
     const zeros = pngFile(1024, 1024, new Uint8Array(1024 * 1024 * 3));
