@@ -21,7 +21,8 @@ const repeats = Math.max(1, Number(values.repeats));
 
 const STRATEGIES = ['none', 'random', 'pe', 'pd', 'puma'];
 const RATIOS = [0, 0.1, 0.2, 0.3];
-const METRICS = ['clean_acc', 'robust_acc_cw', 'robust_acc_pgd', 'train_loss', 'train_acc', 'lr'];
+/** Stored as the training job stores them (src-shared/domain/metrics): six curves on Compare. */
+const METRICS = ['test/clean_acc', 'test/robust_acc_cw', 'test/robust_acc_pgd', 'train/loss', 'train/acc', 'train/lr'];
 
 function seed(app: PumaApp): { compareIds: number[] } {
   const insert = (i: number, epochs: number, experimentId: number | null): number => {
@@ -39,12 +40,12 @@ function seed(app: PumaApp): { compareIds: number[] } {
     for (let e = 1; e <= epochs; e++) {
       const t = e / epochs;
       points.push(
-        { key: 'clean_acc', step: e, value: 0.6 + 0.3 * t + 0.01 * Math.sin(i + e) },
-        { key: 'robust_acc_cw', step: e, value: 0.3 + 0.2 * t + 0.01 * Math.cos(i + e) },
-        { key: 'robust_acc_pgd', step: e, value: 0.32 + 0.2 * t },
-        { key: 'train_loss', step: e, value: 2 * (1 - t) + 0.1 },
-        { key: 'train_acc', step: e, value: 0.5 + 0.45 * t },
-        { key: 'lr', step: e, value: 0.1 * (1 - t) },
+        { key: 'test/clean_acc', step: e, value: 0.6 + 0.3 * t + 0.01 * Math.sin(i + e) },
+        { key: 'test/robust_acc_cw', step: e, value: 0.3 + 0.2 * t + 0.01 * Math.cos(i + e) },
+        { key: 'test/robust_acc_pgd', step: e, value: 0.32 + 0.2 * t },
+        { key: 'train/loss', step: e, value: 2 * (1 - t) + 0.1 },
+        { key: 'train/acc', step: e, value: 0.5 + 0.45 * t },
+        { key: 'train/lr', step: e, value: 0.1 * (1 - t) },
       );
     }
     app.runs.addMetrics(id, points);
