@@ -28,6 +28,7 @@ let browser: Browser;
 let page: Page;
 let cleanup: () => void;
 let runId: number;
+let secondRunId: number;
 let result: TrainRunResult;
 const pageErrors: string[] = [];
 
@@ -50,16 +51,17 @@ beforeAll(async () => {
   write(src, 't10k-labels-idx1-ubyte', idxFile([TEST], Uint8Array.from(labels.slice(TRAIN))));
   app = new PumaApp({ dbPath: path.join(t.dir, 'e2e.db'), launcher: forkJobLauncher(), mode: 'browser' });
   await new DatasetService(app.db, app.dataDir).importDataset({ path: src, name: 'toy', classNames: CLASSES });
-  ({ runId } = await new TrainingService(app).start(
-    {
-      dataset: 'toy', arch: 'mlp', width: 16, depth: 1, method: 'pgd_at', eps: 0.1, attack_steps: 1, batch_size: 40, lr: 0.05, epochs: 1,
-      strategy: 'puma', prune_ratio: RATIO, margin_model_epochs: 2, margin_method: 'fast', eval_subset: 60, eval_attack_steps: 1, backend: 'cpu', workers: 1,
-    },
-    'PUMA on toy',
-  ));
+  const config = {
+    dataset: 'toy', arch: 'mlp', width: 16, depth: 1, method: 'pgd_at', eps: 0.1, attack_steps: 1, batch_size: 40, lr: 0.05, epochs: 1,
+    strategy: 'puma', prune_ratio: RATIO, margin_model_epochs: 2, margin_method: 'fast', eval_subset: 60, eval_attack_steps: 1, backend: 'cpu', workers: 1,
+  };
+  ({ runId } = await new TrainingService(app).start(config, 'PUMA on toy'));
   const status = await app.runner.waitFor(runId);
   if (status !== 'finished') throw new Error(`the PUMA run ended ${status}: ${app.runs.get(runId).error}`);
   result = app.runs.get(runId).result as TrainRunResult;
+  // A second run with a higher ratio reuses the same set (cached margins).
+  ({ runId: secondRunId } = await new TrainingService(app).start({ ...config, prune_ratio: 0.5 }, 'PUMA 50 % on toy'));
+  if ((await app.runner.waitFor(secondRunId)) !== 'finished') throw new Error(`the second run ended ${app.runs.get(secondRunId).status}`);
 
   server = await startHttpServer({ app, staticDir: path.resolve('out/renderer') });
   browser = await launchChromium();
@@ -134,6 +136,19 @@ describe("a PUMA run's margin set in the browser", () => {
     const provenance = row.getByTestId('model-provenance');
     expect(await provenance.textContent()).toMatch(new RegExp(`trained by\\s+run #${runId}\\s+for its margins`));
     expect(await provenance.locator('a').evaluateAll((els) => els.map((e) => e.getAttribute('href')))).toEqual([`#/train/${runId}`, `#/margins/${result.margin_set_id}`]);
+  });
+
+  it("shows another run's selection of the same set on request", async () => {
+    await page.goto(`${server.url}#/margins/${result.margin_set_id}`);
+    await page.getByTestId('selection-summary').waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('margin-set-row').textContent()).toMatch(/2 train runs used it/);
+    const other = page.getByTestId('selection-other-run');
+    expect(await other.textContent()).toBe(`run #${secondRunId}`);
+    await other.click();
+    await expect.poll(() => page.getByTestId('selection-kept').textContent()).toBe(String(TRAIN / 2));
+    const hist = page.getByTestId('selection-histogram');
+    await expect.poll(() => hist.getAttribute('data-pruned')).toBe(String(TRAIN / 2));
+    expect(await page.getByTestId('selection-summary').textContent()).toMatch(/PUMA 50 % on toy/);
   });
 
   it('opens straight from the run page link #/margins/ID', async () => {

@@ -141,8 +141,13 @@ export class MarginsState {
       this.selectionNote = `No train run has trained with margin set #${id} yet: the histogram and galleries below show its margins alone.`;
       return;
     }
+    await this.showRun(id, undefined);
+  }
+
+  /** The selection of one train run that used the set (default: the run that made it, else the newest). */
+  async showRun(id: number, runId: number | undefined): Promise<void> {
     try {
-      this.selection = await client.call('margins.selection', { id, count: 12 });
+      this.selection = await client.call('margins.selection', { id, count: 12, ...(runId ? { runId } : {}) });
     } catch (e) {
       this.selectionNote = (e as Error).message;
     }
