@@ -89,10 +89,11 @@ export const TABLE_METRICS: readonly string[] = METRICS.filter((m) => m.table).m
 
 /** The perceptron study's keys: `<what>/<strategy>/<ratio>[/filtered]`, one series over α per point. */
 const PERCEPTRON = /^(error_mean|error_std|one_minus_r_mean)\/([^/]+)\/([^/]+)(\/filtered)?$/;
-const PERCEPTRON_WHAT: Record<string, { label: string; curve: boolean }> = {
-  error_mean: { label: 'Error arccos(R)/π', curve: true },
-  error_std: { label: 'Error std', curve: false },
-  one_minus_r_mean: { label: '1 − R', curve: true },
+/** The study's numbers (error, 1 − R) are table metrics of perceptron runs; the std over seeds is not. */
+const PERCEPTRON_WHAT: Record<string, { label: string; curve: boolean; table: boolean }> = {
+  error_mean: { label: 'Error arccos(R)/π', curve: true, table: true },
+  error_std: { label: 'Error std', curve: false, table: false },
+  one_minus_r_mean: { label: '1 − R', curve: true, table: true },
 };
 
 /** Names that mean lower is better when a key is not listed (losses, errors, times). */
@@ -111,7 +112,7 @@ export function metricInfo(key: string): MetricInfo {
       label: `${what.label} · ${p[2]}, r = ${p[3]}${p[4] ? ', filtered' : ''}`,
       unit: '',
       percent: false,
-      table: false,
+      table: what.table,
       curve: what.curve,
       x: 'alpha',
       higherIsBetter: false,

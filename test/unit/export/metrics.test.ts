@@ -54,7 +54,8 @@ describe('metric names', () => {
     expect(metricInfo('train/batch_loss').x).toBe('step');
     expect(metricInfo('test/robust_acc_pgd').x).toBe('epoch');
     expect(metricInfo('margins/samples_per_s').x).toBe('chunk');
-    expect(metricInfo('error_mean/pe/0.5/filtered')).toMatchObject({ x: 'alpha', curve: true, label: 'Error arccos(R)/π · pe, r = 0.5, filtered' });
+    expect(metricInfo('error_mean/pe/0.5/filtered')).toMatchObject({ x: 'alpha', curve: true, table: true, label: 'Error arccos(R)/π · pe, r = 0.5, filtered' });
+    expect(metricInfo('error_std/pe/0.5')).toMatchObject({ curve: false, table: false, higherIsBetter: false });
   });
 
   it('shows accuracies (fractions) as percent, other values as they are', () => {
