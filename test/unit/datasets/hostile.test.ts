@@ -9,7 +9,7 @@ import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { peakRssRise } from '../../helpers/memory';
 import { expectImportRejected, tempService } from './helpers';
-import { idxFile, int64Labels, npyFile, pngFile, pseudoBytes, tarFile, tarHeader, write, zeroGzip, zipFile } from './writers';
+import { idxFile, int64Labels, npyFile, pngFile, pseudoBytes, repeatedGzip, tarFile, tarHeader, write, zeroGzip, zipFile } from './writers';
 
 const MiB = 1024 * 1024;
 /** What a refused bomb may add to the process's memory at its peak. */
@@ -37,10 +37,23 @@ describe('decompression bombs are refused as bombs, in bounded memory', () => {
     expect(bomb.length).toBeLessThan(1.5 * MiB);
     const file = write(src, 'cifar-10-binary.tar.gz', bomb);
     const { rise, result } = await peakRssRise(() =>
-      expectImportRejected(t!, { path: file, name: 'x' }, file, /expands past \d+\.\d MiB from .* \(over 250:1\): refused as a decompression bomb/),
+      expectImportRejected(t!, { path: file, name: 'x' }, file, /expands past \d+\.\d MiB from .* \(over 50:1\): refused as a decompression bomb/),
     );
     if (result instanceof Error) throw result;
     expect(rise).toBeLessThan(RSS_BOUND);
+  });
+
+  it('a less repetitive .tar.gz (~78:1, as the 130 MB archive that once wrote 10 GB) stops at the ratio floor', async () => {
+    const src = setup();
+    // each MiB: 12 KiB of noise, then zeros
+    const chunk = new Uint8Array(MiB);
+    chunk.set(pseudoBytes(12 * 1024, 9));
+    const file = write(src, 'big.tar.gz', repeatedGzip(chunk, 1024, tarHeader('data/train.bin', 8 * 1024 ** 3 - 1)));
+    const ratio = (1024 * MiB) / fs.statSync(file).size;
+    expect(ratio).toBeGreaterThan(60);
+    expect(ratio).toBeLessThan(100);
+    // refused just past the 256 MiB floor: that is all that reached the disk (and it is gone again)
+    await expectImportRejected(t!, { path: file, name: 'x' }, file, /expands past 2[5-9]\d\.\d MiB from [\d.]+ MiB of compressed data \(over 50:1\): refused as a decompression bomb/);
   });
 
   it('a gzip stream past a configured limit, counted while it streams', async () => {

@@ -182,16 +182,21 @@ export function tarFile(files: Record<string, Uint8Array>): Uint8Array {
 }
 
 /**
- * A gzip stream of `prefix` then `zeroMiB` MiB of zeros, built from one deflated MiB of zeros
- * repeated (sync-flushed blocks concatenate), so a gigabyte costs ~1 MB to build and to hold.
+ * A gzip stream of `prefix` then `chunk` repeated `times`, built from one deflated copy of the
+ * chunk (sync-flushed blocks concatenate), so gigabytes cost megabytes to build and to hold.
  * The trailer's CRC is not computed: a reader must refuse the stream long before reaching it.
  */
-export function zeroGzip(zeroMiB: number, prefix: Uint8Array = new Uint8Array(0)): Buffer {
+export function repeatedGzip(chunk: Uint8Array, times: number, prefix: Uint8Array = new Uint8Array(0)): Buffer {
   const flush = { finishFlush: zlib.constants.Z_SYNC_FLUSH, level: 9 };
-  const block = zlib.deflateRawSync(Buffer.alloc(1024 * 1024), flush);
+  const block = zlib.deflateRawSync(chunk, flush);
   const header = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
   const final = Buffer.from([0x03, 0x00]); // an empty final block
-  return Buffer.concat([header, zlib.deflateRawSync(prefix, flush), ...Array<Buffer>(zeroMiB).fill(block), final, Buffer.alloc(8)]);
+  return Buffer.concat([header, zlib.deflateRawSync(prefix, flush), ...Array<Buffer>(times).fill(block), final, Buffer.alloc(8)]);
+}
+
+/** `prefix` then `zeroMiB` MiB of zeros, gzipped (~1 KB per MiB). */
+export function zeroGzip(zeroMiB: number, prefix: Uint8Array = new Uint8Array(0)): Buffer {
+  return repeatedGzip(new Uint8Array(1024 * 1024), zeroMiB, prefix);
 }
 
 function pngChunk(type: string, data: Uint8Array): Buffer {
