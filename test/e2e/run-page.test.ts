@@ -91,7 +91,8 @@ describe.skipIf(!haveFashion)('Home and the run page in the browser', () => {
 
     // The sidebar's Train link does not lose the running run.
     if ((await status.textContent()) !== 'finished') {
-      await page.locator('nav').getByRole('link', { name: 'Train', exact: true }).click();
+      await expect.poll(() => page.getByTestId('nav-running').textContent(), { timeout: 10_000 }).toBe('1 running');
+      await page.locator('nav a[href="#/train"]').click();
       const active = page.getByTestId('train-active-run');
       await expect.poll(() => active.count(), { timeout: 10_000 }).toBeGreaterThan(0);
       await active.first().locator('a').click();
