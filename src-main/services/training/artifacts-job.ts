@@ -20,11 +20,21 @@ import { runMarginSpec, type ScoreResult } from './scores';
 /** The margin-set key of a run's scores (the scores cache key, so a run hitting the cache finds its set). */
 export const runMarginSetKey = (scoresKey: string): string => `train-scores:${scoresKey}`;
 
-export async function describeRunArtifacts(a: { config: TrainConfig; data: RunData; scores: ScoreResult; runId: number; dataDir: string; db: Db }): Promise<RunArtifacts | null> {
+/** What the job knows when its scores are in (its log connection is read-only in use). */
+interface JobState {
+  config: TrainConfig;
+  data: RunData;
+  scores: ScoreResult;
+  runId: number;
+  dataDir: string;
+  db: Db;
+}
+
+export async function describeRunArtifacts(a: JobState): Promise<RunArtifacts | null> {
   const { config: c, data, scores } = a;
   if (c.margin_set != null) return { marginModel: null, marginSet: null, marginSetFile: path.resolve(c.margin_set) };
-  // Only margins make a margin set (CD scores do not), and only with a model behind them.
-  if (scores.key === null || scores.modelDir === null || c.strategy === 'random' || (c.strategy !== 'puma' && c.score !== 'margin')) return null;
+  // Only margins make a margin set (CD scores have no model dir), and only with their model still on disk.
+  if (scores.key === null || scores.modelDir === null) return null;
   const spec = runMarginSpec(c, data.numClasses);
   // The pool: the first `originals` training samples, then the whole generated set.
   const originals = data.candidates.length - (data.generatedReader?.count ?? 0);
@@ -46,7 +56,7 @@ export async function describeRunArtifacts(a: { config: TrainConfig; data: RunDa
   return { marginModel: await modelOf(a, scores.modelDir), marginSet, marginSetFile: null };
 }
 
-async function modelOf(a: { config: TrainConfig; data: RunData; scores: ScoreResult; runId: number; dataDir: string; db: Db }, dir: string): Promise<NewModelInfo> {
+async function modelOf(a: JobState, dir: string): Promise<NewModelInfo> {
   const { config: c, data } = a;
   const file = resolveModelJson(dir);
   const artifacts = readLayersArtifacts(file);
