@@ -45,3 +45,15 @@ describe('puma perceptron: settings errors in words', () => {
     );
   });
 });
+
+describe('puma sweep: settings errors in words', () => {
+  it('suggests the closest key for a --grid typo and quotes bad values with the runs they affect; exit 2', () => {
+    const typo = puma('sweep', '--preset', 'laptop', '--grid', 'epochz=1,2');
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toContain("Unknown setting 'epochz' — did you mean 'epochs'? (runs 1, 2)");
+    const bad = puma('sweep', '--preset', 'laptop', '--grid', 'prune_ratio=0.2,1.5');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('prune_ratio: must be at most 0.99, got 1.5 (runs 2)');
+    expect(bad.stderr).not.toMatch(/Too big|expected number/);
+  });
+});
