@@ -34,7 +34,15 @@ class PumaClient {
   }
 
   async call<K extends OperationName>(op: K, request: RequestOf<K>): Promise<ResponseOf<K>> {
-    if (this.bridge) return (await this.bridge.invoke(op, request)) as ResponseOf<K>;
+    if (this.bridge) {
+      try {
+        return (await this.bridge.invoke(op, request)) as ResponseOf<K>;
+      } catch (e) {
+        // Electron wraps a handler's error as "Error invoking remote method '…': Error: <message>":
+        // pages show (and place at a field) the message itself, as in browser mode.
+        throw new Error(String((e as Error).message ?? e).replace(/^Error invoking remote method '[^']*': (?:\w*Error: )?/, ''));
+      }
+    }
     const res = await fetch(`./api/${op}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
