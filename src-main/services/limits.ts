@@ -63,16 +63,19 @@ export class ExpansionBudget {
   }
 }
 
+/** What to do when a refused archive is genuine: uncompressed files are not limited this way. */
+const GENUINE = '. If the data is genuine, unpack it yourself and import the unpacked files';
+
 export function bombMessage(file: string, limit: number, declared?: number): string {
   const says = declared === undefined ? '' : ` (its header declares ${formatBytes(declared)})`;
-  return `${file}: expands past ${formatBytes(limit)}, the limit for decompressed data in one import${says}: refused as a decompression bomb (or a corrupt file)`;
+  return `${file}: expands past ${formatBytes(limit)}, the limit for decompressed data in one import${says}: refused as a decompression bomb (or a corrupt file)${GENUINE}`;
 }
 
 /** Counts one stream's ratio of output to input: beyond the floor, data this repetitive is a bomb. */
 export function checkExpansionRatio(file: string, output: number, input: number): void {
   if (output > LIMITS.ratioFloorBytes && output > LIMITS.maxExpansionRatio * Math.max(1, input)) {
     throw new Error(
-      `${file}: expands past ${formatBytes(output)} from ${formatBytes(input)} of compressed data (over ${LIMITS.maxExpansionRatio}:1): refused as a decompression bomb`,
+      `${file}: expands past ${formatBytes(output)} from ${formatBytes(input)} of compressed data (over ${LIMITS.maxExpansionRatio}:1): refused as a decompression bomb${GENUINE}`,
     );
   }
 }
