@@ -208,6 +208,13 @@ describe("a PUMA run's margin model and margin set", () => {
     const sel = (await app.dispatch('margins.selection', { id: set.id, runId: byFile.runId })) as MarginSelection;
     expect(sel).toMatchObject({ kept: SUBSET - Math.round(0.1 * SUBSET), matchesRun: true });
 
+    // PE by margin uses the same set (no radii: every kept sample trains at ε).
+    const pe = await train({ strategy: 'pe', score: 'margin', prune_ratio: 0.2 });
+    expect(pe.result.margin_set_id).toBe(set.id);
+    const peSel = (await app.dispatch('margins.selection', { id: set.id, runId: pe.runId })) as MarginSelection;
+    expect(peSel).toMatchObject({ strategy: 'pe', kept: SUBSET - 40, pruned: 40, antiAdversarial: 0, meanRadius: null, radiusHistogram: null, eq2Eps: null, matchesRun: true });
+    expect(peSel.galleries.antiAdversarial).toEqual([]);
+
     // margin_model = an earlier run: its final model, registered by `models add-run` above, is referenced, not copied.
     const finals = ((await app.dispatch('models.list', {})) as ModelInfo[]).filter((m) => m.provenance.runId === first.runId && m.provenance.role !== 'margin_model');
     expect(finals).toHaveLength(1);
