@@ -120,6 +120,7 @@ describe.skipIf(!haveFashion)('Home and the run page in the browser', () => {
     // The margin set this run made is linked to the Margins page.
     await expect.poll(() => page.getByTestId('run-margin-set').getAttribute('href')).toMatch(/^#\/margins\/\d+$/);
     await shot('run.png');
+    if (process.env.PUMA_E2E_SCREENSHOTS) await page.getByTestId('run-config').screenshot({ path: path.join(process.env.PUMA_E2E_SCREENSHOTS, 'run-config.png') });
 
     // Clone: the Train form, filled with this run's config.
     await page.getByTestId('run-clone').click();
