@@ -1,7 +1,6 @@
 import type { DatasetInfo } from '../../../src-shared/domain/datasets';
 import type { MarginGallery, MarginHistogram, MarginMethod, MarginSelection, MarginSetInfo } from '../../../src-shared/domain/margins';
 import type { ModelInfo } from '../../../src-shared/domain/models';
-import type { RequestOf } from '../../../src-shared/api/contract';
 import { client } from '../api/client';
 
 /** The Models and Margins pages: margin models, margin sets, a running job and the chosen set. */
@@ -24,11 +23,6 @@ export class MarginsState {
   progress = $state(0);
   progressText = $state('');
   eta = $state<number | null>(null);
-  // Margin-model training (Models page)
-  trainRunId = $state<number | null>(null);
-  trainProgress = $state(0);
-  trainText = $state('');
-  trainEta = $state<number | null>(null);
   // Chosen set
   selected = $state<number | null>(null);
   histogram = $state<MarginHistogram | null>(null);
@@ -39,24 +33,15 @@ export class MarginsState {
 
   constructor() {
     client.on('run.progress', (p) => {
-      if (p.runId === this.trainRunId) {
-        this.trainProgress = p.progress;
-        this.trainText = p.text;
-        this.trainEta = p.etaSeconds;
-      }
       if (p.runId !== this.runId) return;
       this.progress = p.progress;
       this.progressText = p.text;
       this.eta = p.etaSeconds;
     });
     client.on('run.status', (s) => {
-      // A train run that finishes may have made a margin set (PUMA, PE/PD by margin).
-      if (s.status === 'finished' && s.runId !== this.runId && s.runId !== this.trainRunId) void this.refresh();
-      if (s.runId === this.trainRunId && s.status !== 'running' && s.status !== 'queued') {
-        if (s.status !== 'finished') this.error = `Training run ${s.runId} ended ${s.status}${s.error ? `: ${s.error}` : ''}`;
-        // models.list registers the finished run's final model.
-        void this.refresh().then(() => (this.trainRunId = s.status === 'finished' ? null : this.trainRunId));
-      }
+      // A train run that finishes may have made a margin set (PUMA, PE/PD by margin) or a margin
+      // model (models.list registers it); the Models page's training form is ModelTrainState.
+      if (s.status === 'finished' && s.runId !== this.runId) void this.refresh();
       if (s.runId !== this.runId || s.status === 'running' || s.status === 'queued') return;
       if (s.status !== 'finished') this.error = `Margin run ${s.runId} ended ${s.status}${s.error ? `: ${s.error}` : ''}`;
       void this.refresh().then(() => {
@@ -91,17 +76,6 @@ export class MarginsState {
     await this.guard(async () => {
       await client.call('models.import', { path, name, ...(evaluateOn ? { evaluateOn } : {}), ...(robustEps ? { robustEps } : {}) });
       this.models = await client.call('models.list', {});
-    });
-  }
-
-  /** Starts adversarial training of a margin model; it appears in the list when the run finishes. */
-  async trainModel(req: RequestOf<'models.train'>): Promise<void> {
-    await this.guard(async () => {
-      const r = await client.call('models.train', req);
-      this.trainRunId = r.runId;
-      this.trainProgress = 0;
-      this.trainText = 'queued';
-      this.trainEta = null;
     });
   }
 
