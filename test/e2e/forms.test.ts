@@ -158,5 +158,8 @@ describe('the Train form', () => {
     await expect.poll(() => app.runs.get(runId).status, { timeout: 60_000 }).toBe('cancelled');
     await expect.poll(() => cancel.count()).toBe(0);
     expect(await page.getByTestId('model-train-run').textContent()).toMatch(/cancelled/);
+    expect(await page.getByTestId('model-train-error').count()).toBe(0);
+    // The form is free again for the next try.
+    expect(await page.getByTestId('model-train-button').isEnabled()).toBe(true);
   });
 });

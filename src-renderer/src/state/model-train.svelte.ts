@@ -51,7 +51,8 @@ export class ModelTrainState {
       if (s.runId !== this.runId) return;
       this.status = s.status;
       if (s.status === 'running' || s.status === 'queued') return;
-      if (s.status !== 'finished') this.error = `Training run ${s.runId} ended ${s.status}${s.error ? `: ${s.error}` : ''}`;
+      // Cancelled is what the user asked for: the run line says so; a failure is an error.
+      if (s.status !== 'finished' && s.status !== 'cancelled') this.error = `Training run ${s.runId} ended ${s.status}${s.error ? `: ${s.error}` : ''}`;
       this.onFinished(); // models.list registers the finished run's model
     });
   }
