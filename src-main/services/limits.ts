@@ -15,6 +15,8 @@ export const LIMITS = {
    */
   maxExpansionRatio: 50,
   ratioFloorBytes: 256 * 1024 ** 2,
+  /** The same for a folder of PNG/JPEG files: flat synthetic images compress ~100:1 at 64×64. */
+  maxImageExpansionRatio: 200,
   /** Images: per side and per image (4096×4096). */
   maxImageSide: 4096,
   maxImagePixels: 4096 * 4096,
@@ -72,10 +74,10 @@ export function bombMessage(file: string, limit: number, declared?: number): str
 }
 
 /** Counts one stream's ratio of output to input: beyond the floor, data this repetitive is a bomb. */
-export function checkExpansionRatio(file: string, output: number, input: number): void {
-  if (output > LIMITS.ratioFloorBytes && output > LIMITS.maxExpansionRatio * Math.max(1, input)) {
+export function checkExpansionRatio(file: string, output: number, input: number, ratio: number = LIMITS.maxExpansionRatio): void {
+  if (output > LIMITS.ratioFloorBytes && output > ratio * Math.max(1, input)) {
     throw new Error(
-      `${file}: expands past ${formatBytes(output)} from ${formatBytes(input)} of compressed data (over ${LIMITS.maxExpansionRatio}:1): refused as a decompression bomb${GENUINE}`,
+      `${file}: expands past ${formatBytes(output)} from ${formatBytes(input)} of compressed data (over ${ratio}:1): refused as a decompression bomb${GENUINE}`,
     );
   }
 }

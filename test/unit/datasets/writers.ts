@@ -231,16 +231,17 @@ export function pngFile(width: number, height: number, rgb: Uint8Array | null, o
   ihdr[12] = opts.interlace ? 1 : 0;
   let idat = opts.idat;
   if (!idat) {
-    const rows: number[] = [];
+    const rows = new Uint8Array(height * (1 + 3 * width) + 8 * height); // room for Adam7's extra filter bytes
+    let n = 0;
     const passes = opts.interlace ? ADAM7 : [[0, 0, 1, 1]];
     for (const [x0, y0, dx, dy] of passes) {
       for (let y = y0; y < height; y += dy) {
         if (x0 >= width) continue;
-        rows.push(0);
-        for (let x = x0; x < width; x += dx) for (let c = 0; c < 3; c++) rows.push(rgb![(y * width + x) * 3 + c]);
+        rows[n++] = 0;
+        for (let x = x0; x < width; x += dx) for (let c = 0; c < 3; c++) rows[n++] = rgb![(y * width + x) * 3 + c];
       }
     }
-    idat = zlib.deflateSync(Uint8Array.from(rows));
+    idat = zlib.deflateSync(rows.subarray(0, n));
   }
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   return Buffer.concat([signature, pngChunk('IHDR', ihdr), pngChunk('IDAT', idat), pngChunk('IEND', new Uint8Array(0))]);

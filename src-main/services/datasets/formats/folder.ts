@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Unzlib } from 'fflate';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { checkImageSize, formatBytes, LIMITS } from '../../limits';
+import { checkExpansionRatio, checkImageSize, formatBytes, LIMITS } from '../../limits';
 import type { SplitName } from '../../../../src-shared/domain/datasets';
 import type { ImportContext, ReadResult } from './context';
 
@@ -179,6 +179,8 @@ export async function readImageFolder(root: string, ctx: ImportContext): Promise
   ctx.builder.setShape([height, width, channels], all[0]);
   checkImageSize(height, width, all[0]);
   const px = width * height;
+  let stored = 0;
+  let read = 0;
   let done = 0;
   for (const s of layout) {
     const writer = ctx.builder.split(s.split);
@@ -189,9 +191,12 @@ export async function readImageFolder(root: string, ctx: ImportContext): Promise
         if (img.width !== width || img.height !== height) {
           throw new Error(`${file}: image is ${img.width}×${img.height} but the others are ${width}×${height}; resize them to one size`);
         }
-        // decoded pixels count against the import's budget (no ratio check: a flat synthetic image
-        // compresses like zeros; forged headers are caught by checkPng)
+        // decoded pixels count against the import's budget, and against the files' sizes (a folder
+        // of valid PNGs of zeros is a bomb too; the ratio allows flat synthetic images)
         ctx.budget.take(px * channels, file);
+        stored += px * channels;
+        read += fs.statSync(file).size;
+        checkExpansionRatio(file, stored, read, LIMITS.maxImageExpansionRatio);
         const out = new Uint8Array(px * channels);
         const d = img.rgba;
         if (channels === 3) {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { jsonDepth, parseJsonText, readJsonFile } from '../../../src-main/services/limits';
+import { checkExpansionRatio, jsonDepth, LIMITS, parseJsonText, readJsonFile } from '../../../src-main/services/limits';
 import { tempDir } from '../../helpers/tmp';
 
 const t = tempDir('puma-json-');
@@ -34,5 +34,20 @@ describe('the limited JSON reader', () => {
     fs.writeFileSync(file, Buffer.alloc(2048, 0x20));
     expect(() => readJsonFile(file, 1024)).toThrow(/big\.json: 2\.0 KiB, past the limit of 1\.0 KiB for a JSON file/);
     expect(() => readJsonFile(path.join(t.dir, 'none.json'))).toThrow(/none\.json: cannot read \(ENOENT\)/);
+  });
+});
+
+describe('the expansion ratio check', () => {
+  const MiB = 1024 * 1024;
+  it('lets anything through below the 256 MiB floor, then refuses streams past the ratio', () => {
+    expect(() => checkExpansionRatio('a.gz', 255 * MiB, 1)).not.toThrow();
+    expect(() => checkExpansionRatio('a.gz', 300 * MiB, 300 * MiB / 40)).not.toThrow();
+    expect(() => checkExpansionRatio('a.gz', 300 * MiB, 300 * MiB / 60)).toThrow(/^a\.gz: expands past 300\.0 MiB from 5\.0 MiB of compressed data \(over 50:1\): refused as a decompression bomb\. If the data is genuine/);
+  });
+
+  it('image folders allow flat synthetic images (~100:1) but not PNGs of zeros (~1000:1)', () => {
+    const ratio = LIMITS.maxImageExpansionRatio;
+    expect(() => checkExpansionRatio('d/x.png', 300 * MiB, 3 * MiB, ratio)).not.toThrow();
+    expect(() => checkExpansionRatio('d/x.png', 300 * MiB, 300 * 1024, ratio)).toThrow(/d\/x\.png: .*\(over 200:1\)/);
   });
 });
