@@ -12,9 +12,9 @@
  * - A run that lacks a metric, or has a non-finite value (NaN, ±Infinity, e.g. a diverged run),
  *   does not count for that metric; a group with no value shows "–" (LaTeX "--", CSV empty), and
  *   a cell counting fewer runs than its group says so: "58.57 (n=1)".
- * - Best per metric: highest mean unless `higherIsBetter[metric] === false`. Means that agree to
- *   1e-12 (relative) are ties and all are bold: summing the same seeds in a different order
- *   must not break a tie.
+ * - Best per metric: highest mean unless `higherIsBetter[metric] === false`, marked only where
+ *   at least two groups have the metric. Means that agree to 1e-12 (relative) are ties and all
+ *   are bold: summing the same seeds in a different order must not break a tie.
  * - Groups keep the order in which their first run appears; config values are compared by
  *   JSON equality (object key order ignored), and a missing key is its own value.
  */
@@ -222,11 +222,13 @@ export function groupRuns(
   for (const metric of metricNames) {
     const sign = higherIsBetter[metric] ? 1 : -1;
     let bestScore = -Infinity;
+    let withValue = 0;
     for (const group of groups) {
       const mean = group.metrics[metric]!.mean;
-      if (mean !== null) bestScore = Math.max(bestScore, sign * mean);
+      if (mean !== null) (bestScore = Math.max(bestScore, sign * mean)), withValue++;
     }
-    if (bestScore === -Infinity) continue;
+    // Best among one is no comparison: nothing is bold.
+    if (withValue < 2) continue;
     for (const group of groups) {
       const summary = group.metrics[metric]!;
       if (summary.mean === null) continue;

@@ -150,7 +150,10 @@ describe('groupRuns', () => {
     expect(a!.metrics.cw!.n).toBe(2);
     expect(a!.metrics.cw!.mean).toBeCloseTo(0.35, 15);
     expect(b!.metrics.cw).toEqual({ n: 0, mean: null, std: null, best: false });
-    expect(a!.metrics.cw!.best).toBe(true);
+    // Only group a has cw: best among one is no comparison, so nothing is bold.
+    expect(a!.metrics.cw!.best).toBe(false);
+    expect(a!.metrics.acc!.best).toBe(true); // acc: two groups, a is higher
+    expect(b!.metrics.acc!.best).toBe(false);
     const none = groupRuns([row(1, {}, {})], [], ['acc']);
     expect(none.groups[0]!.metrics.acc).toEqual({ n: 0, mean: null, std: null, best: false });
   });
@@ -260,13 +263,13 @@ describe('formatters', () => {
     const latex = toLatex(t);
     // An unlisted metric keeps its name; its "acc" says accuracy, so percent.
     expect(latex).toContain('data\\_set & cfg & n & acc\\_\\% (\\%) \\\\');
-    expect(latex).toContain('50\\% \\{gen\\} \\& \\#1 & \\{"k":[1,2]\\} & 1 & $\\mathbf{50.00}$ \\\\');
+    expect(latex).toContain('50\\% \\{gen\\} \\& \\#1 & \\{"k":[1,2]\\} & 1 & $50.00$ \\\\');
   });
 
   it('escapes Markdown pipes and line breaks', () => {
     expect(escapeMarkdown('a|b*c`d\\e\nf')).toBe('a\\|b\\*c\\`d\\\\e f');
     const t = groupRuns([row(1, { s: 'x|y' }, { acc: 0.5 })], ['s'], ['acc']);
-    expect(toMarkdown(t)).toContain('| x\\|y | 1 | **50.00** |');
+    expect(toMarkdown(t)).toContain('| x\\|y | 1 | 50.00 |');
   });
 
   it('shows a missing group key as – / -- / empty', () => {
