@@ -47,8 +47,11 @@ export const ETA_MIN_FRACTION = 0.01;
 export class PhaseTracker {
   private phases: PhaseProgress[];
   private current: PhaseId | null = null;
-  /** Each phase's fraction at its first report here: a resumed run's rate counts only what this process did. */
-  private base = new Map<PhaseId, number>();
+  /**
+   * Each phase's fraction and seconds at its first report here: its rate counts only what came
+   * after (a resumed run's earlier progress, and the set-up before its first batch, are not in it).
+   */
+  private base = new Map<PhaseId, { fraction: number; seconds: number }>();
   private lastAt: number;
   readonly startedAt: number;
 
@@ -92,7 +95,7 @@ export class PhaseTracker {
     p.fraction = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
     if (text) p.text = text;
     if (rate != null && Number.isFinite(rate)) p.rate = rate;
-    if (!this.base.has(id)) this.base.set(id, p.fraction);
+    if (!this.base.has(id)) this.base.set(id, { fraction: p.fraction, seconds: p.seconds });
     p.eta_seconds = this.etaOf(p);
   }
 
@@ -121,7 +124,8 @@ export class PhaseTracker {
   }
 
   private etaOf(p: PhaseProgress): number | null {
-    return etaOf(p.fraction, p.seconds, this.base.get(p.id) ?? 0);
+    const b = this.base.get(p.id) ?? { fraction: 0, seconds: 0 };
+    return etaOf(p.fraction, p.seconds - b.seconds, b.fraction);
   }
 
   get currentPhase(): PhaseId | null {

@@ -83,8 +83,11 @@ describe.skipIf(!haveFashion)('Home and the run page in the browser', () => {
       // A look at the page mid-training (phases done, running, waiting), when the run is still that far.
       for (let i = 0; i < 600; i++) {
         const st = await phase('training').getAttribute('data-status');
-        if (st === 'running' && (await phase('training').getAttribute('data-fraction')) !== '0') await shot('run-live.png');
-        if (st === 'running' || st === 'done') break;
+        if (st === 'done') break;
+        if (st === 'running' && /left$/.test((await phase('training').getByTestId('run-phase-eta').textContent()) ?? '')) {
+          await shot('run-live.png');
+          break;
+        }
         await page.waitForTimeout(100);
       }
     }

@@ -79,6 +79,17 @@ describe('PhaseTracker', () => {
     expect(t.remaining(105 * S)).toBeCloseTo(55);
   });
 
+  it('the set-up before a phase’s first report counts in its time, not in its rate', () => {
+    const t = new PhaseTracker(['margins', 'training'], 0);
+    t.report('margins', 1, 5 * S);
+    // 20 s of set-up (pool, worker processes), then 1 % of training per second.
+    t.report('training', 0.01, 25 * S);
+    t.report('training', 0.11, 35 * S);
+    const training = t.snapshot(35 * S).find((p) => p.id === 'training')!;
+    expect(training.seconds).toBeCloseTo(30);
+    expect(training.eta_seconds).toBeCloseTo(89, 0);
+  });
+
   it('a resumed phase rates only the progress made since it resumed', () => {
     const t = new PhaseTracker(['training'], 0);
     t.report('training', 0.6, 0);
