@@ -123,6 +123,11 @@ describe.skipIf(!haveFashion)('Home and the run page in the browser', () => {
     // The margin set this run made is linked to the Margins page.
     await expect.poll(() => page.getByTestId('run-margin-set').getAttribute('href')).toMatch(/^#\/margins\/\d+$/);
     await shot('run.png');
+    if (process.env.PUMA_E2E_SCREENSHOTS) {
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await shot('run-dark.png');
+      await page.emulateMedia({ colorScheme: 'light' });
+    }
     if (process.env.PUMA_E2E_SCREENSHOTS) await page.getByTestId('run-config').screenshot({ path: path.join(process.env.PUMA_E2E_SCREENSHOTS, 'run-config.png') });
 
     // Clone: the Train form, filled with this run's config.
@@ -131,6 +136,7 @@ describe.skipIf(!haveFashion)('Home and the run page in the browser', () => {
     await expect.poll(() => page.getByTestId('train-strategy').inputValue(), { timeout: 10_000 }).toBe('puma');
     expect(await page.getByTestId('train-epochs').inputValue()).toBe('2');
     expect(await page.getByTestId('train-eval_every').inputValue()).toBe('2');
+    await shot('train-clone.png');
 
     // Home now shows the run and asks for a second one to compare with.
     await page.locator('nav').getByRole('link', { name: 'Home', exact: true }).click();
