@@ -23,6 +23,9 @@ function electronBinary() {
 
 const extra = process.argv.slice(2);
 if (electronBinary()) {
+  // better-sqlite3 for Electron's ABI, beside the Node build (built once; kept in native/).
+  const prepared = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts', 'electron-native.ts')], { cwd: root, stdio: 'inherit' });
+  if (prepared.status !== 0) process.exit(prepared.status || 1);
   console.log('Starting PUMA Lab (Electron)…');
   const r = spawnSync(npx, ['electron-vite', 'preview', ...extra], { cwd: root, stdio: 'inherit' });
   process.exit(r.status ?? 1);

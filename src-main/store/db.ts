@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { migrations } from './migrations';
+import { nativeBindingPath } from './native-binding';
 
 export type Db = Database.Database;
 
@@ -87,7 +88,7 @@ export interface OpenOptions {
  */
 export function openDatabase(file: string, options: OpenOptions = {}): Db {
   if (file === ':memory:') {
-    const db = new Database(file);
+    const db = new Database(file, withBinding({}));
     db.pragma('foreign_keys = ON');
     migrate(db);
     return db;
@@ -201,9 +202,16 @@ function openReadOnly(abs: string, check: boolean): Db {
   return db;
 }
 
+/** Under Electron, its own ABI's build of better-sqlite3 (native-binding.ts); Node's default otherwise. */
+function withBinding(opts: Database.Options): Database.Options {
+  const nativeBinding = nativeBindingPath();
+  return nativeBinding ? { ...opts, nativeBinding } : opts;
+}
+
 function connect(file: string, opts: Database.Options): Db {
+  const options = withBinding(opts); // a missing Electron build is its own error, not the log's
   try {
-    return new Database(file, opts);
+    return new Database(file, options);
   } catch (e) {
     throw nameLogError(e, file);
   }
