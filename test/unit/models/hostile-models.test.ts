@@ -8,7 +8,9 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fileSaveHandler, ModelService } from '../../../src-main/services/models';
+import { readCheckpoint } from '../../../src-main/services/models/pytorch/checkpoint';
 import { openDatabase, type Db } from '../../../src-main/store/db';
+import { peakRssRise } from '../../helpers/memory';
 import { tempDir } from '../../helpers/tmp';
 
 let dir: string;
@@ -119,5 +121,36 @@ describe('model files are checked at import', () => {
     const err = await models.importModel({ path: exported, name: 'm' }).catch((e: Error) => e);
     expect((err as Error).message).toMatch(/not valid JSON/);
     expect((err as Error).message).not.toContain('root:*');
+  });
+});
+
+describe('PyTorch checkpoints', () => {
+  /** A .safetensors file: 8-byte header length, the JSON header, then the data. */
+  function safetensors(header: Record<string, unknown>, data: Uint8Array): Buffer {
+    const json = Buffer.from(JSON.stringify(header));
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(json.length));
+    return Buffer.concat([len, json, data]);
+  }
+
+  it('tensors sharing one byte range are sized in total before any is read (600 views of 4 MB)', async () => {
+    const header: Record<string, unknown> = {};
+    for (let i = 0; i < 600; i++) header[`layer${i}.weight`] = { dtype: 'F32', shape: [1_000_000], data_offsets: [0, 4_000_000] };
+    const file = path.join(dir, 'shared.safetensors');
+    fs.writeFileSync(file, safetensors(header, new Uint8Array(4_000_000)));
+    const { rise, result } = await peakRssRise(async () => readCheckpoint(file));
+    expect(result).toBeInstanceOf(Error);
+    expect((result as Error).message).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: its tensors hold more than 2\\.0 GiB of float32 weights \\(past 'layer\\d+\\.weight'\\)`));
+    expect(rise).toBeLessThan(500 * 1024 * 1024);
+  });
+
+  it('a small honest .safetensors reads (the control case), NaN refused', () => {
+    const data = new Float32Array([1, 2, 3, 4]);
+    const file = path.join(dir, 'ok.safetensors');
+    fs.writeFileSync(file, safetensors({ 'fc.weight': { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] } }, new Uint8Array(data.buffer)));
+    expect(Array.from(readCheckpoint(file).tensors.get('fc.weight')!.data)).toEqual([1, 2, 3, 4]);
+    data[2] = NaN;
+    fs.writeFileSync(file, safetensors({ 'fc.weight': { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] } }, new Uint8Array(data.buffer)));
+    expect(() => readCheckpoint(file)).toThrow(/tensor 'fc\.weight' holds NaN at index 2/);
   });
 });

@@ -232,6 +232,16 @@ function finish(file: string, parsed: { root: PyValue; pending: (t: TensorRef) =
     entries = parts.get(main)!.map(([k, v]) => [k.slice(main.length + 1), v] as const);
     notes.push(`Sequential index '${main}.' stripped`);
   }
+  // sized before any is read: stride-0 views and safetensors entries sharing one byte range would
+  // otherwise each allocate their full size (a 4-byte storage viewed as 1e9 elements)
+  let elements = 0;
+  for (const [key, ref] of entries) {
+    if (key.endsWith('num_batches_tracked')) continue;
+    elements += numelOf((ref as TensorRef).shape);
+    if (elements * 4 > LIMITS.maxModelWeightBytes) {
+      fail(file, `its tensors hold more than ${formatBytes(LIMITS.maxModelWeightBytes)} of float32 weights (past '${key.slice(0, 200)}'), the limit for one model`);
+    }
+  }
   const tensors = new Map<string, Tensor>();
   for (const [key, ref] of entries) {
     // BN's step counter (int64) is not a weight
