@@ -6,11 +6,19 @@ export const ModelId = z.number().int().positive();
 export const ModelSource = z.enum(['imported', 'trained']);
 export type ModelSource = z.infer<typeof ModelSource>;
 
+/** PyTorch families `puma models import --arch` reads (engine/models/pytorch/families.ts builds them). */
+export const PYTORCH_ARCHS = ['resnet18', 'preact-resnet18', 'wrn', 'dm-wrn', 'dm-preact-resnet18'] as const;
+export type PytorchArch = (typeof PYTORCH_ARCHS)[number];
+
 /** What `puma models import` and the Models page send. */
 export const ImportModelRequest = z
   .object({
-    /** A TF.js Layers `model.json`, or the folder holding it (weight files next to it). */
+    /** A TF.js Layers `model.json` (or its folder), or a PyTorch `.pt`/`.pth`/`.safetensors` checkpoint. */
     path: z.string().min(1),
+    /** PyTorch checkpoints: the family, or `auto` (from the key names); ignored for TF.js models. */
+    arch: z.enum(['auto', ...PYTORCH_ARCHS]).optional(),
+    /** PyTorch checkpoints: `none`, `cifar10`, `cifar100` or `M1,M2,M3/S1,S2,S3`; default the file's or the family's. */
+    normalize: z.string().trim().min(1).max(200).optional(),
     name: z.string().trim().min(1).max(200),
     /** Dataset (id or name) whose test split gives the clean (and robust) accuracy. */
     evaluateOn: z.union([z.number().int().positive(), z.string().min(1)]).optional(),
@@ -43,7 +51,16 @@ export interface ModelInfo {
    * Provenance: the imported path, or the training run. `role` 'margin_model': trained inside run
    * `runId` to give its margins (PUMA, PE/PD); otherwise the run's final EMA model.
    */
-  provenance: { importedFrom?: string; runId?: number; architecture?: string; note?: string; role?: 'final' | 'margin_model'; datasetId?: number };
+  provenance: {
+    importedFrom?: string;
+    runId?: number;
+    architecture?: string;
+    note?: string;
+    role?: 'final' | 'margin_model';
+    datasetId?: number;
+    /** Imported PyTorch models: depth/width read from the shapes, and the normalisation inside the model (null: none). */
+    pytorch?: { depth: number; width: number; normalization: { mean: number[]; std: number[] } | null };
+  };
   inputShape: [number, number, number];
   numClasses: number;
   /** True when a final softmax was found in the import and dropped (models output logits). */

@@ -8,9 +8,13 @@ import { ModelService } from '../../services/models';
 import { DatasetService } from '../../services/datasets';
 import { initEngine } from '../../engine';
 import { CliError, parseNumber } from '../args';
+import { PYTORCH_ARCHS, type ImportModelRequestInput } from '../../../src-shared/domain/models';
+import { parseNormalize } from '../../services/models/pytorch/import';
 
-export const MODELS_USAGE = `  puma models import PATH --name NAME [--evaluate-on DATASET] [--robust-eps E] [--evaluate-count N] [--json] [--db PATH]
-                                              import a TF.js Layers model (model.json + weight files)
+export const MODELS_USAGE = `  puma models import PATH --name NAME [--arch auto|${PYTORCH_ARCHS.join('|')}] [--normalize none|cifar10|cifar100|M1,M2,M3/S1,S2,S3]
+                     [--evaluate-on DATASET] [--robust-eps E] [--evaluate-count N] [--json] [--db PATH]
+                                              import a TF.js Layers model (model.json + weight files) or a PyTorch
+                                              checkpoint (.pt/.pth of torch >= 1.6, .safetensors; --robust-eps 0: no robust accuracy)
   puma models add-run RUN_ID [--name NAME] [--json] [--db PATH]
                                               register a finished train run's final EMA model
   puma models list [--json] [--db PATH]`;
@@ -24,6 +28,8 @@ export async function modelsCommand(argv: string[]): Promise<void> {
     allowPositionals: true,
     options: {
       name: { type: 'string' },
+      arch: { type: 'string' },
+      normalize: { type: 'string' },
       'evaluate-on': { type: 'string' },
       'robust-eps': { type: 'string' },
       'evaluate-count': { type: 'string' },
@@ -65,14 +71,29 @@ export async function modelsCommand(argv: string[]): Promise<void> {
       return;
     }
     if (sub !== 'import') throw new CliError(`Unknown 'models' subcommand '${sub ?? ''}'.\n${MODELS_USAGE}`);
-    if (positionals.length !== 1) throw new CliError(`puma models import expects one PATH (a model.json or its folder).\n${MODELS_USAGE}`);
+    if (positionals.length !== 1) throw new CliError(`puma models import expects one PATH (a model.json or its folder, or a .pt/.pth/.safetensors file).\n${MODELS_USAGE}`);
     if (!values.name) throw new CliError('puma models import needs --name NAME.');
+    const arch = values.arch;
+    if (arch !== undefined && arch !== 'auto' && !(PYTORCH_ARCHS as readonly string[]).includes(arch)) {
+      throw new CliError(`--arch: '${arch}' is not auto or one of ${PYTORCH_ARCHS.join(', ')}.`);
+    }
+    if (values.normalize !== undefined) {
+      try {
+        parseNormalize(values.normalize);
+      } catch (e) {
+        throw new CliError((e as Error).message);
+      }
+    }
+    // --robust-eps 0: the clean accuracy only
+    const robustEps = values['robust-eps'] === undefined ? undefined : parseNumber('robust-eps', values['robust-eps'], 0);
     await initEngine(values.backend);
     const info = await models.importModel({
       path: positionals[0]!,
       name: values.name,
+      arch: arch as ImportModelRequestInput['arch'],
+      normalize: values.normalize,
       evaluateOn: values['evaluate-on'],
-      robustEps: values['robust-eps'] === undefined ? undefined : parseNumber('robust-eps', values['robust-eps'], 0),
+      robustEps: robustEps === 0 ? undefined : robustEps,
       evaluateCount: values['evaluate-count'] === undefined ? undefined : parseNumber('evaluate-count', values['evaluate-count'], 0),
     });
     if (values.json) print({ model_id: info.id, ...info });

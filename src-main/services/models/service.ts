@@ -2,10 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ImportModelRequest, type ImportModelRequestInput, type ModelAccuracy, type ModelInfo } from '../../../src-shared/domain/models';
+import { PYTORCH_IMAGE_SIZE } from '../../engine/models/pytorch/families';
 import { pgdAttack } from '../../engine/attacks';
 import type { Db } from '../../store/db';
 import { ModelsRepo } from '../../store/repos/models';
 import { DatasetService } from '../datasets';
+import { importPytorch, isPytorchFile } from './pytorch/import';
 import { dropFinalSoftmax, hashArtifacts, loadLayersArtifacts, loadModelFromDir, readLayersArtifacts, resolveModelJson, writeLayersArtifacts, type LayersArtifacts } from './files';
 
 const FILE = 'src-main/services/models/service.ts';
@@ -120,6 +122,10 @@ export class ModelService {
       throw new Error(`Invalid model import request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`);
     }
     const req = parsed.data;
+    if (isPytorchFile(req.path)) return this.importPytorchModel(req);
+    if ((req.arch !== undefined && req.arch !== 'auto') || req.normalize !== undefined) {
+      throw new Error(`${req.path}: --arch and --normalize apply to PyTorch checkpoints (.pt, .pth, .safetensors); a TF.js model carries its own layers`);
+    }
     const file = resolveModelJson(req.path);
     const clash = this.repo.getByName(req.name);
     if (clash) throw new Error(`A margin model named "${req.name}" already exists (id ${clash.id}); choose another name`);
@@ -132,6 +138,43 @@ export class ModelService {
       droppedSoftmax,
       where: file,
       evaluate: req.evaluateOn === undefined ? undefined : { dataset: req.evaluateOn, count: req.evaluateCount, robustEps: req.robustEps },
+    });
+  }
+
+  /**
+   * A PyTorch checkpoint rebuilt as a TF.js model with PyTorch's semantics (services/models/pytorch).
+   * Everything is checked before anything is written: the file, the evaluation dataset's image
+   * size and class count, then the model files and the row.
+   */
+  private async importPytorchModel(req: ImportModelRequest): Promise<ModelInfo> {
+    const file = path.resolve(req.path);
+    if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new Error(`${FILE}: ${file}: no such file`);
+    const clash = this.repo.getByName(req.name);
+    if (clash) throw new Error(`A margin model named "${req.name}" already exists (id ${clash.id}); choose another name`);
+    const dataset = req.evaluateOn === undefined ? undefined : this.datasets.get(req.evaluateOn);
+    const imp = await importPytorch(file, { arch: req.arch, normalize: req.normalize });
+    const r = imp.recognised;
+    if (dataset) {
+      const want = [PYTORCH_IMAGE_SIZE, PYTORCH_IMAGE_SIZE, r.inChannels];
+      if (dataset.shape.some((v, i) => v !== want[i])) {
+        throw new Error(`${file}: ${r.arch} takes ${want.join('×')} images (its public class pools a fixed final map), dataset "${dataset.name}" has ${dataset.shape.join('×')}`);
+      }
+      if (dataset.classes.length !== r.numClasses) {
+        throw new Error(`${file}: the model has ${r.numClasses} classes, dataset "${dataset.name}" has ${dataset.classes.length}: evaluate it on a dataset with the classes it was trained on`);
+      }
+    }
+    return this.store(imp.artifacts, {
+      name: req.name,
+      source: 'imported',
+      provenance: {
+        importedFrom: file,
+        architecture: r.arch,
+        note: `PyTorch checkpoint: ${imp.notes.join('; ')}`,
+        pytorch: { depth: r.depth, width: r.width, normalization: imp.normalization },
+      },
+      droppedSoftmax: false,
+      where: file,
+      evaluate: dataset === undefined ? undefined : { dataset: dataset.id, count: req.evaluateCount, robustEps: req.robustEps },
     });
   }
 
@@ -239,8 +282,14 @@ export class ModelService {
         accuracy: null,
       });
       if (meta.evaluate) {
-        const accuracy = this.evaluateLoaded(model, meta.evaluate.dataset, { count: meta.evaluate.count, robustEps: meta.evaluate.robustEps });
-        this.repo.setAccuracy(id, accuracy);
+        try {
+          const accuracy = this.evaluateLoaded(model, meta.evaluate.dataset, { count: meta.evaluate.count, robustEps: meta.evaluate.robustEps });
+          this.repo.setAccuracy(id, accuracy);
+        } catch (e) {
+          // an import whose evaluation fails leaves no row and no files behind
+          this.remove(id);
+          throw e;
+        }
       }
       return this.get(id);
     } finally {

@@ -1,6 +1,6 @@
 import type { DatasetInfo } from '../../../src-shared/domain/datasets';
 import type { MarginGallery, MarginHistogram, MarginMethod, MarginSelection, MarginSetInfo } from '../../../src-shared/domain/margins';
-import type { ModelInfo } from '../../../src-shared/domain/models';
+import type { ImportModelRequestInput, ModelInfo } from '../../../src-shared/domain/models';
 import { client } from '../api/client';
 
 /** The Models and Margins pages: margin models, margin sets, a running job and the chosen set. */
@@ -72,9 +72,11 @@ export class MarginsState {
     });
   }
 
-  async importModel(path: string, name: string, evaluateOn: number | null, robustEps: number | null): Promise<void> {
+  /** `pytorch`: family and normalisation of a .pt/.pth/.safetensors checkpoint (ignored for model.json). */
+  async importModel(path: string, name: string, evaluateOn: number | null, robustEps: number | null, pytorch: { arch?: ImportModelRequestInput['arch']; normalize?: string } = {}): Promise<void> {
     await this.guard(async () => {
-      await client.call('models.import', { path, name, ...(evaluateOn ? { evaluateOn } : {}), ...(robustEps ? { robustEps } : {}) });
+      const isPytorch = /\.(pt|pth|safetensors)$/i.test(path.trim());
+      await client.call('models.import', { path, name, ...(evaluateOn ? { evaluateOn } : {}), ...(robustEps ? { robustEps } : {}), ...(isPytorch ? pytorch : {}) });
       this.models = await client.call('models.list', {});
     });
   }

@@ -8,10 +8,10 @@
  *   dm-preact-resnet18  DeepMind PreActResNet with SiLU (conv_2d, layer_L.B.conv_2d_1, 3×3 shortcut, logits)
  */
 import * as tf from '@tensorflow/tfjs';
+import { PYTORCH_ARCHS, type PytorchArch } from '../../../../src-shared/domain/models';
 import { PAD_SAME_STRIDE2, padAll, TorchGraph, type Shapes } from './layers';
 
-export const PYTORCH_ARCHS = ['resnet18', 'preact-resnet18', 'wrn', 'dm-wrn', 'dm-preact-resnet18'] as const;
-export type PytorchArch = (typeof PYTORCH_ARCHS)[number];
+export { PYTORCH_ARCHS, type PytorchArch };
 
 /** The normalisation each family's public class applies when none is given (DM classes: CIFAR-10's). */
 export const NORMALIZATIONS = {
