@@ -10,7 +10,7 @@ import { setPathPicker } from '../services/datasets/handlers';
 import { defaultDbPath } from '../paths';
 import { forwardEvents, registerIpcHandlers } from '../transport/ipc';
 import type { FromJob, JobLauncher } from '../jobs/protocol';
-import { CONTENT_SECURITY_POLICY, mainWindowOptions } from './window';
+import { CONTENT_SECURITY_POLICY, denyPermissions, lockContents, mainWindowOptions } from './window';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -39,7 +39,12 @@ function isTrustedUrl(url: string): boolean {
 }
 
 export async function startElectronApp(): Promise<void> {
+  // Every renderer sandboxed, whatever its options say (must precede 'ready').
+  app.enableSandbox();
+  // Locked as each is created, before any page can load in it.
+  app.on('web-contents-created', (_event, contents) => lockContents(contents, (url) => void shell.openExternal(url)));
   await app.whenReady();
+  denyPermissions(session.defaultSession);
   const dbPath = process.env.PUMA_DB ?? path.join(app.getPath('userData'), 'puma.db');
   let puma: PumaApp;
   try {
@@ -65,12 +70,6 @@ export async function startElectronApp(): Promise<void> {
   forwardEvents(puma, (channel, message) => {
     if (!win.isDestroyed()) win.webContents.send(channel, message);
   });
-  // Links open in the user's browser; the app window never navigates away.
-  win.webContents.setWindowOpenHandler(({ url }) => {
-    if (url.startsWith('https://')) void shell.openExternal(url);
-    return { action: 'deny' };
-  });
-  win.webContents.on('will-navigate', (e) => e.preventDefault());
   win.once('ready-to-show', () => win.show());
   const dev = rendererUrl();
   if (dev) await win.loadURL(dev);

@@ -1,7 +1,8 @@
 /**
  * Electron's binary cannot run here, so the Electron side runs against a mocked `electron`
  * module (as electron/fiddle tests do): the window's options, every contract operation
- * registered as an IPC handler, and refused payloads and senders.
+ * registered as an IPC handler, refused payloads and senders, and the hardening handlers
+ * (webviews, navigation, new windows, permissions) refusing.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -14,18 +15,47 @@ const mock = vi.hoisted(() => {
   const handlers = new Map<string, Handler>();
   const windows: Array<{ options: Record<string, unknown> }> = [];
   const cspListeners: Array<(d: unknown, cb: (r: unknown) => void) => void> = [];
-  return { handlers, windows, cspListeners };
+  const appListeners = new Map<string, Array<(...args: unknown[]) => void>>();
+  const permissions: { request?: (...args: unknown[]) => void; check?: (...args: unknown[]) => unknown } = {};
+  const sandboxed = { all: false };
+  return { handlers, windows, cspListeners, appListeners, permissions, sandboxed };
 });
+
+type Listener = (event: { preventDefault: () => void }, ...args: unknown[]) => void;
+/** A web contents that records its listeners, like Electron's. */
+function fakeContents() {
+  const listeners = new Map<string, Listener[]>();
+  return {
+    listeners,
+    openHandler: null as null | ((d: { url: string }) => { action: string }),
+    send: vi.fn(),
+    setWindowOpenHandler(h: (d: { url: string }) => { action: string }) {
+      this.openHandler = h;
+    },
+    on(event: string, l: Listener) {
+      listeners.set(event, [...(listeners.get(event) ?? []), l]);
+      return this;
+    },
+  };
+}
+type FakeContents = ReturnType<typeof fakeContents>;
+
+/** Fires `event` at every listener the app installed; whether one of them refused it. */
+function refused(contents: FakeContents, event: string, ...args: unknown[]): boolean {
+  const ls = contents.listeners.get(event) ?? [];
+  expect(ls.length, `listeners of ${event}`).toBeGreaterThan(0);
+  let prevented = false;
+  for (const l of ls) l({ preventDefault: () => (prevented = true) }, ...args);
+  return prevented;
+}
 
 vi.mock('electron', () => {
   class BrowserWindow {
-    webContents = {
-      send: vi.fn(),
-      setWindowOpenHandler: vi.fn(),
-      on: vi.fn(),
-    };
+    webContents = fakeContents();
     constructor(public options: Record<string, unknown>) {
       mock.windows.push(this);
+      // as in Electron, the app hears of each new web contents
+      for (const l of mock.appListeners.get('web-contents-created') ?? []) l({}, this.webContents);
     }
     isDestroyed = () => false;
     once = vi.fn();
@@ -33,10 +63,22 @@ vi.mock('electron', () => {
     loadFile = vi.fn(async () => undefined);
   }
   const api = {
-    app: { whenReady: () => Promise.resolve(), getPath: () => '/nonexistent', on: vi.fn(), quit: vi.fn() },
+    app: {
+      whenReady: () => Promise.resolve(),
+      getPath: () => '/nonexistent',
+      on: (event: string, l: (...args: unknown[]) => void) => mock.appListeners.set(event, [...(mock.appListeners.get(event) ?? []), l]),
+      quit: vi.fn(),
+      enableSandbox: () => (mock.sandboxed.all = true),
+    },
     BrowserWindow,
     ipcMain: { handle: (ch: string, h: Handler) => mock.handlers.set(ch, h) },
-    session: { defaultSession: { webRequest: { onHeadersReceived: (l: (d: unknown, cb: (r: unknown) => void) => void) => mock.cspListeners.push(l) } } },
+    session: {
+      defaultSession: {
+        webRequest: { onHeadersReceived: (l: (d: unknown, cb: (r: unknown) => void) => void) => mock.cspListeners.push(l) },
+        setPermissionRequestHandler: (h: (...args: unknown[]) => void) => (mock.permissions.request = h),
+        setPermissionCheckHandler: (h: (...args: unknown[]) => unknown) => (mock.permissions.check = h),
+      },
+    },
     shell: { openExternal: vi.fn() },
     dialog: { showOpenDialog: vi.fn(async () => ({ canceled: true, filePaths: [] })) },
     utilityProcess: { fork: vi.fn() },
@@ -95,5 +137,35 @@ describe('Electron main process (mocked electron)', () => {
   it('refuses requests from other frames', async () => {
     await expect(mock.handlers.get(ipcChannel('runs.list'))!({ senderFrame: { url: 'https://evil.example/' } }, {})).rejects.toThrow(/Refused/);
     await expect(mock.handlers.get(ipcChannel('runs.list'))!({ senderFrame: null }, {})).rejects.toThrow(/Refused/);
+  });
+
+  it('sandboxes every renderer', () => {
+    expect(mock.sandboxed.all).toBe(true);
+  });
+
+  it('refuses <webview>, navigation away and new windows in the app window', () => {
+    const contents = mock.windows[0].webContents;
+    expect(refused(contents, 'will-attach-webview', {}, { src: 'https://evil.example/' })).toBe(true);
+    expect(refused(contents, 'will-navigate', 'https://evil.example/')).toBe(true);
+    expect(refused(contents, 'will-navigate', 'file:///etc/passwd')).toBe(true);
+    expect(contents.openHandler!({ url: 'https://example.org/paper' })).toEqual({ action: 'deny' });
+    expect(contents.openHandler!({ url: 'file:///etc/passwd' })).toEqual({ action: 'deny' });
+  });
+
+  it('locks any other web contents created later the same way', () => {
+    const other = fakeContents();
+    for (const l of mock.appListeners.get('web-contents-created') ?? []) l({}, other);
+    expect(refused(other, 'will-attach-webview', {}, {})).toBe(true);
+    expect(refused(other, 'will-navigate', 'https://evil.example/')).toBe(true);
+    expect(other.openHandler!({ url: 'https://evil.example/' })).toEqual({ action: 'deny' });
+  });
+
+  it('denies every permission request and check', () => {
+    for (const permission of ['media', 'geolocation', 'notifications', 'openExternal', 'fileSystem']) {
+      const answer = vi.fn();
+      mock.permissions.request!({}, permission, answer, {});
+      expect(answer, permission).toHaveBeenCalledExactlyOnceWith(false);
+      expect(mock.permissions.check!({}, permission, 'file://', {}), permission).toBe(false);
+    }
   });
 });
