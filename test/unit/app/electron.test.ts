@@ -13,7 +13,7 @@ type Handler = (event: { senderFrame: { url: string } | null }, payload: unknown
 
 const mock = vi.hoisted(() => {
   const handlers = new Map<string, Handler>();
-  const windows: Array<{ options: Record<string, unknown> }> = [];
+  const windows: Array<{ options: Record<string, unknown>; webContents: FakeContents }> = [];
   const cspListeners: Array<(d: unknown, cb: (r: unknown) => void) => void> = [];
   const appListeners = new Map<string, Array<(...args: unknown[]) => void>>();
   const permissions: { request?: (...args: unknown[]) => void; check?: (...args: unknown[]) => unknown } = {};
