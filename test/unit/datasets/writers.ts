@@ -74,16 +74,21 @@ function crc32(data: Uint8Array): number {
 
 /**
  * A zip archive like `np.savez` (ZIP_STORED) or `np.savez_compressed` (deflate) writes; with
- * `zip64` every size/offset goes through zip64 extra fields and a zip64 end record.
+ * `zip64` every size/offset goes through zip64 extra fields and a zip64 end record. A member given
+ * as `{ deflated, size }` is written as it is, declaring `size` (forged sizes, bombs).
  */
-export function zipFile(members: Record<string, Uint8Array>, opts: { deflate?: boolean; zip64?: boolean } = {}): Uint8Array {
+export function zipFile(members: Record<string, Uint8Array | { deflated: Uint8Array; size: number }>, opts: { deflate?: boolean; zip64?: boolean } = {}): Uint8Array {
   const parts: Buffer[] = [];
   const central: Buffer[] = [];
   let offset = 0;
-  for (const [name, raw] of Object.entries(members)) {
-    const data = opts.deflate ? deflateSync(raw) : raw;
+  for (const [name, member] of Object.entries(members)) {
+    // a member given already deflated (with the size it declares) is written as it is
+    const given = member instanceof Uint8Array ? null : member;
+    const raw = given ? { length: given.size } : (member as Uint8Array);
+    const deflated = !!given || !!opts.deflate;
+    const data = given ? given.deflated : opts.deflate ? deflateSync(member as Uint8Array) : (member as Uint8Array);
     const nameBuf = Buffer.from(name, 'utf8');
-    const crc = crc32(raw);
+    const crc = given ? 0 : crc32(member as Uint8Array);
     const z64 = !!opts.zip64;
     const localExtra = z64 ? Buffer.alloc(20) : Buffer.alloc(0);
     if (z64) {
@@ -95,7 +100,7 @@ export function zipFile(members: Record<string, Uint8Array>, opts: { deflate?: b
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(z64 ? 45 : 20, 4);
-    local.writeUInt16LE(opts.deflate ? 8 : 0, 8);
+    local.writeUInt16LE(deflated ? 8 : 0, 8);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(z64 ? 0xffffffff : data.length, 18);
     local.writeUInt32LE(z64 ? 0xffffffff : raw.length, 22);
@@ -114,7 +119,7 @@ export function zipFile(members: Record<string, Uint8Array>, opts: { deflate?: b
     c.writeUInt32LE(0x02014b50, 0);
     c.writeUInt16LE(45, 4);
     c.writeUInt16LE(z64 ? 45 : 20, 6);
-    c.writeUInt16LE(opts.deflate ? 8 : 0, 10);
+    c.writeUInt16LE(deflated ? 8 : 0, 10);
     c.writeUInt32LE(crc, 16);
     c.writeUInt32LE(z64 ? 0xffffffff : data.length, 20);
     c.writeUInt32LE(z64 ? 0xffffffff : raw.length, 24);

@@ -5,10 +5,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fileSaveHandler, ModelService } from '../../../src-main/services/models';
 import { readCheckpoint } from '../../../src-main/services/models/pytorch/checkpoint';
+import { readZipDirectory } from '../../../src-main/services/datasets/formats/zip';
+import { zipFile } from '../datasets/writers';
 import { openDatabase, type Db } from '../../../src-main/store/db';
 import { peakRssRise } from '../../helpers/memory';
 import { tempDir } from '../../helpers/tmp';
@@ -141,6 +144,24 @@ describe('PyTorch checkpoints', () => {
     const { rise, result } = await peakRssRise(async () => readCheckpoint(file));
     expect(result).toBeInstanceOf(Error);
     expect((result as Error).message).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: its tensors hold more than 2\\.0 GiB of float32 weights \\(past 'layer\\d+\\.weight'\\)`));
+    expect(rise).toBeLessThan(500 * 1024 * 1024);
+  });
+
+  it('a deflated storage declaring 1 GiB behind ~1 MB is refused before its buffer is allocated', async () => {
+    // a real torch.save zip (stored members), its first storage swapped for deflated zeros
+    const source = path.resolve('test/fixtures/pytorch/bad/nan.pt');
+    const bytes = fs.readFileSync(source);
+    const members: Parameters<typeof zipFile>[0] = {};
+    for (const e of readZipDirectory(source)) members[e.name] = bytes.subarray(e.dataOffset, e.dataOffset + e.compressedSize);
+    const block = zlib.deflateRawSync(Buffer.alloc(1024 * 1024), { finishFlush: zlib.constants.Z_SYNC_FLUSH, level: 9 });
+    members['nan/data/0'] = { deflated: Buffer.concat([...Array<Buffer>(1024).fill(block), Buffer.from([0x03, 0x00])]), size: 1024 ** 3 };
+    const file = path.join(dir, 'bomb.pt');
+    fs.writeFileSync(file, zipFile(members));
+    expect(fs.statSync(file).size).toBeLessThan(2 * 1024 * 1024);
+    const { rise, result } = await peakRssRise(async () => readCheckpoint(file));
+    expect(result).toBeInstanceOf(Error);
+    expect((result as Error).message).toContain(`${file} (member nan/data/0): expands past 1.0 GiB from`);
+    expect((result as Error).message).toMatch(/over 50:1\): refused as a decompression bomb/);
     expect(rise).toBeLessThan(500 * 1024 * 1024);
   });
 

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { inflateSync } from 'fflate';
 import { readZipDirectory, type ZipEntry } from '../../datasets/formats/zip';
-import { formatBytes, LIMITS, parseJsonText } from '../../limits';
+import { checkExpansionRatio, formatBytes, LIMITS, parseJsonText } from '../../limits';
 import { unpickle, type PyDict, type PyValue, type TensorRef, type TorchDtype } from './unpickle';
 
 /** A tensor read into float32 (PyTorch layout: row-major over `shape`). */
@@ -117,7 +117,9 @@ function member(file: string, fd: number, e: ZipEntry, max: number): Uint8Array 
   if (e.uncompressedSize > max) fail(file, `member ${e.name} of ${formatBytes(e.uncompressedSize)} is past ${formatBytes(max)}`);
   if (e.method === 0) return readAt(fd, e.dataOffset, e.uncompressedSize);
   if (e.method !== 8) fail(file, `member ${e.name} uses zip compression method ${e.method}; stored or deflate expected`);
-  // the output buffer is the declared size: a member inflating past it is corrupt, not a bomb that grows
+  // the output buffer is the declared size: a member inflating past it is corrupt, not a bomb that grows;
+  // a declared size far past what its compressed bytes could honestly hold is a bomb (torch.save stores)
+  checkExpansionRatio(`${file} (member ${e.name})`, e.uncompressedSize, e.compressedSize);
   const out = new Uint8Array(e.uncompressedSize);
   let got: Uint8Array;
   try {
