@@ -64,6 +64,15 @@ function workerEntry(): { file: string; execArgv: string[] } {
   return { file, execArgv: ext === '.ts' ? ['--import', 'tsx'] : [] };
 }
 
+/**
+ * Whether this process may fork Node children. Not in the packaged Electron app (its code runs
+ * from app.asar): its RunAsNode fuse is off (scripts/fuses.ts), and child_process.fork under
+ * Electron works only through ELECTRON_RUN_AS_NODE. There the work stays in the job's process.
+ */
+export function canForkWorkers(versions: Partial<NodeJS.ProcessVersions> = process.versions, file = fileURLToPath(import.meta.url)): boolean {
+  return !(versions.electron && /[\\/]app\.asar[\\/]/.test(file));
+}
+
 export interface WorkerPoolOptions {
   workers: number;
   backend?: string;

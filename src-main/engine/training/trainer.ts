@@ -17,7 +17,7 @@ import { Sgd } from './optimizer';
 import { learningRateAt } from './schedule';
 import { checkpointName, readLatestCheckpoint, saveModel, writeCheckpoint, loadWeightsInto } from './checkpoint';
 import { trainStepAdversarial } from './step';
-import { EngineWorkerPool } from '../workers';
+import { EngineWorkerPool, canForkWorkers } from '../workers';
 import { dataParallelTrainStepAdversarial } from './parallel-step';
 
 export { emaDecay };
@@ -119,6 +119,7 @@ export function mixSeed(seed: number, stream: number, step: number): number {
  */
 export function trainingProcesses(config: Pick<TrainConfig, 'workers'>, backend = tf.getBackend()): number {
   if (backend !== 'wasm' && backend !== 'cpu') return 1;
+  if (!canForkWorkers()) return 1;
   return config.workers === 0 ? Math.max(1, os.cpus().length) : config.workers;
 }
 

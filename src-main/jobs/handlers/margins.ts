@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MarginJobConfig } from '../../../src-shared/domain/margins';
 import { initEngine } from '../../engine';
+import { canForkWorkers } from '../../engine/workers';
 import { summarizeMargins, writeNpyFloat32 } from '../../engine/margins';
 import { computeAndCommitChunks, type ChunkDone } from '../../services/margins/compute';
 import type { FromWorker, WorkerStart } from '../../services/margins/worker';
@@ -44,7 +45,7 @@ export const marginsJob: JobHandler = async (ctx, rawConfig) => {
     const repo = new MarginsRepo(db);
     const set = repo.get(config.marginSetId);
     if (!set) throw new Error(`${FILE}: margin set ${config.marginSetId} is not in the log`);
-    const nWorkers = Math.max(1, config.workers);
+    const nWorkers = canForkWorkers() ? Math.max(1, config.workers) : 1; // (the packaged app cannot fork)
     ctx.environment(engine.backend, `${engine.device}${nWorkers > 1 ? ` × ${nWorkers} processes` : ''}`);
 
     const committed = repo.doneChunks(set.id);

@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import config, { ICON } from '../../../electron-builder';
 import { afterPack, fuseConfig, type PackedApp } from '../../../scripts/fuses';
 import { drawIcon } from '../../../scripts/make-icon';
+import { canForkWorkers } from '../../../src-main/engine/workers';
 import { electronBindingFile } from '../../../src-main/store/native-binding';
 
 const root = path.resolve(import.meta.dirname, '../../..');
@@ -149,5 +150,16 @@ describe('fuses of the packaged app (afterPack)', () => {
 
   it('refuses a platform it does not know, rather than flipping the wrong file', async () => {
     await expect(afterPack(app('freebsd'), async () => 0)).rejects.toThrow(/no known Electron binary for platform 'freebsd'/);
+  });
+});
+
+describe('worker processes with RunAsNode off', () => {
+  it('are forked under Node and unpackaged Electron, never from the packaged app', () => {
+    const packed = path.join('/opt', 'PUMA Lab', 'resources', 'app.asar', 'out', 'main', 'job.js');
+    expect(canForkWorkers({ node: '20.20.2' }, packed)).toBe(true);
+    expect(canForkWorkers({ electron: '40.8.5' }, path.join(root, 'out', 'main', 'job.js'))).toBe(true);
+    expect(canForkWorkers({ electron: '40.8.5' }, packed)).toBe(false);
+    expect(canForkWorkers({ electron: '40.8.5' }, 'C:\\Program Files\\PUMA Lab\\resources\\app.asar\\out\\main\\job.js')).toBe(false);
+    expect(canForkWorkers()).toBe(true); // this test process
   });
 });
