@@ -6,8 +6,8 @@ import { rendererConfig } from './vite.renderer.config';
 // its major version so `electron-vite build` works without node_modules/electron.
 process.env.ELECTRON_MAJOR_VER ??= '40';
 
-// Native and heavy modules stay external: better-sqlite3 must be rebuilt for Electron's ABI
-// (npm run rebuild:electron), tfjs backends load their own binaries at run time.
+// Native and heavy modules stay external: better-sqlite3 loads its Electron-ABI build from
+// native/ (src-main/store/native-binding.ts), tfjs backends load their own binaries at run time.
 const external = [
   'better-sqlite3',
   '@tensorflow/tfjs',
