@@ -83,7 +83,7 @@ const isGlobal = (v: unknown): v is GlobalRef => typeof v === 'object' && v !== 
 
 /**
  * Parses `data` (a data.pkl) into plain values. `where` names the file in every message.
- * `calls` (tests) records each allow-listed global REDUCE applied.
+ * `calls` (tests) records each REDUCE applied: only ever an allow-listed rebuilder.
  */
 export function unpickle(data: Uint8Array, where: string, calls?: string[]): PyValue {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
@@ -116,8 +116,9 @@ export function unpickle(data: Uint8Array, where: string, calls?: string[]): PyV
     return data.subarray(p - n, p);
   };
   const str = (n: number): string => {
+    const b = bytes(n);
     try {
-      return text.decode(bytes(n));
+      return text.decode(b);
     } catch {
       return fail(`a string at byte ${p - n} is not valid UTF-8`);
     }
@@ -191,9 +192,9 @@ export function unpickle(data: Uint8Array, where: string, calls?: string[]): PyV
     if (!Array.isArray(args)) fail(`REDUCE at byte ${p - 1} without an argument tuple`);
     const g = fn as GlobalRef;
     const a = args as PyValue[];
-    calls?.push(g.name);
     switch (g.name) {
       case 'collections.OrderedDict': {
+        calls?.push(g.name);
         const d: PyDict = new Map();
         if (a.length > 0) {
           // OrderedDict([(k, v), ...])
@@ -206,6 +207,7 @@ export function unpickle(data: Uint8Array, where: string, calls?: string[]): PyV
         return d;
       }
       case 'torch._utils._rebuild_tensor_v2': {
+        calls?.push(g.name);
         if (a.length < 4) fail(`_rebuild_tensor_v2 with ${a.length} arguments, at least 4 expected`);
         const storage = a[0] as StorageRef;
         if (!storage || typeof storage !== 'object' || (storage as StorageRef).kind !== 'storage') fail('_rebuild_tensor_v2 on something that is not a storage');
@@ -215,6 +217,7 @@ export function unpickle(data: Uint8Array, where: string, calls?: string[]): PyV
         return { kind: 'tensor', storage, offset: int(a[1]!, 'a storage offset'), shape, stride };
       }
       case 'torch._utils._rebuild_parameter': {
+        calls?.push(g.name);
         const t = a[0] as TensorRef;
         if (!t || typeof t !== 'object' || t.kind !== 'tensor') fail('_rebuild_parameter on something that is not a tensor');
         return t;
