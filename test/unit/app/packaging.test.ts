@@ -3,7 +3,8 @@
  * and the packaged app's fuses (scripts/fuses.ts) applied through a stand-in flipFuses.
  * Packaging itself needs Electron's binary, which cannot be downloaded here.
  */
-import { FuseV1Options, FuseVersion, type FuseConfig } from '@electron/fuses';
+import { FuseV1Options, FuseVersion, getCurrentFuseWire, type FuseConfig } from '@electron/fuses';
+import { FuseState, SENTINEL } from '@electron/fuses/dist/constants';
 import { Arch } from 'electron-builder';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,6 +16,7 @@ import { afterPack, fuseConfig, type PackedApp } from '../../../scripts/fuses';
 import { drawIcon } from '../../../scripts/make-icon';
 import { canForkWorkers } from '../../../src-main/engine/workers';
 import { electronBindingFile } from '../../../src-main/store/native-binding';
+import { tempDir } from '../../helpers/tmp';
 
 const root = path.resolve(import.meta.dirname, '../../..');
 // electron-builder's own glob matcher, so the patterns mean here what they mean to it
@@ -146,6 +148,32 @@ describe('fuses of the packaged app (afterPack)', () => {
     expect(fuseConfig(app('darwin', Arch.arm64)).resetAdHocDarwinSignature).toBe(true);
     expect(fuseConfig(app('darwin', Arch.x64)).resetAdHocDarwinSignature).toBe(false);
     expect(fuseConfig(app('linux', Arch.arm64)).resetAdHocDarwinSignature).toBe(false);
+  });
+
+  it('flips the bits of a binary carrying Electron’s fuse wire (the real @electron/fuses)', async () => {
+    const t = tempDir();
+    try {
+      // Electron's layout: sentinel, wire version 1, wire length 8, one byte per fuse ('1' on, '0' off)
+      const before = Buffer.from('\x7fELF code before');
+      const after = Buffer.from('code after');
+      const binary = path.join(t.dir, 'puma-lab');
+      fs.writeFileSync(binary, Buffer.concat([before, Buffer.from(SENTINEL), Buffer.from([1, 8]), Buffer.from('10110001'), after]));
+      await afterPack({ ...app('linux'), appOutDir: t.dir });
+      const wire = (await getCurrentFuseWire(binary)) as unknown as Record<number, number>;
+      expect(wire[FuseV1Options.RunAsNode]).toBe(FuseState.DISABLE);
+      expect(wire[FuseV1Options.EnableCookieEncryption]).toBe(FuseState.ENABLE);
+      expect(wire[FuseV1Options.EnableNodeOptionsEnvironmentVariable]).toBe(FuseState.DISABLE);
+      expect(wire[FuseV1Options.EnableNodeCliInspectArguments]).toBe(FuseState.DISABLE);
+      expect(wire[FuseV1Options.OnlyLoadAppFromAsar]).toBe(FuseState.ENABLE);
+      // fuses not in the list keep what Electron shipped; the rest of the binary is untouched
+      expect(wire[FuseV1Options.EnableEmbeddedAsarIntegrityValidation]).toBe(FuseState.DISABLE);
+      expect(wire[FuseV1Options.GrantFileProtocolExtraPrivileges]).toBe(FuseState.ENABLE);
+      const flipped = fs.readFileSync(binary);
+      expect(flipped.subarray(0, before.length).equals(before)).toBe(true);
+      expect(flipped.subarray(flipped.length - after.length).equals(after)).toBe(true);
+    } finally {
+      t.cleanup();
+    }
   });
 
   it('refuses a platform it does not know, rather than flipping the wrong file', async () => {
