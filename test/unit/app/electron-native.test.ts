@@ -7,7 +7,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { prepareElectronNative, type RebuildRequest } from '../../../scripts/electron-native';
+import { spawnSync } from 'node:child_process';
+import { distBlocker } from '../../../scripts/dist';
+import { installedElectron, prepareElectronNative, type RebuildRequest } from '../../../scripts/electron-native';
 import { electronBindingFile, nativeBindingPath } from '../../../src-main/store/native-binding';
 import { tempDir } from '../../helpers/tmp';
 
@@ -99,5 +101,41 @@ describe('prepareElectronNative', () => {
     await expect(prepareElectronNative({ root: t.dir, ...target, rebuild: async () => {}, log: () => {} })).rejects.toThrow(
       `${path.join(t.dir, 'node_modules', 'better-sqlite3', 'package.json')} is missing; run npm install first`,
     );
+  });
+});
+
+describe('finding the installed Electron', () => {
+  it('asks its binary (run as Node) for the ABI, and reads its version', () => {
+    const root = project();
+    const pkg = path.join(root, 'node_modules', 'electron');
+    fs.mkdirSync(pkg, { recursive: true });
+    const binary = path.join(pkg, 'dist', 'electron');
+    fs.mkdirSync(path.dirname(binary));
+    // a stand-in binary: answers like `ELECTRON_RUN_AS_NODE=1 electron -p process.versions.modules`
+    fs.writeFileSync(binary, '#!/bin/sh\n[ "$ELECTRON_RUN_AS_NODE" = 1 ] && [ "$1" = -p ] && [ "$2" = process.versions.modules ] && echo 143\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'electron', version: '40.8.5', main: 'index.js' }));
+    fs.writeFileSync(path.join(pkg, 'index.js'), `module.exports = ${JSON.stringify(binary)};`);
+    fs.writeFileSync(path.join(root, 'package.json'), '{}');
+    if (process.platform !== 'win32') expect(installedElectron(root)).toEqual({ binary, version: '40.8.5', abi: '143' });
+    // the package without its binary (a failed download) is not an installed Electron
+    fs.rmSync(binary);
+    expect(installedElectron(root)).toBeNull();
+    fs.rmSync(pkg, { recursive: true });
+    expect(installedElectron(root)).toBeNull();
+  });
+});
+
+describe('npm run dist without Electron', () => {
+  it('says why it cannot package, and what to do', () => {
+    expect(distBlocker(null)).toMatch(/Electron's binary is not installed here.*\n.*npm install.*npm run dist/s);
+    expect(distBlocker({ binary: '/x/electron', version: '40.8.5', abi: '143' })).toBeNull();
+  });
+
+  const root = path.resolve(import.meta.dirname, '../../..');
+  it.runIf(installedElectron(root) == null)('exits non-zero before building anything', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts', 'dist.ts')], { cwd: root, encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("npm run dist: Electron's binary is not installed here");
+    expect(r.stdout).not.toMatch(/electron-vite|electron-builder/);
   });
 });
