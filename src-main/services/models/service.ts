@@ -59,10 +59,11 @@ export interface StoredModelFiles {
  * `<root>/<hash>/` (written to a temp folder, then renamed into place). Writes no log row, so a
  * job process can call it and leave the row to the main process. The caller disposes `model`.
  */
-export async function storeModelFiles(root: string, artifacts: LayersArtifacts, where: string): Promise<{ model: tf.LayersModel; files: StoredModelFiles }> {
+export async function storeModelFiles(root: string, artifacts: LayersArtifacts, where: string, prebuilt?: tf.LayersModel): Promise<{ model: tf.LayersModel; files: StoredModelFiles }> {
   let model: tf.LayersModel;
   try {
-    model = await loadLayersArtifacts(artifacts);
+    // `prebuilt`: the model these artifacts came from (a PyTorch import), not loaded a second time
+    model = prebuilt ?? (await loadLayersArtifacts(artifacts));
   } catch (e) {
     throw new Error(`${where}: TF.js could not build the model: ${(e as Error).message}`);
   }
@@ -156,11 +157,15 @@ export class ModelService {
     const r = imp.recognised;
     if (dataset) {
       const want = [PYTORCH_IMAGE_SIZE, PYTORCH_IMAGE_SIZE, r.inChannels];
+      let problem: string | undefined;
       if (dataset.shape.some((v, i) => v !== want[i])) {
-        throw new Error(`${file}: ${r.arch} takes ${want.join('×')} images (its public class pools a fixed final map), dataset "${dataset.name}" has ${dataset.shape.join('×')}`);
+        problem = `${r.arch} takes ${want.join('×')} images (its public class pools a fixed final map), dataset "${dataset.name}" has ${dataset.shape.join('×')}`;
+      } else if (dataset.classes.length !== r.numClasses) {
+        problem = `the model has ${r.numClasses} classes, dataset "${dataset.name}" has ${dataset.classes.length}: evaluate it on a dataset with the classes it was trained on`;
       }
-      if (dataset.classes.length !== r.numClasses) {
-        throw new Error(`${file}: the model has ${r.numClasses} classes, dataset "${dataset.name}" has ${dataset.classes.length}: evaluate it on a dataset with the classes it was trained on`);
+      if (problem) {
+        imp.model.dispose();
+        throw new Error(`${file}: ${problem}`);
       }
     }
     return this.store(imp.artifacts, {
@@ -175,6 +180,7 @@ export class ModelService {
       droppedSoftmax: false,
       where: file,
       evaluate: dataset === undefined ? undefined : { dataset: dataset.id, count: req.evaluateCount, robustEps: req.robustEps },
+      prebuilt: imp.model,
     });
   }
 
@@ -269,9 +275,12 @@ export class ModelService {
       droppedSoftmax: boolean;
       where: string;
       evaluate?: { dataset: number | string; count?: number; robustEps?: number };
+      /** The model the artifacts came from, disposed here like a loaded one. */
+      prebuilt?: tf.LayersModel;
     },
   ): Promise<ModelInfo> {
-    const { model, files } = await storeModelFiles(this.root, artifacts, meta.where);
+    // storeModelFiles disposes the model (a prebuilt one too) when it fails
+    const { model, files } = await storeModelFiles(this.root, artifacts, meta.where, meta.prebuilt);
     try {
       const id = this.repo.create({
         name: meta.name,

@@ -169,9 +169,9 @@ describe('PyTorch checkpoints', () => {
     const data = new Float32Array([1, 2, 3, 4]);
     const file = path.join(dir, 'ok.safetensors');
     fs.writeFileSync(file, safetensors({ 'fc.weight': { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] } }, new Uint8Array(data.buffer)));
-    expect(Array.from(readCheckpoint(file).tensors.get('fc.weight')!.data)).toEqual([1, 2, 3, 4]);
+    expect(Array.from(readCheckpoint(file).read('fc.weight')!.data)).toEqual([1, 2, 3, 4]);
     data[2] = NaN;
     fs.writeFileSync(file, safetensors({ 'fc.weight': { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] } }, new Uint8Array(data.buffer)));
-    expect(() => readCheckpoint(file)).toThrow(/tensor 'fc\.weight' holds NaN at index 2/);
+    expect(() => readCheckpoint(file).read('fc.weight')).toThrow(/tensor 'fc\.weight' holds NaN at index 2/);
   });
 });

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { PYTORCH_ARCHS, type PytorchArch } from '../../../../src-shared/domain/models';
-import { PAD_SAME_STRIDE2, padAll, TorchGraph, type Shapes } from './layers';
+import { PAD_SAME_STRIDE2, padAll, TorchGraph, type OnWeights, type Shapes } from './layers';
 
 export { PYTORCH_ARCHS, type PytorchArch };
 
@@ -88,11 +88,22 @@ export interface BuiltTorchModel {
 }
 
 /**
- * The TF.js model of family `r.arch` with the state_dict's shapes (weights random until loaded):
+ * The TF.js model of family `r.arch` with the state_dict's shapes (weights random until loaded,
+ * by `onWeights` as each layer is built, or later):
  * input [32, 32, C] in [0, 1], the normalisation first when given, logits out.
  */
-export function buildTorchModel(r: Recognised, shapes: Shapes, normalization: { mean: number[]; std: number[] } | null, where: string): BuiltTorchModel {
-  const g = new TorchGraph(shapes, where);
+export function buildTorchModel(r: Recognised, shapes: Shapes, normalization: { mean: number[]; std: number[] } | null, where: string, onWeights?: OnWeights): BuiltTorchModel {
+  const g = new TorchGraph(shapes, where, onWeights);
+  try {
+    return { model: buildGraph(g, r, shapes, normalization), graph: g };
+  } catch (e) {
+    // a missing key or a shape mismatch half-way: the layers built so far hold weights
+    g.disposeLayers();
+    throw e;
+  }
+}
+
+function buildGraph(g: TorchGraph, r: Recognised, shapes: Shapes, normalization: { mean: number[]; std: number[] } | null): tf.LayersModel {
   const input = tf.input({ shape: [PYTORCH_IMAGE_SIZE, PYTORCH_IMAGE_SIZE, r.inChannels], name: 'image' });
   let x: tf.SymbolicTensor = normalization ? g.normalize(input, normalization) : input;
   const keys = [...shapes.keys()];
@@ -202,5 +213,5 @@ export function buildTorchModel(r: Recognised, shapes: Shapes, normalization: { 
   }
   const head = { resnet18: 'linear', 'preact-resnet18': 'linear', wrn: 'fc', 'dm-wrn': 'logits', 'dm-preact-resnet18': 'logits' }[r.arch];
   const { y } = g.dense(g.pool(x), head, c);
-  return { model: tf.model({ inputs: input, outputs: y, name: `pytorch_${r.arch.replace(/-/g, '_')}` }), graph: g };
+  return tf.model({ inputs: input, outputs: y, name: `pytorch_${r.arch.replace(/-/g, '_')}` });
 }

@@ -15,6 +15,9 @@ export type Shapes = ReadonlyMap<string, readonly number[]>;
 
 export type LayerKind = 'conv' | 'bn' | 'dense';
 
+/** Called as soon as a layer with weights is built: its PyTorch source can be loaded into it right away. */
+export type OnWeights = (layer: tf.layers.Layer, kind: LayerKind, prefix: string) => void;
+
 export class TorchGraph {
   /** TF.js layer name → where its weights come from. */
   readonly sources = new Map<string, { kind: LayerKind; prefix: string }>();
@@ -25,7 +28,23 @@ export class TorchGraph {
   constructor(
     private readonly shapes: Shapes,
     private readonly where: string,
+    private readonly onWeights?: OnWeights,
   ) {}
+
+  /** Layers with weights built so far (disposed by `disposeLayers` when building fails half-way). */
+  private readonly layers: tf.layers.Layer[] = [];
+
+  disposeLayers(): void {
+    for (const l of this.layers) if (l.built) l.dispose();
+  }
+
+  private built(layer: tf.layers.Layer, x: Sym, kind: LayerKind, prefix: string): Sym {
+    this.layers.push(layer);
+    const y = layer.apply(x) as Sym;
+    this.sources.set(layer.name, { kind, prefix });
+    this.onWeights?.(layer, kind, prefix);
+    return y;
+  }
 
   has(key: string): boolean {
     return this.shapes.has(key);
@@ -53,17 +72,13 @@ export class TorchGraph {
     if (pad.some((p) => p > 0)) {
       x = tf.layers.zeroPadding2d({ padding: [[pad[0], pad[1]], [pad[2], pad[3]]], name: this.name(`${prefix}_pad`) }).apply(x) as Sym;
     }
-    const name = this.name(prefix);
-    this.sources.set(name, { kind: 'conv', prefix });
-    return tf.layers.conv2d({ filters: out, kernelSize: [kh, kw], strides: stride, padding: 'valid', useBias, name }).apply(x) as Sym;
+    return this.built(tf.layers.conv2d({ filters: out, kernelSize: [kh, kw], strides: stride, padding: 'valid', useBias, name: this.name(prefix) }), x, 'conv', prefix);
   }
 
   /** nn.BatchNorm2d `prefix` over `channels`, in inference (running statistics, ε = 1e-5). */
   bn(x: Sym, prefix: string, channels: number): Sym {
     for (const p of ['weight', 'bias', 'running_mean', 'running_var']) this.expect(`${prefix}.${p}`, [channels]);
-    const name = this.name(prefix);
-    this.sources.set(name, { kind: 'bn', prefix });
-    return tf.layers.batchNormalization({ axis: -1, epsilon: 1e-5, momentum: 0.9, name }).apply(x) as Sym;
+    return this.built(tf.layers.batchNormalization({ axis: -1, epsilon: 1e-5, momentum: 0.9, name: this.name(prefix) }), x, 'bn', prefix);
   }
 
   /** nn.Linear `prefix` on `features` inputs; returns the output and its size. */
@@ -71,9 +86,7 @@ export class TorchGraph {
     const [units, inF] = this.shape(`${prefix}.weight`, 2) as [number, number];
     if (inF !== features) throw new Error(`${this.where}: '${prefix}.weight' takes ${inF} features, the network gives ${features} (shape mismatch)`);
     this.expect(`${prefix}.bias`, [units]);
-    const name = this.name(prefix);
-    this.sources.set(name, { kind: 'dense', prefix });
-    return { y: tf.layers.dense({ units, name }).apply(x) as Sym, units };
+    return { y: this.built(tf.layers.dense({ units, name: this.name(prefix) }), x, 'dense', prefix), units };
   }
 
   act(x: Sym, activation: 'relu' | 'silu'): Sym {

@@ -19,8 +19,15 @@ export interface Tensor {
 }
 
 export interface Checkpoint {
-  /** Keys as the model class names them (wrappers stripped). */
-  tensors: Map<string, Tensor>;
+  /** Shapes by key, as the model class names them (wrappers stripped); dtypes already checked. */
+  shapes: Map<string, number[]>;
+  /**
+   * Reads one tensor as float32, checked (finite; running_var > 0). Not kept: each is read when
+   * its layer is laid out, so a large checkpoint is never held whole next to its copy.
+   */
+  read(key: string): Tensor | undefined;
+  /** Closes the file (the caller, once every tensor it needs is read). */
+  close(): void;
   /** What was done to read it (unwrapping, prefixes, dtype conversion), for the model's provenance. */
   notes: string[];
   /** mean/std buffers of a normalisation layer wrapped in front of the model, if the file had one. */
@@ -61,18 +68,20 @@ const numelOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 /** Reads the checkpoint named by `file` (.pt, .pth or .safetensors). */
 export function readCheckpoint(file: string): Checkpoint {
   const fd = fs.openSync(file, 'r');
+  const close = () => fs.closeSync(fd);
   try {
     const size = fs.fstatSync(fd).size;
     const head = readAt(fd, 0, Math.min(8, size));
     const isZip = head[0] === 0x50 && head[1] === 0x4b;
-    if (path.extname(file).toLowerCase() === '.safetensors' && !isZip) return finish(file, readSafetensors(file, fd, size));
+    if (path.extname(file).toLowerCase() === '.safetensors' && !isZip) return finish(file, readSafetensors(file, fd, size), close);
     if (head[0] === 0x80) {
       fail(file, 'a PyTorch file in the legacy format of torch < 1.6 (a bare pickle, not a zip): refused; load it in PyTorch and save it again with torch.save(model.state_dict(), "model.pt")');
     }
     if (!isZip) fail(file, 'neither a PyTorch zip checkpoint (.pt/.pth of torch ≥ 1.6) nor a .safetensors file');
-    return finish(file, readTorchZip(file, fd, size));
-  } finally {
-    fs.closeSync(fd);
+    return finish(file, readTorchZip(file, fd, size), close);
+  } catch (e) {
+    close();
+    throw e;
   }
 }
 
@@ -95,6 +104,8 @@ function readTorchZip(file: string, fd: number, size: number): { root: PyValue; 
   if (pkl[0]!.uncompressedSize > MAX_PICKLE_BYTES) fail(file, `data.pkl of ${formatBytes(pkl[0]!.uncompressedSize)}, past ${formatBytes(MAX_PICKLE_BYTES)}: not a state_dict`);
   const declared = entries.reduce((s, e) => s + e.uncompressedSize, 0);
   if (declared > LIMITS.maxModelWeightBytes) fail(file, `its members declare ${formatBytes(declared)}, past the limit of ${formatBytes(LIMITS.maxModelWeightBytes)} for one model`);
+  // tensors are read later, one at a time: a bomb among them is refused now, before any is
+  for (const e of entries) if (e.method === 8) checkExpansionRatio(`${file} (member ${e.name})`, e.uncompressedSize, e.compressedSize);
   const root = unpickle(member(file, fd, pkl[0]!, MAX_PICKLE_BYTES), `${file} (data.pkl)`);
   return {
     root,
@@ -192,7 +203,7 @@ const isTensor = (v: PyValue | undefined): v is TensorRef => typeof v === 'objec
 const WRAPPERS = ['model_state_dict', 'state_dict', 'model'] as const;
 
 /** Unwraps, strips prefixes, converts: the state_dict as float32 tensors. */
-function finish(file: string, parsed: { root: PyValue; pending: (t: TensorRef) => Pending }): Checkpoint {
+function finish(file: string, parsed: { root: PyValue; pending: (t: TensorRef) => Pending }, close: () => void): Checkpoint {
   const notes: string[] = [];
   let dict = parsed.root;
   if (!(dict instanceof Map)) fail(file, 'holds no dict of tensors (a state_dict) at its top level');
@@ -244,31 +255,49 @@ function finish(file: string, parsed: { root: PyValue; pending: (t: TensorRef) =
       fail(file, `its tensors hold more than ${formatBytes(LIMITS.maxModelWeightBytes)} of float32 weights (past '${key.slice(0, 200)}'), the limit for one model`);
     }
   }
-  const tensors = new Map<string, Tensor>();
+  const pending = new Map<string, Pending>();
   for (const [key, ref] of entries) {
     // BN's step counter (int64) is not a weight
     if (key.endsWith('num_batches_tracked')) continue;
     const p = parsed.pending(ref as TensorRef);
-    const data = toFloat32(file, key, p, notes);
-    if (key.endsWith('running_var')) {
-      const bad = data.findIndex((v) => !(v > 0));
-      if (bad >= 0) fail(file, `'${key}' holds ${data[bad]} at index ${bad}: a BatchNorm running_var must be > 0`);
-    }
-    tensors.set(key, { shape: p.shape, data });
+    // dtypes are known without reading: refused (or noted) before anything else is checked
+    checkDtype(file, key, p.dtype);
+    if (p.dtype !== 'float32') notes.push(`${p.dtype} weights converted to float32`);
+    pending.set(key, p);
   }
-  return { tensors, notes: [...new Set(notes)], normalization };
+  return {
+    shapes: new Map([...pending].map(([k, p]) => [k, p.shape])),
+    read: (key) => {
+      const p = pending.get(key);
+      if (!p) return undefined;
+      const data = toFloat32(file, key, p, []);
+      if (key.endsWith('running_var')) {
+        const bad = data.findIndex((v) => !(v > 0));
+        if (bad >= 0) fail(file, `'${key}' holds ${data[bad]} at index ${bad}: a BatchNorm running_var must be > 0`);
+      }
+      return { shape: p.shape, data };
+    },
+    close,
+    notes: [...new Set(notes)],
+    normalization,
+  };
+}
+
+function checkDtype(file: string, key: string, dtype: TorchDtype): void {
+  if (dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16') {
+    fail(file, `tensor '${key.slice(0, 200)}' is ${dtype}: only float32 weights are read (float16/bfloat16 are converted); convert it in PyTorch with model.float()`);
+  }
 }
 
 /** float32 elements of a tensor: f16/bf16 widened (noted), other dtypes refused, non-finite refused. */
 function toFloat32(file: string, key: string, p: Pending, notes: string[]): Float32Array {
-  if (p.dtype !== 'float32' && p.dtype !== 'float16' && p.dtype !== 'bfloat16') {
-    fail(file, `tensor '${key.slice(0, 200)}' is ${p.dtype}: only float32 weights are read (float16/bfloat16 are converted); convert it in PyTorch with model.float()`);
-  }
+  checkDtype(file, key, p.dtype);
   const raw = p.read();
   const n = numelOf(p.shape);
   let out: Float32Array;
   if (p.dtype === 'float32') {
-    out = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + 4 * n));
+    // aligned reads are viewed, not copied
+    out = raw.byteOffset % 4 === 0 ? new Float32Array(raw.buffer, raw.byteOffset, n) : new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + 4 * n));
   } else {
     out = new Float32Array(n);
     const halves = new Uint16Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + 2 * n));

@@ -6,9 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { buildTorchModel, FAMILY_DEFAULT_NORMALIZATION, NORMALIZATIONS, PYTORCH_ARCHS, recognise, type PytorchArch, type Recognised } from '../../../engine/models/pytorch/families';
-import { weightsFor } from '../../../engine/models/pytorch/layers';
+import { weightsFor, type OnWeights } from '../../../engine/models/pytorch/layers';
 import type { LayersArtifacts } from '../files';
-import { readCheckpoint } from './checkpoint';
+import { readCheckpoint, type Checkpoint } from './checkpoint';
 
 /** File names read as PyTorch checkpoints (everything else is a TF.js model.json). */
 export const PYTORCH_EXTENSIONS = ['.pt', '.pth', '.safetensors'] as const;
@@ -43,6 +43,8 @@ export function parseNormalize(text: string | undefined, field = '--normalize'):
 
 export interface PytorchImport {
   artifacts: LayersArtifacts;
+  /** The model holding these weights (the caller disposes it). */
+  model: tf.LayersModel;
   recognised: Recognised;
   normalization: Normalization | null;
   notes: string[];
@@ -55,7 +57,15 @@ export async function importPytorch(file: string, opts: { arch?: string; normali
   }
   const given = parseNormalize(opts.normalize);
   const ckpt = readCheckpoint(file);
-  const shapes = new Map([...ckpt.tensors].map(([k, t]) => [k, t.shape] as const));
+  try {
+    return build(file, arch, given, ckpt);
+  } finally {
+    ckpt.close();
+  }
+}
+
+function build(file: string, arch: string, given: Normalization | null | undefined, ckpt: Checkpoint): PytorchImport {
+  const shapes = ckpt.shapes;
   const r = recognise(shapes, file);
   if (arch !== 'auto' && arch !== r.arch) {
     throw new Error(`${file}: --arch ${arch} asked for, but the key names are those of ${r.arch} (depth ${r.depth}, width ${r.width}); use --arch auto or ${r.arch}`);
@@ -78,37 +88,43 @@ export async function importPytorch(file: string, opts: { arch?: string; normali
   if (normalization && normalization.std.some((s) => !(s > 0))) throw new Error(`${file}: a normalisation std must be > 0, got [${normalization.std.join(', ')}]`);
   if (!(r.numClasses >= 2)) throw new Error(`${file}: the final layer gives ${r.numClasses} outputs; a classifier needs at least 2`);
 
-  const { model, graph } = buildTorchModel(r, shapes, normalization, file);
+  // Memory: each layer takes its weights as soon as it is built (its random initial values freed
+  // at once), as views of one buffer in TF.js layout that is also what gets stored: the weights are
+  // held about once, plus one checkpoint tensor at a time.
+  const count = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+  const total = [...shapes].reduce((s, [k, shape]) => (UNUSED_KEYS.test(k) ? s : s + count(shape)), 0);
+  const weightData = new Float32Array(total);
+  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+  let at = 0;
+  const load: OnWeights = (layer, kind, prefix) => {
+    const arrays = weightsFor(kind, prefix, (k) => ckpt.read(k));
+    if (arrays.length !== layer.weights.length) throw new Error(`pytorch/import.ts: '${prefix}' gives ${arrays.length} weights, its layer has ${layer.weights.length}`);
+    const views = layer.weights.map((w, i) => {
+      const shape = w.shape as number[];
+      const a = arrays[i]!;
+      if (a.length !== count(shape)) throw new Error(`${file}: '${prefix}' gives ${a.length} values for a weight of shape [${shape.join(', ')}] (shape mismatch)`);
+      if (at + a.length > total) throw new Error(`${file}: '${prefix}' is used twice by ${r.arch}`);
+      weightData.set(a, at);
+      weightSpecs.push({ name: w.originalName, shape, dtype: 'float32' });
+      at += a.length;
+      return tf.tensor(weightData.subarray(at - a.length, at), shape, 'float32');
+    });
+    layer.setWeights(views);
+    tf.dispose(views);
+  };
+  let built: ReturnType<typeof buildTorchModel> | undefined;
   try {
-    const unknown = [...ckpt.tensors.keys()].filter((k) => !graph.used.has(k) && !UNUSED_KEYS.test(k));
+    built = buildTorchModel(r, shapes, normalization, file, load);
+    const { model, graph } = built;
+    const unknown = [...shapes.keys()].filter((k) => !graph.used.has(k) && !UNUSED_KEYS.test(k));
     if (unknown.length) {
       throw new Error(`${file}: ${unknown.length} key${unknown.length > 1 ? 's' : ''} of the state_dict that ${r.arch} does not have (unknown keys): ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}`);
     }
-    const weightSpecs: tf.io.WeightsManifestEntry[] = [];
-    const parts: Float32Array[] = [];
-    for (const layer of model.layers) {
-      if (layer.weights.length === 0) continue;
-      const src = graph.sources.get(layer.name);
-      if (!src) throw new Error(`pytorch/import.ts: layer ${layer.name} has weights but no PyTorch source`);
-      const arrays = weightsFor(src.kind, src.prefix, (k) => ckpt.tensors.get(k));
-      if (arrays.length !== layer.weights.length) throw new Error(`pytorch/import.ts: layer ${layer.name} has ${layer.weights.length} weights, ${arrays.length} given`);
-      layer.weights.forEach((w, i) => {
-        const count = (w.shape as number[]).reduce((a, b) => a * b, 1);
-        if (arrays[i]!.length !== count) throw new Error(`${file}: '${src.prefix}' gives ${arrays[i]!.length} values for a weight of shape [${w.shape.join(', ')}] (shape mismatch)`);
-        weightSpecs.push({ name: w.originalName, shape: w.shape as number[], dtype: 'float32' });
-        parts.push(arrays[i]!);
-      });
-    }
-    const total = parts.reduce((s, a) => s + a.length, 0);
-    const weightData = new Float32Array(total);
-    let at = 0;
-    for (const a of parts) {
-      weightData.set(a, at);
-      at += a.length;
-    }
+    if (at !== total) throw new Error(`pytorch/import.ts: ${at} of ${total} weights laid out`);
     const modelTopology = model.toJSON(null, false) as unknown as Record<string, unknown>;
-    return { artifacts: { modelTopology, weightSpecs, weightData: weightData.buffer }, recognised: r, normalization, notes };
-  } finally {
-    model.dispose();
+    return { artifacts: { modelTopology, weightSpecs, weightData: weightData.buffer }, model, recognised: r, normalization, notes };
+  } catch (e) {
+    built?.model.dispose();
+    throw e;
   }
 }
