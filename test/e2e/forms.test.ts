@@ -1,7 +1,7 @@
 /**
  * The Train form in the browser: settings in words with the paper's symbols, fixed choices as
  * selects (values from the schema), problems shown at the field that caused them, and the dark
- * theme from the system preference. Takes docs/screenshots/train.png and train-dark.png.
+ * theme from the system preference. Takes train.png and train-dark.png when PUMA_E2E_SCREENSHOTS names a folder.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,7 +25,8 @@ beforeAll(async () => {
 });
 afterAll(() => served?.close());
 
-const SHOTS = path.resolve('docs/screenshots');
+// Screenshots for the README only when asked (PUMA_E2E_SCREENSHOTS=docs/screenshots): a test run leaves the tree clean.
+const SHOTS = process.env.PUMA_E2E_SCREENSHOTS;
 
 /** The luminance (0 dark … 1 light) of an element's computed background colour. */
 async function luminance(page: Page, selector: string): Promise<number> {
@@ -76,8 +77,8 @@ describe('the Train form', () => {
     expect(overrides).not.toMatch(/Unrecognized|parseSetArg|\(root\)/);
     expect(app.runs.list().length).toBe(runsBefore);
 
-    fs.mkdirSync(SHOTS, { recursive: true });
-    await page.getByTestId('train-form').screenshot({ path: path.join(SHOTS, 'train.png') });
+    if (SHOTS) fs.mkdirSync(SHOTS, { recursive: true });
+    if (SHOTS) await page.getByTestId('train-form').screenshot({ path: path.join(SHOTS, 'train.png') });
   });
 
   it('shows a problem the main process finds (a dataset that is not imported) at its field', async () => {
@@ -107,7 +108,7 @@ describe('the Train form', () => {
     const fg = await page.getByTestId('train-prune_ratio-field').locator('.title').evaluate((el) => getComputedStyle(el).color);
     const [r, g, b] = fg.match(/\d+/g)!.map(Number) as [number, number, number];
     expect((0.2126 * r + 0.7152 * g + 0.0722 * b) / 255).toBeGreaterThan(0.7);
-    await page.getByTestId('train-form').screenshot({ path: path.join(SHOTS, 'train-dark.png') });
+    if (SHOTS) await page.getByTestId('train-form').screenshot({ path: path.join(SHOTS, 'train-dark.png') });
     await page.emulateMedia({ colorScheme: 'light' });
   });
 
@@ -140,7 +141,7 @@ describe('the Train form', () => {
     await page.getByTestId('model-train-subset').fill('3000');
     await expect.poll(() => page.getByTestId('model-train-subset-error').count()).toBe(0);
     await expect.poll(() => time.count()).toBe(1);
-    await page.getByTestId('model-train').screenshot({ path: path.join(SHOTS, 'models-train.png') });
+    if (SHOTS) await page.getByTestId('model-train').screenshot({ path: path.join(SHOTS, 'models-train.png') });
   });
 
   it.skipIf(!haveFashion)('Models page: a margin-model training can be cancelled from the page', async () => {

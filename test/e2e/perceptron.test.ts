@@ -50,7 +50,7 @@ describe('perceptron study in the browser', () => {
     // 4 α × (none + PE 0.5/0.8 + PD 0.5/0.8) = 20 points drawn.
     await expect.poll(() => page.getByTestId('perceptron-chart').getAttribute('data-points')).toBe('20');
     const runId = Number(await view.getAttribute('data-run-id'));
-    await page.screenshot({ path: path.resolve('docs/screenshot.png') });
+    if (process.env.PUMA_E2E_SCREENSHOTS) await page.screenshot({ path: path.join(process.env.PUMA_E2E_SCREENSHOTS, 'perceptron.png') });
 
     await page.getByRole('link', { name: 'Runs' }).click();
     const row = page.locator(`[data-testid=runs-table] tr[data-run-id="${runId}"]`);
