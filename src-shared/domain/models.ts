@@ -58,8 +58,11 @@ export interface ModelInfo {
     note?: string;
     role?: 'final' | 'margin_model';
     datasetId?: number;
-    /** Imported PyTorch models: depth/width read from the shapes, and the normalisation inside the model (null: none). */
-    pytorch?: { depth: number; width: number; normalization: { mean: number[]; std: number[] } | null };
+    /**
+     * Imported PyTorch models: depth/width read from the shapes, the normalisation inside the model
+     * (null: none), and each TF.js layer's PyTorch module (what `models export` writes back).
+     */
+    pytorch?: { depth: number; width: number; normalization: { mean: number[]; std: number[] } | null; layers?: Record<string, string> };
   };
   inputShape: [number, number, number];
   numClasses: number;

@@ -10,11 +10,15 @@ import { initEngine } from '../../engine';
 import { CliError, parseNumber } from '../args';
 import { PYTORCH_ARCHS, type ImportModelRequestInput } from '../../../src-shared/domain/models';
 import { parseNormalize } from '../../services/models/pytorch/import';
+import { EXPORT_FORMATS, type ExportFormat } from '../../services/models/pytorch/export';
 
 export const MODELS_USAGE = `  puma models import PATH --name NAME [--arch auto|${PYTORCH_ARCHS.join('|')}] [--normalize none|cifar10|cifar100|M1,M2,M3/S1,S2,S3]
                      [--evaluate-on DATASET] [--robust-eps E] [--evaluate-count N] [--json] [--db PATH]
                                               import a TF.js Layers model (model.json + weight files) or a PyTorch
                                               checkpoint (.pt/.pth of torch >= 1.6, .safetensors; --robust-eps 0: no robust accuracy)
+  puma models export MODEL --format pt|safetensors --out FILE [--json] [--db PATH]
+                                              write a PyTorch-imported model as a state_dict of its family
+                                              (load_state_dict(torch.load(FILE))) plus FILE.json
   puma models add-run RUN_ID [--name NAME] [--json] [--db PATH]
                                               register a finished train run's final EMA model
   puma models list [--json] [--db PATH]`;
@@ -30,6 +34,8 @@ export async function modelsCommand(argv: string[]): Promise<void> {
       name: { type: 'string' },
       arch: { type: 'string' },
       normalize: { type: 'string' },
+      format: { type: 'string' },
+      out: { type: 'string' },
       'evaluate-on': { type: 'string' },
       'robust-eps': { type: 'string' },
       'evaluate-count': { type: 'string' },
@@ -68,6 +74,22 @@ export async function modelsCommand(argv: string[]): Promise<void> {
       const info = await models.addTrainRun(app.runs.get(runId), values.name);
       if (values.json) print({ model_id: info.id, ...info });
       else console.log(`margin model ${info.id} "${info.name}" from train run ${runId}: clean accuracy ${info.accuracy?.clean ?? '—'}, robust ${info.accuracy?.robust ?? '—'}`);
+      return;
+    }
+    if (sub === 'export') {
+      if (positionals.length !== 1) throw new CliError(`puma models export expects one MODEL (id or name).\n${MODELS_USAGE}`);
+      const format = values.format;
+      if (!format || !(EXPORT_FORMATS as readonly string[]).includes(format)) throw new CliError(`--format: '${format ?? ''}' is not one of ${EXPORT_FORMATS.join(', ')}.`);
+      if (!values.out) throw new CliError('puma models export needs --out FILE.');
+      await initEngine(values.backend);
+      let result;
+      try {
+        result = await models.exportModel(positionals[0]!, format as ExportFormat, values.out);
+      } catch (e) {
+        throw new CliError((e as Error).message);
+      }
+      if (values.json) print({ model_id: models.get(positionals[0]!).id, ...result });
+      else console.log(`wrote ${result.file} (${result.keys} tensors) and ${result.sidecar}`);
       return;
     }
     if (sub !== 'import') throw new CliError(`Unknown 'models' subcommand '${sub ?? ''}'.\n${MODELS_USAGE}`);

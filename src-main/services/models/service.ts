@@ -7,6 +7,7 @@ import { pgdAttack } from '../../engine/attacks';
 import type { Db } from '../../store/db';
 import { ModelsRepo } from '../../store/repos/models';
 import { DatasetService } from '../datasets';
+import { exportPytorch, pytorchSide, type ExportFormat, type ExportResult } from './pytorch/export';
 import { importPytorch, isPytorchFile } from './pytorch/import';
 import { dropFinalSoftmax, hashArtifacts, loadLayersArtifacts, loadModelFromDir, readLayersArtifacts, resolveModelJson, writeLayersArtifacts, type LayersArtifacts } from './files';
 
@@ -175,13 +176,32 @@ export class ModelService {
         importedFrom: file,
         architecture: r.arch,
         note: `PyTorch checkpoint: ${imp.notes.join('; ')}`,
-        pytorch: { depth: r.depth, width: r.width, normalization: imp.normalization },
+        pytorch: { depth: r.depth, width: r.width, normalization: imp.normalization, layers: imp.layers },
       },
       droppedSoftmax: false,
       where: file,
       evaluate: dataset === undefined ? undefined : { dataset: dataset.id, count: req.evaluateCount, robustEps: req.robustEps },
       prebuilt: imp.model,
     });
+  }
+
+  /** Writes a PyTorch-imported model back as a PyTorch state_dict (`.pt` or `.safetensors`) plus `<out>.json`. */
+  async exportModel(idOrName: number | string, format: ExportFormat, out: string): Promise<ExportResult> {
+    const info = this.get(idOrName);
+    pytorchSide(info); // refuses a model that has no PyTorch twin, before loading it
+    const model = await loadModelFromDir(info.storageDir);
+    try {
+      const datasetId = info.accuracy?.datasetId ?? info.provenance.datasetId;
+      let dataset: string | null = null;
+      try {
+        if (datasetId !== undefined) dataset = this.datasets.get(datasetId).name;
+      } catch {
+        /* dataset removed since */
+      }
+      return exportPytorch(info, model, format, out, { dataset });
+    } finally {
+      model.dispose();
+    }
   }
 
   /** Records a model trained in the app (the training service hands over its LayersModel). */

@@ -43,6 +43,8 @@ export function parseNormalize(text: string | undefined, field = '--normalize'):
 
 export interface PytorchImport {
   artifacts: LayersArtifacts;
+  /** TF.js layer name → PyTorch module prefix, in the order the layers were built. */
+  layers: Record<string, string>;
   /** The model holding these weights (the caller disposes it). */
   model: tf.LayersModel;
   recognised: Recognised;
@@ -122,7 +124,8 @@ function build(file: string, arch: string, given: Normalization | null | undefin
     }
     if (at !== total) throw new Error(`pytorch/import.ts: ${at} of ${total} weights laid out`);
     const modelTopology = model.toJSON(null, false) as unknown as Record<string, unknown>;
-    return { artifacts: { modelTopology, weightSpecs, weightData: weightData.buffer }, model, recognised: r, normalization, notes };
+    const layers = Object.fromEntries([...graph.sources].map(([name, src]) => [name, src.prefix]));
+    return { artifacts: { modelTopology, weightSpecs, weightData: weightData.buffer }, layers, model, recognised: r, normalization, notes };
   } catch (e) {
     built?.model.dispose();
     throw e;
