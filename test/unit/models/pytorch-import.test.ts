@@ -15,7 +15,9 @@ import { LIMITS } from '../../../src-main/services/limits';
 import { openDatabase, type Db } from '../../../src-main/store/db';
 import type { ImportModelRequestInput } from '../../../src-shared/domain/models';
 import { cifarBatch, write, zipFile } from '../datasets/writers';
+import { peakRssRise } from '../../helpers/memory';
 import { tempDir } from '../../helpers/tmp';
+import { safetensorsBytes } from '../../../src-main/services/models/pytorch/writers';
 
 const FIXTURES = path.resolve('test/fixtures/pytorch');
 interface Expected {
@@ -207,5 +209,44 @@ describe('malformed PyTorch files are refused, nothing written', () => {
     const file = path.join(dir, 'notes.pth');
     fs.writeFileSync(file, 'just text');
     await expectRefused({ path: file, name: 'x' }, /neither a PyTorch zip checkpoint/);
+  });
+});
+
+describe('memory', () => {
+  /** A DeepMind WRN-16-8 state_dict (11 M weights, 44 MB) of small positive numbers, as .safetensors. */
+  function bigSafetensors(file: string): number {
+    const shapes = new Map<string, number[]>();
+    const bn = (p: string, c: number) => ['weight', 'bias', 'running_mean', 'running_var'].forEach((k) => shapes.set(`${p}.${k}`, [c]));
+    const ch = [16, 128, 256, 512];
+    shapes.set('init_conv.weight', [16, 3, 3, 3]);
+    for (let g = 0; g < 3; g++) {
+      for (let b = 0; b < 2; b++) {
+        const p = `layer.${g}.block.${b}`;
+        const cin = b === 0 ? ch[g]! : ch[g + 1]!;
+        const cout = ch[g + 1]!;
+        bn(`${p}.batchnorm_0`, cin);
+        shapes.set(`${p}.conv_0.weight`, [cout, cin, 3, 3]);
+        bn(`${p}.batchnorm_1`, cout);
+        shapes.set(`${p}.conv_1.weight`, [cout, cout, 3, 3]);
+        if (cin !== cout) shapes.set(`${p}.shortcut.weight`, [cout, cin, 1, 1]);
+      }
+    }
+    bn('batchnorm', 512);
+    shapes.set('logits.weight', [10, 512]);
+    shapes.set('logits.bias', [10]);
+    const tensors = new Map([...shapes].map(([k, s]) => [k, { shape: s, data: new Float32Array(s.reduce((a, b) => a * b, 1)).fill(0.01) }] as const));
+    fs.writeFileSync(file, safetensorsBytes(tensors));
+    return fs.statSync(file).size;
+  }
+
+  it('a 44 MB checkpoint imports with resident memory rising by less than 3× its size', async () => {
+    const file = path.join(dir, 'wrn-16-8.safetensors');
+    const size = bigSafetensors(file);
+    expect(size).toBeGreaterThan(40 * 1024 ** 2);
+    const { rise, result } = await peakRssRise(() => models.importModel({ path: file, name: 'big', arch: 'dm-wrn' }));
+    expect(result).not.toBeInstanceOf(Error);
+    // every weight of the file is in the model (num_batches_tracked aside, none here)
+    expect((result as { params: number }).params * 4).toBe(size - 8 - Number(fs.readFileSync(file).readBigUInt64LE(0)));
+    expect(rise).toBeLessThan(3 * size);
   });
 });
