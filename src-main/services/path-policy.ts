@@ -251,6 +251,8 @@ const obj = (v: unknown): Record<string, unknown> => v as Record<string, unknown
 const NAMED_FILES: Partial<Record<OperationName, (p: PathPolicy, req: Req) => Req>> = {
   'datasets.import': (p, r) => ({ ...r, path: p.checkFolder(r.path, 'path') }),
   'models.import': (p, r) => ({ ...r, path: p.check(r.path, 'path') }),
+  // a file to write: its folder must be one the user may name
+  'models.export': (p, r) => ({ ...r, out: path.join(p.check(path.dirname(String(r.out)), 'out'), path.basename(String(r.out))) }),
   'training.start': (p, r) => ({ ...r, config: p.configFiles(obj(r.config), 'config') }),
   'models.train': (p, r) => (r.extra === undefined ? r : { ...r, extra: p.configFiles(obj(r.extra), 'extra') }),
   'experiments.plan': (p, r) => ({ ...r, base: p.configFiles(obj(r.base), 'base'), grid: p.gridFiles(obj(r.grid) as Record<string, unknown[]>, 'grid') }),

@@ -31,6 +31,19 @@ export const ImportModelRequest = z
 export type ImportModelRequest = z.infer<typeof ImportModelRequest>;
 export type ImportModelRequestInput = z.input<typeof ImportModelRequest>;
 
+/** Formats `models export` writes (a PyTorch state_dict). */
+export const MODEL_EXPORT_FORMATS = ['pt', 'safetensors'] as const;
+export type ModelExportFormat = (typeof MODEL_EXPORT_FORMATS)[number];
+
+/** What `puma models export` and the Models page's export get back: the file and its JSON sidecar. */
+export interface ModelExportResult {
+  file: string;
+  sidecar: string;
+  format: ModelExportFormat;
+  /** Tensors in the state_dict. */
+  keys: number;
+}
+
 export const ModelAccuracy = z.object({
   datasetId: z.number().int().positive(),
   split: z.enum(['train', 'test']),

@@ -71,6 +71,15 @@ export function modelHandlers(app: PumaApp): DomainHandlers<keyof typeof modelOp
         throw e instanceof Error && e.constructor === Error ? new BadRequest(e.message) : e;
       }
     },
+    'models.export': async (req) => {
+      await ensureEngine();
+      try {
+        return await modelServiceOf(app).exportModel(req.id, req.format, req.out);
+      } catch (e) {
+        // a model with no PyTorch twin, a missing folder: the caller's to fix
+        throw e instanceof Error && e.constructor === Error ? new BadRequest(e.message) : e;
+      }
+    },
     'models.evaluate': async (req) => {
       await ensureEngine();
       await modelServiceOf(app).evaluate(req.id, req.dataset, { count: req.count, robustEps: req.robustEps });

@@ -1,6 +1,6 @@
 import type { DatasetInfo } from '../../../src-shared/domain/datasets';
 import type { MarginGallery, MarginHistogram, MarginMethod, MarginSelection, MarginSetInfo } from '../../../src-shared/domain/margins';
-import type { ImportModelRequestInput, ModelInfo } from '../../../src-shared/domain/models';
+import type { ImportModelRequestInput, ModelExportFormat, ModelExportResult, ModelInfo } from '../../../src-shared/domain/models';
 import { client } from '../api/client';
 
 /** The Models and Margins pages: margin models, margin sets, a running job and the chosen set. */
@@ -30,6 +30,8 @@ export class MarginsState {
   /** What a train run did with the chosen set (kept vs pruned, ε_i, galleries); why not, when none did. */
   selection = $state<MarginSelection | null>(null);
   selectionNote = $state<string | null>(null);
+  /** The last PyTorch export (file and sidecar written). */
+  exported = $state<ModelExportResult | null>(null);
 
   constructor() {
     client.on('run.progress', (p) => {
@@ -79,6 +81,13 @@ export class MarginsState {
       await client.call('models.import', { path, name, ...(evaluateOn ? { evaluateOn } : {}), ...(robustEps ? { robustEps } : {}), ...(isPytorch ? pytorch : {}) });
       this.models = await client.call('models.list', {});
     });
+  }
+
+  /** Writes a PyTorch-imported model as a PyTorch state_dict to `out` (plus `out`.json). */
+  async exportModel(id: number, format: ModelExportFormat, out: string): Promise<void> {
+    this.exported = null;
+    const r = await this.guard(() => client.call('models.export', { id, format, out }));
+    if (r) this.exported = r;
   }
 
   async start(): Promise<void> {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ImportModelRequest, type ModelInfo } from '../../domain/models';
+import { ImportModelRequest, MODEL_EXPORT_FORMATS, type ModelExportResult, type ModelInfo } from '../../domain/models';
 import { TRAIN_ARCHITECTURES, TRAIN_METHODS } from '../../domain/training';
 import { empty, Id, res } from './common';
 
@@ -31,6 +31,11 @@ export const modelOperations = {
       })
       .strict(),
     response: res<{ runId: number }>(),
+  },
+  /** Writes a PyTorch-imported model as a PyTorch state_dict (`out`, in a folder that exists) plus `<out>.json`. */
+  'models.export': {
+    request: z.object({ id: Id, format: z.enum(MODEL_EXPORT_FORMATS), out: z.string().min(1).max(4096) }).strict(),
+    response: res<ModelExportResult>(),
   },
   /** Registers a finished train run's final EMA model as a margin model (idempotent). */
   'models.addTrainRun': { request: z.object({ runId: Id, name: z.string().min(1).max(200).optional() }).strict(), response: res<ModelInfo>() },

@@ -9,6 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { forkJobLauncher } from '../../../src-main/jobs/fork-launcher';
+import { PumaApp } from '../../../src-main/services/app';
 import { fileSaveHandler, ModelService } from '../../../src-main/services/models';
 import { readCheckpoint } from '../../../src-main/services/models/pytorch/checkpoint';
 import { openDatabase, type Db } from '../../../src-main/store/db';
@@ -113,6 +115,28 @@ describe('models export', () => {
         expect(r.status, r.stderr).toBe(0);
         expect(JSON.parse(r.stdout).rel, `${file} as .${format}`).toBeLessThan(1e-4);
       }
+    }
+  });
+});
+
+describe('the models.export operation', () => {
+  it('writes into a folder the user may name; elsewhere refused (400), nothing written', async () => {
+    const t = tempDir('puma-export-op-');
+    const app = new PumaApp({ dbPath: path.join(t.dir, 'log.db'), launcher: forkJobLauncher(), mode: 'browser' });
+    try {
+      const src = path.join(t.dir, 'r18.pt');
+      fs.copyFileSync(path.join(FIXTURES, 'resnet18_w4.pt'), src);
+      const info = (await app.dispatch('models.import', { path: src, name: 'r18' })) as { id: number };
+      const out = path.join(t.dir, 'out.safetensors');
+      expect(await app.dispatch('models.export', { id: info.id, format: 'safetensors', out })).toMatchObject({ file: fs.realpathSync(t.dir) + '/out.safetensors', format: 'safetensors' });
+      expect(fs.existsSync(`${out}.json`)).toBe(true);
+      const err = await app.dispatch('models.export', { id: info.id, format: 'pt', out: '/proc/puma-out.pt' }).catch((e: Error) => e);
+      expect(err).toMatchObject({ status: 400 });
+      expect((err as Error).message).toMatch(/^out: .*refused/);
+      expect(fs.existsSync('/proc/puma-out.pt')).toBe(false);
+    } finally {
+      app.close();
+      t.cleanup();
     }
   });
 });

@@ -7,11 +7,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { ModelInfo } from '../../../../src-shared/domain/models';
+import { MODEL_EXPORT_FORMATS, type ModelExportFormat, type ModelExportResult, type ModelInfo } from '../../../../src-shared/domain/models';
 import { safetensorsBytes, torchSaveBytes, type OutTensor } from './writers';
 
-export const EXPORT_FORMATS = ['pt', 'safetensors'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+export { MODEL_EXPORT_FORMATS as EXPORT_FORMATS, type ModelExportFormat as ExportFormat, type ModelExportResult as ExportResult };
 
 /** The state_dict of `model`: each layer's weights under its PyTorch module prefix, in PyTorch layout. */
 export function stateDictOf(model: tf.LayersModel, layers: Record<string, string>): Map<string, OutTensor> {
@@ -45,12 +44,6 @@ export function stateDictOf(model: tf.LayersModel, layers: Record<string, string
   return out;
 }
 
-export interface ExportResult {
-  file: string;
-  sidecar: string;
-  format: ExportFormat;
-  keys: number;
-}
 
 /** The PyTorch side of a stored model; an error naming the model when it has none. */
 export function pytorchSide(info: ModelInfo): NonNullable<ModelInfo['provenance']['pytorch']> & { layers: Record<string, string> } {
@@ -64,7 +57,7 @@ export function pytorchSide(info: ModelInfo): NonNullable<ModelInfo['provenance'
 }
 
 /** Writes `model` (the stored model `info`) to `out` and `<out>.json`. */
-export function exportPytorch(info: ModelInfo, model: tf.LayersModel, format: ExportFormat, out: string, extra: Record<string, unknown> = {}): ExportResult {
+export function exportPytorch(info: ModelInfo, model: tf.LayersModel, format: ModelExportFormat, out: string, extra: Record<string, unknown> = {}): ModelExportResult {
   const pt = pytorchSide(info);
   const abs = path.resolve(out);
   if (!fs.existsSync(path.dirname(abs)) || !fs.statSync(path.dirname(abs)).isDirectory()) throw new Error(`${abs}: its folder does not exist`);
