@@ -1,6 +1,7 @@
 import { defineConfig } from 'electron-vite';
 import { resolve } from 'node:path';
 import { rendererConfig } from './vite.renderer.config';
+import { PROCESS_ENTRIES } from './src-main/processes';
 
 // Electron is an optional dependency (its binary cannot be downloaded offline): give the build
 // its major version so `electron-vite build` works without node_modules/electron.
@@ -23,10 +24,8 @@ export default defineConfig({
       rollupOptions: {
         input: {
           index: resolve(import.meta.dirname, 'src-main/app/main.ts'),
-          job: resolve(import.meta.dirname, 'src-main/jobs/job-entry.ts'),
-          // Extra processes forked by jobs; they resolve these names next to their own file.
-          'margin-worker': resolve(import.meta.dirname, 'src-main/services/margins/worker.ts'),
-          'worker-main': resolve(import.meta.dirname, 'src-main/engine/worker-main.ts'),
+          // The job process and the workers jobs fork (src-main/processes.ts finds them by these names).
+          ...Object.fromEntries(Object.entries(PROCESS_ENTRIES).map(([name, file]) => [name, resolve(import.meta.dirname, 'src-main', file)])),
         },
         // Flat output: code that forks a sibling entry finds it beside itself.
         output: { chunkFileNames: '[name]-[hash].js' },

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { PumaApp } from '../services/app';
 import { setPathPicker } from '../services/datasets/handlers';
 import { defaultDbPath } from '../paths';
+import { entryFile } from '../processes';
 import { forwardEvents, registerIpcHandlers } from '../transport/ipc';
 import type { FromJob, JobLauncher } from '../jobs/protocol';
 import { CONTENT_SECURITY_POLICY, denyPermissions, lockContents, mainWindowOptions } from './window';
@@ -16,7 +17,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 /** Jobs run in Electron utility processes: off the main thread, and a crash only ends the job. */
 const utilityLauncher: JobLauncher = () => {
-  const child = utilityProcess.fork(path.join(here, 'job.js'), [], { serviceName: 'PUMA Lab job', stdio: 'inherit' });
+  const child = utilityProcess.fork(entryFile('job').file, [], { serviceName: 'PUMA Lab job', stdio: 'inherit' });
   return {
     get pid() {
       return child.pid ?? null;

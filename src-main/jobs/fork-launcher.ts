@@ -1,22 +1,13 @@
-import { fork } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
+import { forkEntry } from '../processes';
 import type { FromJob, JobLauncher, JobProcess } from './protocol';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-
 /**
- * Starts each job as a plain Node child process (browser mode, CLI, tests). From the TypeScript
- * sources it runs through tsx; from a build it runs the bundled job entry.
+ * Starts each job as a plain Node child process (browser mode, CLI, tests): the `job` entry of
+ * src-main/processes.ts (the Electron app starts the same entry as a utilityProcess, app/main.ts).
  */
-export function forkJobLauncher(entry?: string): JobLauncher {
-  const tsEntry = path.join(here, 'job-entry.ts');
-  const jsEntry = path.join(here, 'job.js');
-  const file = entry ?? (existsSync(tsEntry) ? tsEntry : jsEntry);
-  const execArgv = file.endsWith('.ts') ? ['--import', 'tsx'] : [];
+export function forkJobLauncher(): JobLauncher {
   return (): JobProcess => {
-    const child = fork(file, [], { execArgv, stdio: ['ignore', 2, 2, 'ipc'], serialization: 'advanced' });
+    const child = forkEntry('job', { serialization: 'advanced' });
     return {
       pid: child.pid ?? null,
       send: (m) => {

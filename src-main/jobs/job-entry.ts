@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { JobCancelled, JobContext } from './context';
-import { jobHandlers } from './handlers';
+import { jobHandlers } from './kinds';
 import type { FromJob, ToJob } from './protocol';
 
 interface ParentPortLike {

@@ -3,12 +3,31 @@ import type { RunArtifacts } from '../../src-shared/domain/run-artifacts';
 import type { TrainingCheckpointRecord } from '../../src-shared/domain/training';
 import type { PhaseId, PhaseProgress } from '../../src-shared/domain/phases';
 
+/**
+ * The job protocol: the main process (JobRunner, runner.ts) starts one job process per run (the
+ * `job` entry of src-main/processes.ts) and sends it `start`; the job reports with FromJob.
+ *
+ * Who writes the experiment log, and what:
+ * - The main process writes everything about runs: status, progress, metrics, results,
+ *   checkpoints and the artifacts train runs report (every FromJob message below).
+ * - A train job only reads it (datasets, cached margin sets, runs).
+ * - A margins job (jobs/margins/job.ts) and each of its extra worker processes
+ *   (jobs/margins/worker.ts) write their margin set's rows directly: one transaction per finished
+ *   chunk (margin_chunks), and the job alone completes the set (margin_sets) at the end. Chunks are
+ *   large (seconds of work each), and going through main would send every margin twice.
+ * Why several writers are safe: the log is in WAL mode with a 5 s busy timeout (store/db.ts), so
+ * writers queue for SQLite's single write lock instead of failing and readers never block; each
+ * write is one short transaction; and the margin rows belong to a set the main process created
+ * for this job alone (each worker commits only the chunk indices it was sent), so no two
+ * processes write the same row.
+ */
+
 /** Messages from the main process to a job process. */
 export type ToJob =
   | { type: 'start'; runId: number; kind: RunKind; config: unknown; dbPath: string; dataDir: string }
   | { type: 'cancel' };
 
-/** Messages from a job process to the main process, which alone writes them to the log. */
+/** Messages from a job process to the main process, which writes what they say to the log. */
 export type FromJob =
   | { type: 'environment'; backend: string; device: string }
   | {

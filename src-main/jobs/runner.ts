@@ -24,8 +24,9 @@ interface Active {
 export type ArtifactRecorder = (runId: number, artifacts: RunArtifacts) => Record<string, unknown>;
 
 /**
- * Runs queued runs, each in its own process, at most `concurrency` at a time. The runner is the
- * log's single writer for everything a job reports; runs still queued survive a restart.
+ * Runs queued runs, each in its own process, at most `concurrency` at a time. The runner writes
+ * to the log everything a job reports (margin jobs also write their margin set's rows
+ * themselves: protocol.ts says who writes what); runs still queued survive a restart.
  */
 export class JobRunner {
   private active = new Map<number, Active>();

@@ -5,8 +5,8 @@
  * fractions in [0, 1] and shown as percent everywhere (charts, tables, exports); this file is
  * the only place that decides it. Pure: no Node or DOM imports.
  *
- * Writers: src-main/services/training/run.ts (train/*, test/*, lr), src-main/jobs/handlers/
- * margins.ts (margins/*), src-main/jobs/handlers/perceptron.ts (error_mean/… per study point).
+ * Writers: src-main/services/training/run.ts (train/*, test/*, lr), src-main/jobs/margins/
+ * job.ts (margins/*), src-main/jobs/perceptron/job.ts (error_mean/… per study point).
  */
 
 /** What a curve's x value counts. */

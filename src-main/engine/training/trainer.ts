@@ -17,7 +17,8 @@ import { Sgd } from './optimizer';
 import { learningRateAt } from './schedule';
 import { checkpointName, readLatestCheckpoint, saveModel, writeCheckpoint, loadWeightsInto } from './checkpoint';
 import { trainStepAdversarial } from './step';
-import { EngineWorkerPool, canForkWorkers } from '../workers';
+import { EngineWorkerPool } from '../workers';
+import { canForkWorkers } from '../../processes';
 import { dataParallelTrainStepAdversarial } from './parallel-step';
 
 export { emaDecay };

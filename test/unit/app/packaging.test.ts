@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import config, { ICON } from '../../../electron-builder';
 import { afterPack, fuseConfig, type PackedApp } from '../../../scripts/fuses';
 import { drawIcon } from '../../../scripts/make-icon';
-import { canForkWorkers } from '../../../src-main/engine/workers';
+import { canForkWorkers } from '../../../src-main/processes';
 import { electronBindingFile } from '../../../src-main/store/native-binding';
 import { tempDir } from '../../helpers/tmp';
 

@@ -23,7 +23,7 @@ function writtenKeys(file: string): string[] {
 
 describe('metric names', () => {
   it('lists every key the training and margins jobs write', () => {
-    const keys = [...writtenKeys('src-main/services/training/run.ts'), ...writtenKeys('src-main/jobs/handlers/margins.ts')];
+    const keys = [...writtenKeys('src-main/services/training/run.ts'), ...writtenKeys('src-main/jobs/margins/job.ts')];
     expect(keys).toContain('test/clean_acc');
     expect(keys).toContain('train/batch_loss');
     expect(keys.length).toBeGreaterThanOrEqual(10);

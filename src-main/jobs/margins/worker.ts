@@ -3,9 +3,9 @@
  * sent and commits them to the log itself, reporting each to the job process.
  */
 import { initEngine } from '../../engine';
+import { computeAndCommitChunks } from '../../services/margins/compute';
 import { openDatabase } from '../../store/db';
 import { MarginsRepo } from '../../store/repos/margins';
-import { computeAndCommitChunks } from './compute';
 
 export interface WorkerStart {
   type: 'start';

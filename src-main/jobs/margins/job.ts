@@ -1,26 +1,17 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MarginJobConfig } from '../../../src-shared/domain/margins';
 import { initEngine } from '../../engine';
-import { canForkWorkers } from '../../engine/workers';
+import { canForkWorkers, forkEntry } from '../../processes';
 import { summarizeMargins, writeNpyFloat32 } from '../../engine/margins';
 import { computeAndCommitChunks, type ChunkDone } from '../../services/margins/compute';
-import type { FromWorker, WorkerStart } from '../../services/margins/worker';
+import type { FromWorker, WorkerStart } from './worker';
 import { openDatabase } from '../../store/db';
 import { MarginsRepo } from '../../store/repos/margins';
 import { JobCancelled, type JobHandler } from '../context';
 
-const FILE = 'src-main/jobs/handlers/margins.ts';
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-function forkWorker(): ChildProcess {
-  const ts = path.join(here, '../../services/margins/worker.ts');
-  const js = path.join(here, 'margin-worker.js');
-  const file = existsSync(ts) ? ts : js;
-  return fork(file, [], { execArgv: file.endsWith('.ts') ? ['--import', 'tsx'] : [], stdio: ['ignore', 2, 2, 'ipc'] });
-}
+const FILE = 'src-main/jobs/margins/job.ts';
 
 function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return '?';
@@ -78,7 +69,7 @@ export const marginsJob: JobHandler = async (ctx, rawConfig) => {
 
     const shares = Array.from({ length: Math.min(nWorkers, Math.max(1, todo.length)) }, (_, w) => todo.filter((_, j) => j % nWorkers === w));
     const workerDone = shares.slice(1).map((chunkIndices) => {
-      const child = forkWorker();
+      const child = forkEntry('margin-worker');
       workers.push(child);
       return new Promise<void>((resolve, reject) => {
         child.on('message', (m: FromWorker) => {
