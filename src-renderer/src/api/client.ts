@@ -59,7 +59,22 @@ class PumaClient {
       if (m.name === name) listener(m.payload as Events[K]);
     };
     this.listeners.add(l);
-    return () => this.listeners.delete(l);
+    this.publishCount();
+    return () => {
+      this.listeners.delete(l);
+      this.publishCount();
+    };
+  }
+
+  /** How many event listeners are live now (a page that forgets to release its own makes it grow). */
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  // Shown as <html data-event-listeners="N"> so a browser test can check that leaving a page
+  // releases what it subscribed; a harmless attribute in the app.
+  private publishCount(): void {
+    if (typeof document !== 'undefined') document.documentElement.dataset.eventListeners = String(this.listeners.size);
   }
 }
 

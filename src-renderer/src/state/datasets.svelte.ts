@@ -28,21 +28,30 @@ export class DatasetsState {
 
   selected = $derived(this.datasets.find((d) => d.id === this.selectedId) ?? null);
 
+  private readonly offs: Array<() => void>;
+
   constructor() {
-    client.on('datasets.progress', (e) => {
-      if (this.importing?.importId === e.importId) {
-        this.importing.fraction = e.fraction;
-        this.importing.text = e.text;
-      }
-    });
-    client.on('datasets.imported', (e) => {
-      if (this.importing?.importId !== e.importId) return void this.refresh();
-      this.importing = null;
-      if (e.error) this.error = e.error;
-      void this.refresh().then(() => {
-        if (e.dataset) void this.select(e.dataset.id);
-      });
-    });
+    this.offs = [
+      client.on('datasets.progress', (e) => {
+        if (this.importing?.importId === e.importId) {
+          this.importing.fraction = e.fraction;
+          this.importing.text = e.text;
+        }
+      }),
+      client.on('datasets.imported', (e) => {
+        if (this.importing?.importId !== e.importId) return void this.refresh();
+        this.importing = null;
+        if (e.error) this.error = e.error;
+        void this.refresh().then(() => {
+          if (e.dataset) void this.select(e.dataset.id);
+        });
+      }),
+    ];
+  }
+
+  /** Releases the event subscriptions (the owning page calls it when it goes). */
+  dispose(): void {
+    for (const off of this.offs) off();
   }
 
   async refresh(): Promise<void> {

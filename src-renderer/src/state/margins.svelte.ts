@@ -33,24 +33,33 @@ export class MarginsState {
   /** The last PyTorch export (file and sidecar written). */
   exported = $state<ModelExportResult | null>(null);
 
+  private readonly offs: Array<() => void>;
+
   constructor() {
-    client.on('run.progress', (p) => {
-      if (p.runId !== this.runId) return;
-      this.progress = p.progress;
-      this.progressText = p.text;
-      this.eta = p.etaSeconds;
-    });
-    client.on('run.status', (s) => {
-      // A train run that finishes may have made a margin set (PUMA, PE/PD by margin) or a margin
-      // model (models.list registers it); the Models page's training form is ModelTrainState.
-      if (s.status === 'finished' && s.runId !== this.runId) void this.refresh();
-      if (s.runId !== this.runId || s.status === 'running' || s.status === 'queued') return;
-      if (s.status !== 'finished') this.error = `Margin run ${s.runId} ended ${s.status}${s.error ? `: ${s.error}` : ''}`;
-      void this.refresh().then(() => {
-        const done = this.sets.find((x) => x.lastRunId === s.runId && x.status === 'complete');
-        if (done) void this.select(done.id);
-      });
-    });
+    this.offs = [
+      client.on('run.progress', (p) => {
+        if (p.runId !== this.runId) return;
+        this.progress = p.progress;
+        this.progressText = p.text;
+        this.eta = p.etaSeconds;
+      }),
+      client.on('run.status', (s) => {
+        // A train run that finishes may have made a margin set (PUMA, PE/PD by margin) or a margin
+        // model (models.list registers it); the Models page's training form is ModelTrainState.
+        if (s.status === 'finished' && s.runId !== this.runId) void this.refresh();
+        if (s.runId !== this.runId || s.status === 'running' || s.status === 'queued') return;
+        if (s.status !== 'finished') this.error = `Margin run ${s.runId} ended ${s.status}${s.error ? `: ${s.error}` : ''}`;
+        void this.refresh().then(() => {
+          const done = this.sets.find((x) => x.lastRunId === s.runId && x.status === 'complete');
+          if (done) void this.select(done.id);
+        });
+      }),
+    ];
+  }
+
+  /** Releases the event subscriptions (the owning page calls it when it goes). */
+  dispose(): void {
+    for (const off of this.offs) off();
   }
 
   private async guard<T>(fn: () => Promise<T>): Promise<T | undefined> {

@@ -40,21 +40,30 @@ export class ModelTrainState {
   running = $derived(this.runId !== null && (this.status === 'queued' || this.status === 'running'));
   long = $derived(this.estimate !== null && this.estimate.seconds > LONG_TRAINING_SECONDS);
 
+  private readonly offs: Array<() => void>;
+
   constructor(private readonly onFinished: () => void = () => {}) {
-    client.on('run.progress', (p) => {
-      if (p.runId !== this.runId) return;
-      this.progress = p.progress;
-      this.text = p.text;
-      this.eta = p.etaSeconds;
-    });
-    client.on('run.status', (s) => {
-      if (s.runId !== this.runId) return;
-      this.status = s.status;
-      if (s.status === 'running' || s.status === 'queued') return;
-      // Cancelled is what the user asked for: the run line says so; a failure is an error.
-      if (s.status !== 'finished' && s.status !== 'cancelled') this.error = `Training run ${s.runId} ended ${s.status}${s.error ? `: ${s.error}` : ''}`;
-      this.onFinished(); // models.list registers the finished run's model
-    });
+    this.offs = [
+      client.on('run.progress', (p) => {
+        if (p.runId !== this.runId) return;
+        this.progress = p.progress;
+        this.text = p.text;
+        this.eta = p.etaSeconds;
+      }),
+      client.on('run.status', (s) => {
+        if (s.runId !== this.runId) return;
+        this.status = s.status;
+        if (s.status === 'running' || s.status === 'queued') return;
+        // Cancelled is what the user asked for: the run line says so; a failure is an error.
+        if (s.status !== 'finished' && s.status !== 'cancelled') this.error = `Training run ${s.runId} ended ${s.status}${s.error ? `: ${s.error}` : ''}`;
+        this.onFinished(); // models.list registers the finished run's model
+      }),
+    ];
+  }
+
+  /** Releases the event subscriptions (the owning page calls it when it goes). */
+  dispose(): void {
+    for (const off of this.offs) off();
   }
 
   /** The training config models.train makes from this form (the same keys, for the estimate). */

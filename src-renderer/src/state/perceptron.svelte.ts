@@ -45,19 +45,28 @@ export class PerceptronState {
 
   result = $derived((this.run?.result as PerceptronResultView | null) ?? null);
 
+  private readonly offs: Array<() => void>;
+
   constructor() {
     const reload = (e: { runId: number }): void => {
       if (this.run && e.runId === this.run.id) void this.open(e.runId);
     };
-    client.on('run.progress', (e) => {
-      if (this.run && e.runId === this.run.id) {
-        this.run.progress = e.progress;
-        this.run.progress_text = e.text;
-        this.run.eta_seconds = e.etaSeconds;
-      }
-    });
-    client.on('run.result', reload);
-    client.on('run.status', reload);
+    this.offs = [
+      client.on('run.progress', (e) => {
+        if (this.run && e.runId === this.run.id) {
+          this.run.progress = e.progress;
+          this.run.progress_text = e.text;
+          this.run.eta_seconds = e.etaSeconds;
+        }
+      }),
+      client.on('run.result', reload),
+      client.on('run.status', reload),
+    ];
+  }
+
+  /** Releases the event subscriptions (the owning page calls it when it goes). */
+  dispose(): void {
+    for (const off of this.offs) off();
   }
 
   config() {

@@ -1,0 +1,54 @@
+/**
+ * Pages release their event subscriptions when they go: walking every page of the sidebar ten
+ * times leaves as many live event listeners as Home had on its own (the client shows the count
+ * as <html data-event-listeners>). A page whose state forgot to unsubscribe adds its listeners
+ * on every visit, and the count grows with the rounds.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../src-main/transport/http';
+import { startServedApp, type ServedApp } from '../helpers/served-app';
+
+let served: ServedApp;
+let server: RunningServer;
+let page: Page;
+
+beforeAll(async () => {
+  served = await startServedApp();
+  ({ server, page } = served);
+});
+afterAll(() => served?.close());
+
+const ROUNDS = 10;
+
+async function liveListeners(): Promise<number> {
+  return Number(await page.locator('html').getAttribute('data-event-listeners'));
+}
+
+/** The sidebar's pages, read from the app itself so a new page is walked too. */
+async function sidebarPages(): Promise<string[]> {
+  return page.locator('nav a').evaluateAll((as) => as.map((a) => a.getAttribute('href') ?? ''));
+}
+
+describe('event subscriptions', () => {
+  it(`stay constant over ${ROUNDS} walks through every page`, async () => {
+    await page.goto(server.url + '#/home');
+    await expect.poll(() => page.getByTestId('backend').textContent()).toMatch(/compute: /);
+    await expect.poll(liveListeners).toBeGreaterThan(0);
+    const onHome = await liveListeners();
+    const hrefs = await sidebarPages();
+    expect(hrefs).toEqual(expect.arrayContaining(['#/train', '#/perceptron', '#/datasets', '#/models', '#/margins', '#/runs']));
+
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const href of hrefs) {
+        await page.locator(`nav a[href="${href}"]`).click();
+        await expect.poll(() => page.evaluate(() => location.hash)).toBe(href);
+        await page.locator('main h2').first().waitFor();
+      }
+      await page.locator('nav a[href="#/home"]').click();
+      await page.locator('main h2').first().waitFor();
+      // Effects (and their cleanups) run after the DOM update: poll until the count settles.
+      await expect.poll(liveListeners, { message: `live listeners back on Home after round ${round + 1}` }).toBe(onHome);
+    }
+  });
+});
