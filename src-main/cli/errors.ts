@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { answerFor, isProgrammingError } from '../errors';
 import { CliError } from './args';
 
 /** Exit codes the README promises. */
@@ -22,15 +23,16 @@ export function takeDebugFlag(argv: string[]): string[] {
 export const debugEnabled = (): boolean => Boolean(process.env.PUMA_DEBUG) || process.argv.includes('--debug');
 
 /**
- * Errors from our own code paths that mean "the input was wrong": every error class a service
- * or validator throws for bad input is a plain Error, a subclass we define, or a ZodError.
- * Built-in subclasses (TypeError, RangeError, ReferenceError, SyntaxError from our code) are
- * faults of ours.
+ * Bad input exits 2: the typed errors of errors.ts the transports answer with a status below 500
+ * (not found, invalid, conflict), a fault of the log (503: its message says what to do), and
+ * any other error class (CliError, ZodError, the plain Errors services throw for input they
+ * refuse). A
+ * programming error (TypeError, RangeError, …) is a fault of ours: exit 1.
  */
 function isBadInput(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  if (err instanceof CliError || err.name === 'ZodError') return true;
-  return !(err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError || err instanceof SyntaxError || err instanceof EvalError);
+  if (answerFor(err).status !== 500) return true;
+  return !isProgrammingError(err);
 }
 
 /** Writes the error in the one format and returns the exit code. */

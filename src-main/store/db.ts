@@ -2,26 +2,11 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { LogError } from '../errors';
 import { migrations } from './migrations';
 import { nativeBindingPath } from './native-binding';
 
 export type Db = Database.Database;
-
-/**
- * A fault of the experiment log itself (damaged, read-only, unreadable, full): the message names
- * the file and says what to do. The CLI exits 2 on it; the server answers it and keeps serving.
- */
-export class LogError extends Error {
-  constructor(
-    readonly file: string,
-    problem: string,
-    readonly hint: string,
-    readonly code = 'LOG',
-  ) {
-    super(`experiment log ${file}: ${problem} — ${hint}`);
-    this.name = 'LogError';
-  }
-}
 
 /** What to do about each SQLite failure class (the code's prefix before any '_' detail). */
 const HINTS: Record<string, string> = {
@@ -39,11 +24,6 @@ const HINTS: Record<string, string> = {
 export function isStorageFault(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
   return typeof code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CORRUPT|NOTADB|CANTOPEN)/.test(code);
-}
-
-/** An error of the experiment log (LogError or a named SQLite error): its message is written for users. */
-export function isLogFault(err: unknown): err is Error {
-  return err instanceof LogError || err instanceof Database.SqliteError;
 }
 
 const NAMED = Symbol('named');

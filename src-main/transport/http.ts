@@ -7,7 +7,7 @@ import type { PumaApp } from '../services/app';
 import { jsonDepth, LIMITS } from '../services/limits';
 import { pathPolicy, scrubMessage } from '../services/path-policy';
 import { APP_ROOT } from '../services/system';
-import { isLogFault } from '../store/db';
+import { answerFor, INTERNAL_MESSAGE } from '../errors';
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -88,7 +88,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
     void handle(req, res).catch((err) => {
       if (err instanceof HttpError) return fail(res, err.status, err.message);
       console.error(`puma serve: ${req.method} ${req.url?.replace(/token=[^&]*/, 'token=…')}: ${(err as Error).stack ?? String(err)}`);
-      if (!res.headersSent) json(res, 500, { error: INTERNAL });
+      if (!res.headersSent) json(res, 500, { error: INTERNAL_MESSAGE });
       else res.end();
     });
   });
@@ -204,10 +204,13 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
         const result = await opts.app.dispatch(op, payload);
         return json(res, 200, { result: scrubErrors(result) });
       } catch (err) {
-        // a 400 names what the caller sent (its own paths included): only stack frames are dropped
-        if ((err as { status?: number }).status === 400) return json(res, 400, { error: withoutStack((err as Error).message) });
+        const answer = answerFor(err);
+        // the caller's to fix: the message names what the caller sent (its own paths included), only stack frames go
+        if (answer.status < 500) return json(res, answer.status, { error: withoutStack(answer.message) });
         console.error(`puma serve: ${op}: ${(err as Error).stack ?? String(err)}`);
-        return json(res, 500, { error: internalMessage(err, scrub) });
+        // a fault of the log names the log and what to do; other messages point to the terminal
+        const error = !answer.internal || answer.message === INTERNAL_MESSAGE ? scrub(answer.message) : `${scrub(answer.message)} (the details are in the terminal running puma serve)`;
+        return json(res, answer.status, { error });
       }
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'Method not allowed.' });
@@ -247,19 +250,6 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
         server.close(() => resolve());
       }),
   };
-}
-
-const INTERNAL = 'PUMA Lab could not finish this request (an internal error; the details are in the terminal running puma serve). Try again; if it keeps failing, report it with those details.';
-
-/**
- * The answer to an unexpected failure: a message the services wrote for users keeps its text
- * (scrubbed); a programming error (TypeError, …) only says what to do.
- */
-function internalMessage(err: unknown, scrub: (s: string) => string): string {
-  // A fault of the experiment log (full, read-only, damaged) names the log and says what to do.
-  if (isLogFault(err)) return scrub(err.message);
-  if (!(err instanceof Error) || err.constructor !== Error || !err.message) return INTERNAL;
-  return `${scrub(err.message)} (the details are in the terminal running puma serve)`;
 }
 
 const withoutStack = (text: string): string => text.split('\n').filter((l) => !/^\s*at\s/.test(l)).join('\n');

@@ -1,4 +1,5 @@
 import { IPC_EVENT_CHANNEL, ipcChannel, operationNames, type EventMessage } from '../../src-shared/api/contract';
+import { answerFor } from '../errors';
 import type { PumaApp } from '../services/app';
 
 /** The parts of Electron's ipcMain and IpcMainInvokeEvent this transport uses (no electron import here). */
@@ -24,11 +25,26 @@ export function registerIpcHandlers(
     ipcMain.handle(channel, async (event, payload) => {
       const url = event.senderFrame?.url ?? '';
       if (!isTrustedUrl(url)) throw new Error(`Refused ${op}: the request did not come from PUMA Lab's window.`);
-      return app.dispatch(op, payload);
+      try {
+        return await app.dispatch(op, payload);
+      } catch (err) {
+        throw ipcRejection(op, err);
+      }
     });
     channels.push(channel);
   }
   return channels;
+}
+
+/**
+ * What the window's promise rejects with: the answer of errors.ts, as over HTTP. Electron passes
+ * on only an Error's message, so the window sees the message; the status stays on the error for
+ * callers in main (and tests). Faults of ours are logged with their stack here.
+ */
+export function ipcRejection(op: string, err: unknown): Error & { status: number } {
+  const answer = answerFor(err);
+  if (answer.status >= 500) console.error(`PUMA Lab: ${op}: ${(err as Error)?.stack ?? String(err)}`);
+  return Object.assign(new Error(answer.message), { status: answer.status });
 }
 
 /** Forwards app events to a window. */

@@ -126,7 +126,7 @@ describe('datasets operations', () => {
     fs.mkdirSync(empty);
     await expect(app.dispatch('datasets.import', { path: empty, name: 'empty' })).rejects.toThrow(/empty: cannot tell the dataset format/);
     await expect(app.dispatch('datasets.get', { id: 999 })).rejects.toThrow(/No dataset with id 999/);
-    await expect(app.dispatch('datasets.histogram', { id: 999 })).rejects.toMatchObject({ status: 400 });
+    await expect(app.dispatch('datasets.histogram', { id: 999 })).rejects.toMatchObject({ status: 404 });
     expect((await app.dispatch('datasets.list', {})) as DatasetInfo[]).toHaveLength(1);
   });
 

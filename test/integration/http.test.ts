@@ -238,6 +238,23 @@ describe('requests that change state', () => {
 });
 
 describe('error answers', () => {
+  it('answers an unknown id with 404, a clash with 409, each with the service\'s message', async () => {
+    const missing = await request('POST', '/api/runs.get', { body: { id: 99999 }, headers: bearer() });
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(missing.body).error).toBe('Run 99999 does not exist in the experiment log.');
+    expect((await request('POST', '/api/runs.metrics', { body: { id: 99999 }, headers: bearer() })).status).toBe(404);
+    expect((await request('POST', '/api/datasets.get', { body: { id: 99999 }, headers: bearer() })).status).toBe(404);
+    const resume = await request('POST', '/api/training.resume', { body: { id: 99999 }, headers: bearer() });
+    expect(resume.status).toBe(404);
+    expect(JSON.parse(resume.body).error).toMatch(/^Run 99999 does not exist in the experiment log/);
+    // a run that is not queued cannot be moved in the queue: the request is fine, the log's state is not
+    const id = app.runs.create({ kind: 'perceptron', name: 'stopped', config: {}, appVersion: 'test' });
+    app.runs.finish(id, 'failed', 'stopped');
+    const move = await request('POST', '/api/queue.move', { body: { id, delta: 1 }, headers: bearer() });
+    expect(move.status).toBe(409);
+    expect(JSON.parse(move.body).error).toBe(`Run ${id} is not queued, so it cannot be moved.`);
+  });
+
   it('carry no stack trace and no path outside the user folders', async () => {
     const id = app.runs.create({ kind: 'perceptron', name: 'failing', config: {}, appVersion: 'test' });
     app.runs.finish(id, 'failed', `Error: could not read /opt/secret/place/weights.bin and ${allowed}/mine.npy\n    at readIt (/usr/lib/node_modules/x/index.js:10:5)`);

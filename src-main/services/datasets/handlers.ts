@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import type { ActiveDatasetImport, DatasetImportStarted, datasetOperations } from '../../../src-shared/api/ops/datasets';
 import type { DatasetInfo } from '../../../src-shared/domain/datasets';
-import { BadRequest, type DomainHandlers, type PumaApp } from '../app';
+import { BadRequest } from '../../errors';
+import type { DomainHandlers, PumaApp } from '../app';
 import { yieldToEventLoop } from './bytes';
 import { detectFormat, TAR_NAME } from './detect';
 import { pathPolicy } from '../path-policy';
@@ -86,23 +87,14 @@ function startImport(
 export function datasetHandlers(app: PumaApp): DomainHandlers<keyof typeof datasetOperations> {
   const ctx = context(app);
   const s = ctx.service;
-  const found = <T>(fn: () => T): T => {
-    try {
-      return fn();
-    } catch (e) {
-      // unknown ids and missing splits are the caller's mistake
-      if (/^(No dataset|Dataset ".*" has no)/.test((e as Error).message)) throw new BadRequest((e as Error).message);
-      throw e;
-    }
-  };
   return {
     'datasets.list': () => s.list(),
-    'datasets.get': (req) => found(() => s.get(req.id)),
+    'datasets.get': (req) => s.get(req.id),
     'datasets.import': (req) => {
       // req.path is already the checked real path (path-policy.ts, applied by dispatch)
       const source = req.path;
       assertNameFree(s, req.name);
-      if (req.generatedFor !== undefined) found(() => s.get(req.generatedFor!));
+      if (req.generatedFor !== undefined) s.get(req.generatedFor!);
       // a layout we cannot read fails now rather than as an event (archives are checked once unpacked)
       if (!(fs.statSync(source).isFile() && TAR_NAME.test(source))) {
         try {
@@ -116,8 +108,8 @@ export function datasetHandlers(app: PumaApp): DomainHandlers<keyof typeof datas
     },
     'datasets.imports': () => [...ctx.imports.values()].map((i) => ({ ...i })),
     'datasets.preview': (req) => {
-      const info = found(() => s.get(req.id));
-      const p = found(() => s.previewImages(req.id, { split: req.split, offset: req.offset, count: req.count }));
+      const info = s.get(req.id);
+      const p = s.previewImages(req.id, { split: req.split, offset: req.offset, count: req.count });
       return {
         split: req.split,
         width: p.width,
@@ -130,7 +122,7 @@ export function datasetHandlers(app: PumaApp): DomainHandlers<keyof typeof datas
         pixels: Buffer.concat(p.images).toString('base64'),
       };
     },
-    'datasets.histogram': (req) => found(() => s.classHistogram(req.id, req.split)),
+    'datasets.histogram': (req) => s.classHistogram(req.id, req.split),
     'datasets.system': () => {
       const imported = new Map(s.list().map((d) => [d.sourcePath, d.id]));
       return s.detectSystemDatasets().map((d) => {

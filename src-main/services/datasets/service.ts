@@ -24,6 +24,7 @@ import { readIdx } from './formats/idx';
 import { readNpyPair, readNpz } from './formats/npy';
 import { extractTar } from './formats/tar';
 import { SplitReader } from './reader';
+import { BadRequest, NotFound } from '../../errors';
 
 export type ProgressFn = (fraction: number, text: string) => void;
 
@@ -74,7 +75,7 @@ export class DatasetService {
       typeof idOrName === 'number'
         ? this.repo.get(idOrName)
         : ((/^\d+$/.test(idOrName) ? this.repo.get(Number(idOrName)) : undefined) ?? this.repo.getByName(idOrName));
-    if (!found) throw new Error(`No dataset ${typeof idOrName === 'number' ? `with id ${idOrName}` : `named "${idOrName}"`}`);
+    if (!found) throw new NotFound(`No dataset ${typeof idOrName === 'number' ? `with id ${idOrName}` : `named "${idOrName}"`}`);
     return found;
   }
 
@@ -94,7 +95,7 @@ export class DatasetService {
     const clash = this.repo.getByName(req.name);
     if (clash) throw new Error(`A dataset named "${req.name}" already exists (id ${clash.id}); choose another name`);
     const base = req.generatedFor !== undefined ? this.get(req.generatedFor) : undefined;
-    if (base?.generatedFor != null) throw new Error(`Dataset "${base.name}" is itself a generated set; attach to its base dataset`);
+    if (base?.generatedFor != null) throw new BadRequest(`Dataset "${base.name}" is itself a generated set; attach to its base dataset`);
 
     fs.mkdirSync(this.root, { recursive: true });
     const tmp = fs.mkdtempSync(path.join(this.root, '.import-'));
@@ -234,7 +235,7 @@ export class DatasetService {
   /** A random-access uint8 reader of one split; close it when done. */
   openSplit(idOrName: number | string, split: SplitName, opts: { preload?: boolean } = {}): SplitReader {
     const d = this.get(idOrName);
-    if (!d.splits[split]) throw new Error(`Dataset "${d.name}" has no ${split} split`);
+    if (!d.splits[split]) throw new BadRequest(`Dataset "${d.name}" has no ${split} split`);
     return new SplitReader(d.storageDir, split, d.shape[0], d.shape[1], d.shape[2], opts);
   }
 
@@ -262,7 +263,7 @@ export class DatasetService {
   classHistogram(idOrName: number | string, split: SplitName = 'train'): ClassHistogram {
     const d = this.get(idOrName);
     const s = d.splits[split];
-    if (!s) throw new Error(`Dataset "${d.name}" has no ${split} split`);
+    if (!s) throw new BadRequest(`Dataset "${d.name}" has no ${split} split`);
     return { split, classes: d.classes, counts: s.perClass };
   }
 

@@ -23,6 +23,7 @@ import { exportMetrics, exportTable, type TableFormat } from '../export';
 import { APP_VERSION, gitCommit } from '../system';
 import { TrainingService } from '../training/service';
 import { collectProblems, validateConfig } from './presets';
+import { BadRequest, Conflict } from '../../errors';
 
 export interface SweepSpec {
   kind: RunKind;
@@ -147,7 +148,7 @@ export class ExperimentService {
     const plan = this.plan(spec);
     if (plan.problems.length) {
       const lines = plan.problems.map((p) => `${p.path || '(config)'}: ${p.message} (runs ${p.runs.map((i) => i + 1).join(', ')})`);
-      throw new Error(`Experiment '${spec.name}': invalid config — ${lines.join('; ')}`);
+      throw new BadRequest(`Experiment '${spec.name}': invalid config — ${lines.join('; ')}`);
     }
     if (spec.kind === 'train') {
       // As `puma train` does: a system dataset (e.g. Fashion-MNIST) is imported the first time.
@@ -234,7 +235,7 @@ export class ExperimentService {
   /** Puts a stopped run back in the queue (at the end) and starts it when a slot is free. */
   retry(id: number): { id: number; status: RunStatus } {
     const run = this.app.runs.get(id);
-    if (this.app.runner.isActive(id)) throw new Error(`Run ${id} is still running; cancel it before retrying.`);
+    if (this.app.runner.isActive(id)) throw new Conflict(`Run ${id} is still running; cancel it before retrying.`);
     this.repo.requeue(id, run.status);
     this.app.emit('run.status', { runId: id, status: 'queued' });
     this.app.runner.pump();
@@ -275,7 +276,7 @@ export class ExperimentService {
     if (sel.experimentId !== undefined) {
       this.repo.getExperiment(sel.experimentId);
       const ids = this.repo.runIdsOf(sel.experimentId);
-      if (!ids.length) throw new Error(`Experiment ${sel.experimentId} has no runs.`);
+      if (!ids.length) throw new BadRequest(`Experiment ${sel.experimentId} has no runs.`);
       return ids;
     }
     throw new Error(`The ${what} names no runs: give run ids or an experiment id.`);

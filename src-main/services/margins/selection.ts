@@ -13,6 +13,7 @@ import type { RunsRepo } from '../../store/repos/runs';
 import { imagesToTensor } from '../models/service';
 import { scoreNeeded } from '../training/scores';
 import type { MarginService } from './service';
+import { BadRequest, NotFound } from '../../errors';
 
 const FILE = 'src-main/services/margins/selection.ts';
 
@@ -28,16 +29,16 @@ export async function runSelection(service: MarginService, runs: RunsRepo, req: 
   const set = service.get(req.id);
   const usedBy = service.repo.trainRunsUsing(set.id);
   const runId = req.runId ?? (set.runKind === 'train' ? set.runId : null) ?? usedBy[0];
-  if (runId == null) throw new Error(`Margin set ${set.id} was not used by any train run: no selection to show`);
-  if (!runs.exists(runId)) throw new Error(`Run ${runId} does not exist in the experiment log`);
+  if (runId == null) throw new BadRequest(`Margin set ${set.id} was not used by any train run: no selection to show`);
+  if (!runs.exists(runId)) throw new NotFound(`Run ${runId} does not exist in the experiment log`);
   const run = runs.get(runId);
-  if (run.kind !== 'train') throw new Error(`Run ${runId} is a ${run.kind} run; only a train run selects samples`);
+  if (run.kind !== 'train') throw new BadRequest(`Run ${runId} is a ${run.kind} run; only a train run selects samples`);
   const config = parseTrainConfig(run.config, `run ${runId}`);
-  if (scoreNeeded(config) !== 'margin') throw new Error(`Run ${runId} (strategy ${config.strategy}${config.strategy === 'none' || config.strategy === 'random' || config.strategy === 'online_puma' ? '' : `, score ${config.score}`}) selects no samples by margin`);
+  if (scoreNeeded(config) !== 'margin') throw new BadRequest(`Run ${runId} (strategy ${config.strategy}${config.strategy === 'none' || config.strategy === 'random' || config.strategy === 'online_puma' ? '' : `, score ${config.score}`}) selects no samples by margin`);
 
   // The run's pool: the first `originals` training samples, then the generated set.
   const dataset = service.datasets.get(set.datasetId);
-  if (service.datasets.get(config.dataset).id !== dataset.id) throw new Error(`Run ${runId} trained on "${config.dataset}", margin set ${set.id} is of "${dataset.name}"`);
+  if (service.datasets.get(config.dataset).id !== dataset.id) throw new BadRequest(`Run ${runId} trained on "${config.dataset}", margin set ${set.id} is of "${dataset.name}"`);
   const trainCount = dataset.splits.train?.count ?? 0;
   const originals = Math.min(config.train_subset ?? trainCount, trainCount);
   const generated: DatasetInfo | null = config.generated != null ? service.datasets.get(config.generated) : null;
@@ -47,7 +48,7 @@ export async function runSelection(service: MarginService, runs: RunsRepo, req: 
   const margins = service.read(set.id);
   // A run's own set is in pool order; a whole-split set (a margin job's) is indexed like the dataset.
   const setIndex = margins.length === n ? (k: number) => k : margins.length === trainCount + generatedCount ? (k: number) => (k < originals ? k : trainCount + (k - originals)) : null;
-  if (!setIndex) throw new Error(`Margin set ${set.id} holds ${margins.length} margins, run ${runId}'s pool has ${n} samples (${originals} training + ${generatedCount} generated)`);
+  if (!setIndex) throw new BadRequest(`Margin set ${set.id} holds ${margins.length} margins, run ${runId}'s pool has ${n} samples (${originals} training + ${generatedCount} generated)`);
   const scores = Float32Array.from({ length: n }, (_, k) => margins[setIndex(k)]!);
 
   const chosen = selectForRun(config, scores);

@@ -14,6 +14,7 @@ import { MarginsRepo } from '../../store/repos/margins';
 import { DatasetService } from '../datasets';
 import { ModelService } from '../models';
 import { estimatorSpec, marginSetKey } from './key';
+import { BadRequest, Conflict, NotFound } from '../../errors';
 
 const FILE = 'src-main/services/margins/service.ts';
 
@@ -55,7 +56,7 @@ export class MarginService {
 
   get(id: number): MarginSetInfo {
     const s = this.repo.get(id);
-    if (!s) throw new Error(`No margin set with id ${id}`);
+    if (!s) throw new NotFound(`No margin set with id ${id}`);
     return s;
   }
 
@@ -70,7 +71,7 @@ export class MarginService {
     const config = parsed.data;
     estimatorSpec(config.method, config.params); // rejects unsupported combinations early
     const split = dataset.splits[config.split];
-    if (!split) throw new Error(`Dataset "${dataset.name}" has no ${config.split} split`);
+    if (!split) throw new BadRequest(`Dataset "${dataset.name}" has no ${config.split} split`);
     if (model.inputShape.some((v, i) => v !== dataset.shape[i])) {
       throw new Error(`Margin model "${model.name}" takes [${model.inputShape.join(', ')}] images, dataset "${dataset.name}" has [${dataset.shape.join(', ')}]`);
     }
@@ -102,7 +103,7 @@ export class MarginService {
   /** The margins of a complete set, in dataset order. */
   read(id: number): Float32Array {
     const set = this.get(id);
-    if (set.status !== 'complete' || !set.file) throw new Error(`Margin set ${id} is not complete (${set.chunksDone} / ${set.chunksTotal} chunks)`);
+    if (set.status !== 'complete' || !set.file) throw new Conflict(`Margin set ${id} is not complete (${set.chunksDone} / ${set.chunksTotal} chunks)`);
     const { data, shape } = readNpyFloat32(set.file);
     if (shape.length !== 1 || data.length !== set.count) throw new Error(`${set.file}: holds shape [${shape.join(', ')}], expected [${set.count}]`);
     return data;

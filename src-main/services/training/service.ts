@@ -7,7 +7,8 @@ import path from 'node:path';
 import { metricInfo } from '../../../src-shared/domain/metrics';
 import { parseTrainConfig, type TrainConfig } from '../../../src-shared/domain/training';
 import { readLatestCheckpointPosition } from '../../engine/training/checkpoint';
-import { BadRequest, type PumaApp } from '../app';
+import { BadRequest, Conflict, NotFound } from '../../errors';
+import type { PumaApp } from '../app';
 import { DatasetService } from '../datasets/service';
 import { marginSetIdsToFiles } from '../path-policy';
 import { poolCounts, readMarginFile } from './margin-file';
@@ -32,7 +33,7 @@ export class TrainingService {
     }
     const system = typeof nameOrId === 'string' ? this.datasets.detectSystemDatasets().find((d) => d.name === nameOrId) : undefined;
     if (!system) {
-      throw new Error(
+      throw new BadRequest(
         `Dataset "${nameOrId}" is not imported${typeof nameOrId === 'string' && /fashion/i.test(nameOrId) ? ' and no system copy was found (install Debian\'s dataset-fashion-mnist package or run `puma datasets download fashion-mnist`)' : ''}. Import it first (Datasets page or \`puma datasets import\`).`,
       );
     }
@@ -66,17 +67,17 @@ export class TrainingService {
   }
 
   private checkTrainRun(id: number, key: string): void {
-    if (!this.app.runs.exists(id)) throw new Error(`${key}: run ${id} does not exist`);
+    if (!this.app.runs.exists(id)) throw new BadRequest(`${key}: run ${id} does not exist`);
     const run = this.app.runs.get(id);
-    if (run.kind !== 'train') throw new Error(`${key}: run ${id} is a ${run.kind} run, not a train run`);
+    if (run.kind !== 'train') throw new BadRequest(`${key}: run ${id} is a ${run.kind} run, not a train run`);
   }
 
   /** Re-queues the run; its job finds the latest checkpoint and continues exactly from there. */
   resume(id: number): { runId: number } {
-    if (!this.app.runs.exists(id)) throw new Error(`Run ${id} does not exist in the experiment log ${this.app.options.dbPath}; \`puma runs list\` (or the Runs page) shows its runs.`);
+    if (!this.app.runs.exists(id)) throw new NotFound(`Run ${id} does not exist in the experiment log ${this.app.options.dbPath}; \`puma runs list\` (or the Runs page) shows its runs.`);
     const run = this.app.runs.get(id);
-    if (run.kind !== 'train') throw new Error(`Run ${id} is a ${run.kind} run; only train runs can be resumed (start the ${run.kind} run again instead).`);
-    if (!RESUMABLE.has(run.status)) throw new Error(`Run ${id} is ${run.status}; only cancelled, interrupted or failed runs can be resumed${run.status === 'finished' ? ' (start a new run to train again)' : ' (wait for it to stop, or cancel it first)'}.`);
+    if (run.kind !== 'train') throw new BadRequest(`Run ${id} is a ${run.kind} run; only train runs can be resumed (start the ${run.kind} run again instead).`);
+    if (!RESUMABLE.has(run.status)) throw new Conflict(`Run ${id} is ${run.status}; only cancelled, interrupted or failed runs can be resumed${run.status === 'finished' ? ' (start a new run to train again)' : ' (wait for it to stop, or cancel it first)'}.`);
     // The job continues from the checkpoint on disk (none: from the start); what the stopped
     // attempt logged past it would be logged twice.
     const at = readLatestCheckpointPosition(path.join(runDirFor(this.app.dataDir, id), 'checkpoints')) ?? { globalStep: 0, epoch: 0 };

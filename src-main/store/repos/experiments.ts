@@ -1,6 +1,7 @@
 import type { Db } from '../db';
 import { higherIsBetter } from '../../../src-shared/domain/metrics';
 import type { RunStatus } from '../../../src-shared/domain/runs';
+import { BadRequest, Conflict, NotFound } from '../../errors';
 
 const now = (): string => new Date().toISOString();
 
@@ -50,7 +51,7 @@ export class ExperimentsRepo {
     const row = this.db.prepare('SELECT * FROM experiments WHERE id = ?').get(id) as
       | (Omit<ExperimentRow, 'config'> & { config_json: string })
       | undefined;
-    if (!row) throw new Error(`Experiment ${id} does not exist in the experiment log.`);
+    if (!row) throw new NotFound(`Experiment ${id} does not exist in the experiment log.`);
     const { config_json, ...rest } = row;
     return { ...rest, config: JSON.parse(config_json) };
   }
@@ -98,8 +99,8 @@ export class ExperimentsRepo {
     const queuedSet = new Set(queued);
     const seen = new Set<number>();
     for (const id of order) {
-      if (!queuedSet.has(id)) throw new Error(`Run ${id} is not queued, so it cannot be reordered.`);
-      if (seen.has(id)) throw new Error(`Run ${id} is listed twice in the new queue order.`);
+      if (!queuedSet.has(id)) throw new Conflict(`Run ${id} is not queued, so it cannot be reordered.`);
+      if (seen.has(id)) throw new BadRequest(`Run ${id} is listed twice in the new queue order.`);
       seen.add(id);
     }
     const keys = this.db
@@ -117,7 +118,7 @@ export class ExperimentsRepo {
   moveInQueue(id: number, delta: number): number[] {
     const queued = this.queuedIds();
     const from = queued.indexOf(id);
-    if (from < 0) throw new Error(`Run ${id} is not queued, so it cannot be moved.`);
+    if (from < 0) throw new Conflict(`Run ${id} is not queued, so it cannot be moved.`);
     const to = Math.max(0, Math.min(queued.length - 1, from + delta));
     if (to === from) return queued;
     queued.splice(from, 1);
@@ -130,7 +131,7 @@ export class ExperimentsRepo {
    * config; its metrics, result and error are cleared so the retry starts clean.
    */
   requeue(id: number, status: RunStatus): void {
-    if (status === 'queued' || status === 'running') throw new Error(`Run ${id} is ${status}; only a stopped run can be retried.`);
+    if (status === 'queued' || status === 'running') throw new Conflict(`Run ${id} is ${status}; only a stopped run can be retried.`);
     const last = this.db
       .prepare(`SELECT MAX(k) AS k FROM (SELECT COALESCE(queue_position, id) AS k FROM runs UNION ALL SELECT MAX(id) FROM runs)`)
       .get() as { k: number | null };

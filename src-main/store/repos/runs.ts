@@ -3,6 +3,7 @@ import { logInfo, type Db } from '../db';
 import type { MetricPoint, MetricSeries, RunDetail, RunKind, RunStatus, RunSummary } from '../../../src-shared/domain/runs';
 import type { TrainingCheckpointRecord } from '../../../src-shared/domain/training';
 import { TRAINING_CHECKPOINTS_DDL } from '../migrations/0004-training';
+import { NotFound } from '../../errors';
 
 const now = (): string => new Date().toISOString();
 
@@ -110,7 +111,7 @@ export class RunsRepo {
 
   get(id: number): RunDetail {
     const row = this.row(id);
-    if (!row) throw new Error(`Run ${id} does not exist in the experiment log.`);
+    if (!row) throw new NotFound(`Run ${id} does not exist in the experiment log.`);
     return {
       ...this.summary(row, this.latestFor([id]).get(id) ?? {}),
       config: JSON.parse(row.config_json),
