@@ -23,7 +23,8 @@ const BENCHES: Bench[] = [
     target: 'the CLI call with K = 200 finishes within 60 s',
   },
   { name: 'perceptron', command: [tsx, 'bench/perceptron.ts'], target: 'study in-process, K = 200, under 60 s' },
-  { name: 'engine', command: [tsx, 'bench/engine.ts'], target: 'wasm cnn-small train step ≤ 3.5 × forward; goal ≥ 630 img/s' },
+  // `puma bench`: the training step `puma train` runs (src-main/engine/benchmark.ts)
+  { name: 'engine', command: [process.execPath, path.join(root, 'bin', 'puma.mjs'), 'bench', '--json'], target: 'wasm cnn-small train step ≤ 3.5 × forward; goal ≥ 630 img/s' },
   { name: 'datasets', command: [tsx, 'bench/datasets.ts'], target: '1M-image npz import ≥ 100 MB/s, RSS < 1.5 GB; pool ≥ 20k img/s' },
   { name: 'margins', command: [tsx, 'bench/margins.ts', '--backend', 'wasm'], target: 'samples/s and gradient evaluations per sample' },
   { name: 'training', command: [tsx, 'bench/training.ts'], target: 'laptop preset img/s and wall time (≤ 10 min)' },

@@ -1,28 +1,35 @@
-// Engine benchmark (shared by bench/engine.ts and `puma bench`): img/s of forward, one SGD
-// training step, one input gradient (attack step) and PGD-10 adversarial training (10
-// input-gradient steps + 1 training step), single process; with several processes also the
-// data-parallel training step and PGD-10 training. The machine may be shared: every measurement
-// is repeated and the best (least disturbed) run is kept.
+// Engine benchmark (shared by bench/engine.ts and `puma bench`): img/s of the training step that
+// `puma train` runs (src-main/engine/training/step.ts), from a training config like a run's:
+// forward, the standard training step, one attack step (one input gradient of the training
+// attack), and the PGD-AT step with a 10-step attack; with several processes also the same steps
+// data-parallel (training/parallel-step.ts). The machine may be shared: every measurement is
+// repeated and the best (least disturbed) run is kept.
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
+import { parseTrainConfig, type TrainConfig } from '../../src-shared/domain/training';
 import { initEngine } from './index';
 import { createModel } from './models';
-import { trainStep, inputGradient, pgdLinf } from './train-step';
-import { EngineWorkerPool, dataParallelTrainStep, dataParallelPgdLinf } from './workers';
+import { sgdFor } from './training/optimizer';
+import { attackBatch, stepOptionsFor, trainStepAdversarial } from './training/step';
+import { dataParallelTrainStepAdversarial } from './training/parallel-step';
+import { EngineWorkerPool } from './workers';
 
 export interface EngineBenchRow {
   model: string;
   batch: number;
   input_shape: [number, number, number];
   forward_img_s: number;
+  /** The standard (no attack) training step: forward, backward, SGD update. */
   train_img_s: number;
+  /** One step of the training attack: its random start and one input gradient. */
   input_grad_img_s: number;
+  /** The PGD-AT training step: a 10-step attack, then the training step on the attacked batch. */
   pgd10_train_img_s: number;
   /** train step time / forward time (target on wasm for cnn-small: <= 3.5). */
   train_over_forward: number;
-  /** Data-parallel SGD step over `workers` processes (main + workers-1 forked); null when workers = 1. */
+  /** The same training step data-parallel over `workers` processes (main + workers-1 forked); null when workers = 1. */
   train_parallel_img_s: number | null;
-  /** PGD-10 (split over the processes) + data-parallel SGD step; null when workers = 1. */
+  /** The same PGD-10 training step data-parallel over the processes (each attacks its shard); null when workers = 1. */
   pgd10_train_parallel_img_s: number | null;
 }
 
@@ -48,8 +55,11 @@ export interface EngineBenchOptions {
 
 export const BENCH_MODELS = ['cnn-small', 'resnet18'] as const;
 const DEFAULT_BATCH: Record<string, number> = { 'cnn-small': 128, resnet18: 32 };
-const EPS = 8 / 255;
-const ALPHA = 2 / 255;
+
+/** The run config the benchmark trains with: PGD-AT at ε = 8/255, 10 steps of 2/255 (the paper's CIFAR-10 attack). */
+function benchConfig(arch: string, batch: number): TrainConfig {
+  return parseTrainConfig({ arch, batch_size: batch, method: 'pgd_at', eps: 8 / 255, attack_steps: 10, attack_step_size: 2 / 255, lr: 0.01 }, 'benchmark.ts');
+}
 
 function bestTime(repeats: number, fn: () => void, warmUp = true): number {
   if (warmUp) fn(); // XNNPACK operator creation, weight packing, allocator growth
@@ -104,15 +114,21 @@ export async function runEngineBench(opts: EngineBenchOptions = {}): Promise<Eng
   const results: EngineBenchRow[] = [];
   try {
     for (const arch of models) {
-      const batch = DEFAULT_BATCH[arch];
+      const batch = DEFAULT_BATCH[arch]!;
+      const config = benchConfig(arch, batch);
       const inputShape: [number, number, number] = [32, 32, 3];
       const modelOptions = { inputShape, numClasses: 10, seed: 1 };
       const model = createModel(arch, modelOptions);
-      const optimizer = tf.train.sgd(0.01);
+      const sgd = sgdFor(config, model.trainableWeights.map((w) => w.read() as tf.Variable));
       const x = tf.randomUniform([batch, ...inputShape], 0, 1, 'float32', 1) as tf.Tensor4D;
-      const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32');
+      const labels = Int32Array.from({ length: batch }, (_, i) => i % 10);
+      const y = tf.tensor1d(labels, 'int32');
+      const batchOf = { eps: config.eps, seed: 1 };
+      const standard = stepOptionsFor({ ...config, method: 'standard' }, batchOf);
+      const oneAttackStep = stepOptionsFor({ ...config, attack_steps: 1 }, batchOf);
+      const pgd10 = stepOptionsFor(config, batchOf);
       try {
-        // Forward, train step and input gradient alternate (their ratio is a target, and the
+        // Forward, train step and attack step alternate (their ratio is a target, and the
         // machine's load drifts); the whole batch goes in one forward pass (predict would split
         // it into batches of 32).
         const [forwardMs, trainMs, inputGradMs] = bestTimesInterleaved(repeats, [
@@ -121,29 +137,21 @@ export async function runEngineBench(opts: EngineBenchOptions = {}): Promise<Eng
             out.dataSync();
             out.dispose();
           },
-          () => trainStep(model, optimizer, x, y),
+          () => trainStepAdversarial(model, sgd, x, y, standard, config.lr),
           () => {
-            const g = inputGradient(model, x, y);
-            g.dataSync();
-            g.dispose();
+            const adv = attackBatch(model, x, y, oneAttackStep)!;
+            adv.dataSync();
+            adv.dispose();
           },
         ]);
-        // (kernels are warm from the steps above; --quick runs PGD once)
-        const pgdMs = bestTime(1, () => {
-          const adv = pgdLinf(model, x, y, EPS, ALPHA, 10);
-          trainStep(model, optimizer, adv, y);
-          adv.dispose();
-        }, !opts.quick);
+        // (kernels are warm from the steps above; --quick runs the PGD step once)
+        const pgdMs = bestTime(1, () => trainStepAdversarial(model, sgd, x, y, pgd10, config.lr), !opts.quick);
         let parallelMs: number | null = null;
         let pgdParallelMs: number | null = null;
         if (pool != null) {
           await pool.createModel(arch, modelOptions);
-          parallelMs = await bestTimeAsync(repeats, () => dataParallelTrainStep(pool, model, optimizer, x, y));
-          pgdParallelMs = await bestTimeAsync(1, async () => {
-            const adv = await dataParallelPgdLinf(pool, model, x, y, EPS, ALPHA, 10);
-            await dataParallelTrainStep(pool, model, optimizer, adv, y);
-            adv.dispose();
-          }, !opts.quick);
+          parallelMs = await bestTimeAsync(repeats, () => dataParallelTrainStepAdversarial(pool, model, sgd, x, labels, standard, config.lr));
+          pgdParallelMs = await bestTimeAsync(1, () => dataParallelTrainStepAdversarial(pool, model, sgd, x, labels, pgd10, config.lr), !opts.quick);
         }
         const row: EngineBenchRow = {
           model: arch,
@@ -161,7 +169,7 @@ export async function runEngineBench(opts: EngineBenchOptions = {}): Promise<Eng
         results.push(row);
       } finally {
         tf.dispose([x, y]);
-        optimizer.dispose();
+        sgd.dispose();
         model.dispose();
       }
     }
@@ -174,7 +182,7 @@ export async function runEngineBench(opts: EngineBenchOptions = {}): Promise<Eng
     workers: processes,
     versions: info.versions,
     notes: info.notes,
-    load_avg_1m: round(os.loadavg()[0]),
+    load_avg_1m: round(os.loadavg()[0]!),
     results,
   };
 }

@@ -1,7 +1,8 @@
 // Entry point of an engine worker process (forked by workers.ts). One single-threaded tfjs
 // backend per process: wasm has no threads in Node, so processes are how we use several cores.
+// It computes shards of the real training step (training/step.ts) and of evaluations.
 import * as tf from '@tensorflow/tfjs';
-import { initEngine, createModel, crossEntropy, pgdLinf } from './index';
+import { initEngine, createModel } from './index';
 import { methodGradients } from './training/step';
 import { evaluateCounts } from './training/evaluate';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol';
@@ -36,20 +37,6 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse | null> {
       model = createModel(req.arch, req.options);
       return { id: req.id, ok: true, type: 'model', trainableShapes: model.trainableWeights.map((w) => w.shape as number[]) };
     }
-    case 'pgd': {
-      const m = modelWithWeights(req.weights);
-      const start = performance.now();
-      // tidy returns the tensor, read after: tidy walks a returned object's every element
-      // looking for tensors (a Float32Array of 200k values cost ~50 ms per call)
-      const adversarialTensor = tf.tidy(() => {
-        const x = tf.tensor4d(req.x, req.xShape as [number, number, number, number]);
-        const y = tf.tensor1d(req.labels, 'int32');
-        return pgdLinf(m, x, y, req.eps, req.alpha, req.steps);
-      });
-      const adversarial = adversarialTensor.dataSync() as Float32Array;
-      adversarialTensor.dispose();
-      return { id: req.id, ok: true, type: 'pgd', adversarial, ms: performance.now() - start };
-    }
     case 'trainShard': {
       const m = modelWithWeights(req.weights);
       const start = performance.now();
@@ -70,22 +57,6 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse | null> {
       const start = performance.now();
       const counts = await evaluateCounts(m, { images: req.images, labels: req.labels, shape: req.shape }, req.options);
       return { id: req.id, ok: true, type: 'evaluate', counts, ms: performance.now() - start };
-    }
-    case 'gradients': {
-      const m = modelWithWeights(req.weights);
-      const start = performance.now();
-      const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
-      // tensors out of tidy, read after (see 'pgd')
-      const result = tf.tidy(() => {
-        const x = tf.tensor4d(req.x, req.xShape as [number, number, number, number]);
-        const y = tf.tensor1d(req.labels, 'int32');
-        const { value, grads } = tf.variableGrads(() => crossEntropy(m.apply(x, { training: true }) as tf.Tensor2D, y), vars);
-        return { value, grads: vars.map((v) => grads[v.name]) };
-      });
-      const grads = result.grads.map((g) => g.dataSync() as Float32Array);
-      const loss = result.value.dataSync()[0];
-      tf.dispose([result.value, ...result.grads]);
-      return { id: req.id, ok: true, type: 'gradients', grads, loss, ms: performance.now() - start };
     }
     case 'exit':
       process.exit(0);

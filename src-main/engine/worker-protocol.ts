@@ -7,9 +7,6 @@ import type { EvalCounts, EvalOptions } from './training/evaluate';
 export type WorkerRequest =
   | { id: number; type: 'init'; backend?: string }
   | { id: number; type: 'model'; arch: string; options: CreateModelOptions }
-  | { id: number; type: 'gradients'; weights: Float32Array[]; x: Float32Array; xShape: number[]; labels: Int32Array }
-  /** `weights`: always all model weights (batch-norm statistics included), in model.weights order. */
-  | { id: number; type: 'pgd'; weights: Float32Array[]; x: Float32Array; xShape: number[]; labels: Int32Array; eps: number; alpha: number; steps: number }
   | {
       id: number;
       type: 'trainShard';
@@ -36,8 +33,6 @@ export type WorkerRequest =
 export type WorkerResponse =
   | { id: number; ok: true; type: 'init'; backend: string; device: string }
   | { id: number; ok: true; type: 'model'; trainableShapes: number[][] }
-  | { id: number; ok: true; type: 'gradients'; grads: Float32Array[]; loss: number; ms: number }
-  | { id: number; ok: true; type: 'pgd'; adversarial: Float32Array; ms: number }
   | { id: number; ok: true; type: 'trainShard'; grads: Float32Array[]; loss: number; correct: Uint8Array; weightSum: number; ms: number }
   | { id: number; ok: true; type: 'evaluate'; counts: EvalCounts; ms: number }
   | { id: number; ok: false; error: string };

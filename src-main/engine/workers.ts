@@ -1,12 +1,10 @@
 // Worker processes for the engine: child_process.fork (tfjs-node cannot load in a second
 // thread, and wasm is single-threaded in Node), one tfjs backend per process.
-// Data-parallel training: the batch is split into shards, each worker (and the main process)
-// computes the gradient of its shard, the main process averages them and applies the optimizer.
+// Data-parallel training and evaluation (training/parallel-step.ts, training/evaluate.ts): the
+// batch is split into shards, each worker (and the main process) computes its shard.
 import * as tf from '@tensorflow/tfjs';
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
-import { crossEntropy, pgdLinf } from './train-step';
+import type { ChildProcess } from 'node:child_process';
+import { forkEntry } from '../processes';
 import type { CreateModelOptions } from './models';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol';
 
@@ -56,23 +54,6 @@ class EngineWorker {
   }
 }
 
-function workerEntry(): { file: string; execArgv: string[] } {
-  const here = fileURLToPath(import.meta.url);
-  const ext = path.extname(here);
-  const file = path.join(path.dirname(here), `worker-main${ext}`);
-  // Running from TypeScript sources (tsx / vitest): the child needs the tsx loader too.
-  return { file, execArgv: ext === '.ts' ? ['--import', 'tsx'] : [] };
-}
-
-/**
- * Whether this process may fork Node children. Not in the packaged Electron app (its code runs
- * from app.asar): its RunAsNode fuse is off (scripts/fuses.ts), and child_process.fork under
- * Electron works only through ELECTRON_RUN_AS_NODE. There the work stays in the job's process.
- */
-export function canForkWorkers(versions: Partial<NodeJS.ProcessVersions> = process.versions, file = fileURLToPath(import.meta.url)): boolean {
-  return !(versions.electron && /[\\/]app\.asar[\\/]/.test(file));
-}
-
 export interface WorkerPoolOptions {
   workers: number;
   backend?: string;
@@ -89,9 +70,8 @@ export class EngineWorkerPool {
     if (!Number.isInteger(opts.workers) || opts.workers < 1) {
       throw new Error(`workers.ts: workers must be a positive integer, got ${opts.workers}`);
     }
-    const { file, execArgv } = workerEntry();
     const workers = Array.from({ length: opts.workers }, (_, i) => {
-      const child = fork(file, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      const child = forkEntry('worker-main', { serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
       return new EngineWorker(child, i);
     });
     try {
@@ -106,16 +86,6 @@ export class EngineWorkerPool {
   /** Builds the same architecture in every worker (weights are sent with each step). */
   async createModel(arch: string, options: CreateModelOptions): Promise<void> {
     await Promise.all(this.workers.map((w) => w.request<'model'>({ type: 'model', arch, options })));
-  }
-
-  /** Gradient of the mean cross-entropy of one shard, computed by worker `index`. */
-  shardGradients(index: number, weights: Float32Array[], x: Float32Array, xShape: number[], labels: Int32Array) {
-    return this.workers[index].send<'gradients'>({ type: 'gradients', weights, x, xShape, labels });
-  }
-
-  /** L-inf PGD of one shard with the given weights, computed by worker `index`. */
-  shardPgd(index: number, weights: Float32Array[], x: Float32Array, xShape: number[], labels: Int32Array, attack: { eps: number; alpha: number; steps: number }) {
-    return this.workers[index].send<'pgd'>({ type: 'pgd', weights, x, xShape, labels, ...attack });
   }
 
   /** The training step's gradients of one shard (attack included), by worker `index`. */
@@ -140,53 +110,6 @@ export class EngineWorkerPool {
       ),
     );
   }
-}
-
-/**
- * One synchronous data-parallel SGD step: the batch is split into (pool.size + 1) shards; the
- * workers compute theirs while the main process computes the first; gradients are averaged
- * weighted by shard size, then applied by `optimizer` in the main process. Batch-norm running
- * statistics are updated from the main process's shard only. Returns the mean loss.
- */
-export async function dataParallelTrainStep(
-  pool: EngineWorkerPool,
-  model: tf.LayersModel,
-  optimizer: tf.Optimizer,
-  x: tf.Tensor4D,
-  labels: tf.Tensor1D,
-): Promise<number> {
-  const batch = x.shape[0];
-  const sizes = shardSizes(batch, pool.size);
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const weights = modelWeightArrays(model);
-  const xData = x.dataSync() as Float32Array;
-  const yData = Int32Array.from(labels.dataSync());
-  const perImage = xData.length / batch;
-  const remote = await sendShards(sizes, (worker, start, end) =>
-    pool.shardGradients(worker, weights, xData.slice(start * perImage, end * perImage), [end - start, ...x.shape.slice(1)], yData.slice(start, end)),
-  );
-  // Main process shard, computed while the workers run theirs.
-  const local = tf.tidy(() => {
-    const xs = tf.slice(x, 0, sizes[0]);
-    const ys = tf.slice(labels, 0, sizes[0]);
-    const { value, grads } = tf.variableGrads(() => crossEntropy(model.apply(xs, { training: true }) as tf.Tensor2D, ys), vars);
-    return { loss: value.dataSync()[0], grads: vars.map((v) => tf.keep(grads[v.name])) };
-  });
-  const results = await Promise.all(remote);
-  const total = batch;
-  const averaged: tf.NamedTensorMap = {};
-  tf.tidy(() => {
-    vars.forEach((v, i) => {
-      let g = tf.mul(local.grads[i], sizes[0] / total);
-      results.forEach((r, s) => {
-        g = tf.add(g, tf.mul(tf.tensor(r.grads[i], v.shape), sizes[s + 1] / total));
-      });
-      averaged[v.name] = tf.keep(g);
-    });
-  });
-  optimizer.applyGradients(averaged);
-  tf.dispose([...local.grads, ...Object.values(averaged)]);
-  return results.reduce((acc, r, s) => acc + (r.loss * sizes[s + 1]) / total, (local.loss * sizes[0]) / total);
 }
 
 /** Shard sizes for splitting `batch` over the main process and `workers` workers. */
@@ -221,40 +144,6 @@ export async function sendShards<R>(
   requests.forEach((r) => r.response.catch(() => {}));
   await Promise.all(requests.map((r) => r.sent));
   return requests.map((r) => r.response);
-}
-
-/**
- * L-inf PGD (the same steps as train-step.ts pgdLinf) with the batch split over the main process
- * and the pool's workers; samples are independent, so the result equals the single-process one.
- * Weights travel once per call, not once per step.
- */
-export async function dataParallelPgdLinf(
-  pool: EngineWorkerPool,
-  model: tf.LayersModel,
-  x: tf.Tensor4D,
-  labels: tf.Tensor1D,
-  eps: number,
-  alpha: number,
-  steps: number,
-): Promise<tf.Tensor4D> {
-  const batch = x.shape[0];
-  const sizes = shardSizes(batch, pool.size);
-  const xData = x.dataSync() as Float32Array;
-  const yData = Int32Array.from(labels.dataSync());
-  const perImage = xData.length / batch;
-  // every weight: the attack runs in inference mode, which uses the batch-norm statistics
-  const weights = modelWeightArrays(model);
-  const remote = await sendShards(sizes, (worker, start, end) =>
-    pool.shardPgd(worker, weights, xData.slice(start * perImage, end * perImage), [end - start, ...x.shape.slice(1)], yData.slice(start, end), { eps, alpha, steps }),
-  );
-  const local = tf.tidy(() => pgdLinf(model, tf.slice(x, 0, sizes[0]), tf.slice(labels, 0, sizes[0]), eps, alpha, steps));
-  const shards = await Promise.all(remote);
-  return tf.tidy(() => {
-    const parts = [local, ...shards.map((r, s) => tf.tensor4d(r.adversarial, [sizes[s + 1], ...x.shape.slice(1)] as [number, number, number, number]))];
-    const out = tf.concat(parts, 0) as tf.Tensor4D;
-    local.dispose();
-    return out;
-  });
 }
 
 /** The random-start seed of shard s of a data-parallel step (shard 0 keeps the step's seed). */

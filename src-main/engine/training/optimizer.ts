@@ -4,6 +4,7 @@
  * Its state (one momentum buffer per variable) is plain arrays so checkpoints restore it exactly.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { TrainConfig } from '../../../src-shared/domain/training';
 
 export interface SgdOptions {
   momentum: number;
@@ -81,4 +82,9 @@ export class Sgd {
     for (const b of this.buffers.values()) b.dispose();
     this.buffers.clear();
   }
+}
+
+/** The optimiser a training config asks for, over `variables`. */
+export function sgdFor(c: Pick<TrainConfig, 'momentum' | 'nesterov' | 'weight_decay'>, variables: tf.Variable[]): Sgd {
+  return new Sgd(variables, { momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weight_decay });
 }

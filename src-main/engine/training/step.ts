@@ -4,6 +4,7 @@
  * while the attack searches; the loss forward passes run in training mode.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { TrainConfig } from '../../../src-shared/domain/training';
 import { crossEntropyPerSample, linfAttack, tradesKlPerSample } from '../attacks';
 import type { Sgd } from './optimizer';
 
@@ -22,6 +23,23 @@ export interface StepOptions {
   seed: number;
   /** Per-sample loss weights (online PUMA prunes with weight 0); null = all 1. */
   weights?: Float32Array | null;
+}
+
+/** The settings of a training config the step reads (`puma train` and `puma bench` pass the same). */
+export type StepConfig = Pick<TrainConfig, 'method' | 'attack_steps' | 'attack_step_size' | 'beta' | 'label_smoothing'>;
+
+/** The step's options for one batch of a run: its radii, loss weights and attack seed. */
+export function stepOptionsFor(c: StepConfig, batch: { eps: number | Float32Array; seed: number; weights?: Float32Array | null }): StepOptions {
+  return {
+    method: c.method,
+    eps: batch.eps,
+    attackSteps: c.attack_steps,
+    attackStepSize: c.attack_step_size,
+    beta: c.beta,
+    labelSmoothing: c.label_smoothing,
+    seed: batch.seed,
+    weights: batch.weights ?? null,
+  };
 }
 
 export interface StepResult {

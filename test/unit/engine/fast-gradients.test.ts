@@ -3,7 +3,9 @@ import * as tf from '@tensorflow/tfjs';
 import { compareGradients, makeRng, randomArray, relativeError, useBackend, type Spec } from './helpers';
 import { conv2dBiasRelu, DEFAULT_FILTER_GRADIENT_BLOCK, FAST_WASM_KERNELS, fastGradientsInstalled, setFilterGradientBlock, setFilterGradientMethod } from '../../../src-main/engine/fast-gradients';
 import { createModel } from '../../../src-main/engine/models';
-import { crossEntropy } from '../../../src-main/engine/train-step';
+import { crossEntropyPerSample } from '../../../src-main/engine/attacks/losses';
+
+const meanCrossEntropy = (logits: tf.Tensor2D, y: tf.Tensor1D) => tf.mean(crossEntropyPerSample(logits, y)) as tf.Scalar;
 
 const TOL = 1e-4;
 
@@ -232,9 +234,9 @@ describe('fast wasm gradients match the pure-JS cpu backend', () => {
           const xt = tf.tensor4d(x.data, x.shape as [number, number, number, number]);
           const y = tf.tensor1d(labels, 'int32');
           const weights = model.trainableWeights.map((w) => w.read() as tf.Variable);
-          const f = () => crossEntropy(model.apply(xt, { training: true }) as tf.Tensor2D, y);
+          const f = () => meanCrossEntropy(model.apply(xt, { training: true }) as tf.Tensor2D, y);
           const { grads } = tf.variableGrads(f, weights);
-          const gx = tf.grad((inp: tf.Tensor) => crossEntropy(model.apply(inp, { training: true }) as tf.Tensor2D, y))(xt);
+          const gx = tf.grad((inp: tf.Tensor) => meanCrossEntropy(model.apply(inp, { training: true }) as tf.Tensor2D, y))(xt);
           return [...weights.map((w) => grads[w.name].dataSync() as Float32Array), gx.dataSync() as Float32Array];
         });
         model.dispose();

@@ -2,18 +2,19 @@ import { describe, it, expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from './helpers';
 import { createModel } from '../../../src-main/engine/models';
-import { trainStep, inputGradient } from '../../../src-main/engine/train-step';
+import { Sgd } from '../../../src-main/engine/training/optimizer';
+import { trainStepAdversarial, type StepOptions } from '../../../src-main/engine/training/step';
 
-// Runs one SGD step (and one input-gradient step) and lists every kernel dispatched.
+// Runs one PGD-AT training step (one attack step, then the update) and lists every kernel dispatched.
 async function kernelsOfTrainingStep(arch: string, inputShape: [number, number, number], width?: number): Promise<Set<string>> {
   const model = createModel(arch, { inputShape, numClasses: 10, width, seed: 1, normalization: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] } });
-  const optimizer = tf.train.sgd(0.01);
+  const optimizer = new Sgd(model.trainableWeights.map((w) => w.read() as tf.Variable), { momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
   const x = tf.randomUniform([2, ...inputShape]) as tf.Tensor4D;
   const y = tf.tensor1d([3, 7], 'int32');
+  const step: StepOptions = { method: 'pgd_at', eps: 8 / 255, attackSteps: 1, attackStepSize: null, beta: 0, labelSmoothing: 0, seed: 1 };
   const profile = await tf.profile(() => {
-    const loss = trainStep(model, optimizer, x, y);
+    const { loss } = trainStepAdversarial(model, optimizer, x, y, step, 0.01);
     expect(Number.isFinite(loss)).toBe(true);
-    inputGradient(model, x, y).dispose();
   });
   tf.dispose([x, y]);
   model.dispose();
