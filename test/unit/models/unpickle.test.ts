@@ -94,3 +94,17 @@ describe('restricted unpickler', () => {
     }
   });
 });
+
+describe('tensor views', () => {
+  it('a transposed tensor and a slice at an offset of a shared storage read in row-major order', async () => {
+    const { readCheckpoint } = await import('../../../src-main/services/models/pytorch/checkpoint');
+    const c = readCheckpoint(path.join(FIXTURES, 'views.pt'));
+    try {
+      expect(c.shapes.get('t')).toEqual([3, 2]);
+      expect(Array.from(c.read('t')!.data)).toEqual([0, 3, 1, 4, 2, 5]);
+      expect(Array.from(c.read('s')!.data)).toEqual([6, 7, 8]);
+    } finally {
+      c.close();
+    }
+  });
+});
