@@ -14,7 +14,7 @@ import { ModelService } from '../../../src-main/services/models';
 import { LIMITS } from '../../../src-main/services/limits';
 import { openDatabase, type Db } from '../../../src-main/store/db';
 import type { ImportModelRequestInput } from '../../../src-shared/domain/models';
-import { cifarBatch, write, zipFile } from '../datasets/writers';
+import { cifarBatch, idxFile, write, zipFile } from '../datasets/writers';
 import { peakRssRise } from '../../helpers/memory';
 import { tempDir } from '../../helpers/tmp';
 import { safetensorsBytes } from '../../../src-main/services/models/pytorch/writers';
@@ -147,6 +147,63 @@ describe('PyTorch checkpoints reproduce PyTorch', () => {
   it('a 7-class model evaluated on a 10-class dataset is refused before anything is written', async () => {
     await cifarDataset([0, 1, 2, 3, 4, 5]);
     await expectRefused({ path: path.join(FIXTURES, 'wrn_relu_10_1_norm.pth'), name: 'w', evaluateOn: 'c10' }, /the model has 7 classes, dataset "c10" has 10/);
+  });
+});
+
+describe('dtypes and image sizes', () => {
+  it('bfloat16 weights are widened to float32 with a note: the stored weights are the bf16 values exactly', async () => {
+    // the DM PreAct .safetensors with every F32 tensor's low 16 bits dropped (bf16 is float32's top half)
+    const src = fs.readFileSync(path.join(FIXTURES, 'dm_preact_w4_silu.safetensors'));
+    const n = Number(src.readBigUInt64LE(0));
+    const header = JSON.parse(src.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+    const data = src.subarray(8 + n);
+    const ob = header['logits.bias']!.data_offsets;
+    const originalBias = Array.from({ length: (ob[1] - ob[0]) / 4 }, (_, i) => data.readFloatLE(ob[0] + 4 * i));
+    const parts: Buffer[] = [];
+    const truncated = new Map<string, number[]>();
+    let at = 0;
+    for (const [k, v] of Object.entries(header)) {
+      if (k === '__metadata__') continue;
+      let bytes = data.subarray(v.data_offsets[0], v.data_offsets[1]);
+      if (v.dtype === 'F32') {
+        const bf = Buffer.alloc(bytes.length / 2);
+        const values: number[] = [];
+        for (let i = 0; i < bytes.length / 4; i++) {
+          bf.writeUInt16LE(bytes.readUInt32LE(4 * i) >>> 16, 2 * i);
+          const b = Buffer.alloc(4);
+          b.writeUInt32LE((bytes.readUInt32LE(4 * i) & 0xffff0000) >>> 0);
+          values.push(b.readFloatLE(0));
+        }
+        truncated.set(k, values);
+        bytes = bf;
+      }
+      header[k] = { dtype: v.dtype === 'F32' ? 'BF16' : v.dtype, shape: v.shape, data_offsets: [at, at + bytes.length] };
+      at += bytes.length;
+      parts.push(Buffer.from(bytes));
+    }
+    const text = Buffer.from(JSON.stringify(header));
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(text.length));
+    const file = path.join(dir, 'bf16.safetensors');
+    fs.writeFileSync(file, Buffer.concat([len, text, ...parts]));
+    const info = await models.importModel({ path: file, name: 'bf16' });
+    expect(info.provenance.note).toMatch(/bfloat16 weights converted to float32/);
+    // its stored weights are exactly the truncated float32 values
+    const m = await models.load(info.id);
+    const layers = info.provenance.pytorch!.layers!;
+    const bias = m.getLayer(Object.keys(layers).find((l) => layers[l] === 'logits')!).getWeights()[1]!;
+    expect(Array.from(bias.dataSync())).toEqual(truncated.get('logits.bias'));
+    // (and they are not the float32 originals: the test would pass vacuously otherwise)
+    expect(truncated.get('logits.bias')).not.toEqual(originalBias);
+    m.dispose();
+  });
+
+  it('a dataset of another image size is refused before anything is written', async () => {
+    const src = path.join(dir, 'digits');
+    write(src, 'train-images-idx3-ubyte', idxFile([4, 28, 28], new Uint8Array(4 * 784)));
+    write(src, 'train-labels-idx1-ubyte', idxFile([4], Uint8Array.from([0, 1, 2, 3])));
+    await datasets.importDataset({ path: src, name: 'digits', format: 'idx' });
+    await expectRefused({ path: path.join(FIXTURES, 'resnet18_w4.pt'), name: 'r', evaluateOn: 'digits' }, /resnet18 takes 32×32×3 images \(its public class pools a fixed final map\), dataset "digits" has 28×28×1/);
   });
 });
 
