@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LogError } from '../errors';
-import { migrations } from './migrations';
+import { migrations, NEWEST_VERSION } from './migrations';
 import { nativeBindingPath } from './native-binding';
 
 export type Db = Database.Database;
@@ -56,8 +56,13 @@ export function logInfo(db: Db): LogInfo {
 export interface OpenOptions {
   /** Open read-only even where the file could be written. */
   readonly?: boolean;
-  /** Run PRAGMA quick_check before anything is written (default true). */
+  /** Run PRAGMA quick_check before anything is written (default true; with migrate: false, only when asked). */
   check?: boolean;
+  /**
+   * Apply pending migrations (default true). Job processes pass false: the main process upgrades
+   * the log once, at start; a job that finds an older (or newer) schema refuses to touch it.
+   */
+  migrate?: boolean;
 }
 
 /**
@@ -73,6 +78,7 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
     migrate(db);
     return db;
   }
+  if (options.migrate === false) return openWithoutMigrating(file, options);
   const abs = path.resolve(file);
   const exists = fs.existsSync(abs);
   const readOnly = options.readonly ? 'opened read-only' : notWritable(abs, exists);
@@ -91,9 +97,9 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
   db.pragma('foreign_keys = ON');
   if (readOnly) {
     const current = schemaVersion(db);
-    if (current < newestVersion()) {
+    if (current < NEWEST_VERSION) {
       db.close();
-      throw new LogError(abs, `is read-only (${readOnly}) and has schema version ${current}, older than this app's ${newestVersion()}`, 'make it writable once so PUMA Lab can upgrade it');
+      throw new LogError(abs, `is read-only (${readOnly}) and has schema version ${current}, older than this app's ${NEWEST_VERSION}`, 'make it writable once so PUMA Lab can upgrade it');
     }
     migrate(db); // refuses a newer schema
     return db;
@@ -102,6 +108,37 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     migrate(db);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  return db;
+}
+
+/**
+ * A job's connection: the log must exist and have exactly this code's schema version; nothing is
+ * created or upgraded (the main process does that once, at start).
+ */
+function openWithoutMigrating(file: string, options: OpenOptions): Db {
+  const abs = path.resolve(file);
+  if (!fs.existsSync(abs)) throw new LogError(abs, 'does not exist', 'a job opens the log its app opened; start the run from PUMA Lab or `puma`');
+  const db = connect(abs, { readonly: options.readonly === true, fileMustExist: true });
+  infos.set(db, { file: abs, readOnly: options.readonly ? 'opened read-only' : null });
+  nameErrors(db, abs);
+  try {
+    if (options.check === true) quickCheck(db, abs);
+    db.pragma('busy_timeout = 5000');
+    db.pragma('foreign_keys = ON');
+    const current = schemaVersion(db);
+    if (current !== NEWEST_VERSION) {
+      const older = current < NEWEST_VERSION;
+      throw new LogError(
+        abs,
+        `has schema version ${current}, ${older ? 'older' : 'newer'} than this job's ${NEWEST_VERSION}; the job does not ${older ? 'upgrade' : 'downgrade'} it`,
+        older ? 'restart PUMA Lab (or run any `puma` command on this log) so the log is upgraded, then start the run again' : 'update PUMA Lab to run jobs on this log',
+        'SCHEMA',
+      );
+    }
   } catch (e) {
     db.close();
     throw e;
@@ -253,18 +290,14 @@ export function schemaVersion(db: Db): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
-function newestVersion(): number {
-  return migrations.reduce((m, x) => Math.max(m, x.version), 0);
-}
-
-export function migrate(db: Db): void {
+/** Applies every migration past the log's version, each in its own transaction (`upTo`: stop there; tests build old logs with it). */
+export function migrate(db: Db, upTo = NEWEST_VERSION): void {
   const current = schemaVersion(db);
-  const newest = newestVersion();
-  if (current > newest) {
-    throw new LogError(logInfo(db).file, `has schema version ${current}, newer than this app knows (${newest})`, 'update PUMA Lab to open it', 'SCHEMA');
+  if (current > NEWEST_VERSION) {
+    throw new LogError(logInfo(db).file, `has schema version ${current}, newer than this app knows (${NEWEST_VERSION})`, 'update PUMA Lab to open it', 'SCHEMA');
   }
-  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-    if (m.version <= current) continue;
+  for (const m of migrations) {
+    if (m.version <= current || m.version > upTo) continue;
     db.transaction(() => {
       m.up(db);
       db.pragma(`user_version = ${m.version}`);

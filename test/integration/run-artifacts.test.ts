@@ -18,7 +18,7 @@ import { DatasetService } from '../../src-main/services/datasets';
 import { TrainingService } from '../../src-main/services/training/service';
 import { recordRunArtifacts } from '../../src-main/services/training/artifacts';
 import { openDatabase, schemaVersion } from '../../src-main/store/db';
-import { migrations } from '../../src-main/store/migrations';
+import { migrations, NEWEST_VERSION } from '../../src-main/store/migrations';
 import { MarginsRepo } from '../../src-main/store/repos/margins';
 import { tempDir } from '../helpers/tmp';
 import { idxFile, write } from '../unit/datasets/writers';
@@ -43,7 +43,7 @@ describe('migration 0006', () => {
       old.close();
 
       const db = openDatabase(file);
-      expect(schemaVersion(db)).toBe(6);
+      expect(schemaVersion(db)).toBe(NEWEST_VERSION);
       const repo = new MarginsRepo(db);
       const set = repo.get(5)!;
       // The margin job that computed it is the run that made it.

@@ -30,7 +30,7 @@ export const marginsJob: JobHandler = async (ctx, rawConfig) => {
   const config = MarginJobConfig.parse(rawConfig);
   if (config.marginSetId === undefined) throw new Error(`${FILE}: the job config has no marginSetId (start margin jobs through the margins service)`);
   const engine = await initEngine(config.backend);
-  const db = openDatabase(ctx.dbPath);
+  const db = openDatabase(ctx.dbPath, { migrate: false });
   const workers: ChildProcess[] = [];
   try {
     const repo = new MarginsRepo(db);

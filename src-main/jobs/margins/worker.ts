@@ -32,7 +32,7 @@ process.on('message', (m: WorkerStart | { type: 'stop' }) => {
   void (async () => {
     try {
       await initEngine(m.backend);
-      const db = openDatabase(m.dbPath);
+      const db = openDatabase(m.dbPath, { migrate: false });
       try {
         const set = new MarginsRepo(db).get(m.setId);
         if (!set) throw new Error(`margin set ${m.setId} not found`);

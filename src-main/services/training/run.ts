@@ -58,7 +58,7 @@ export async function runTrainingJob(ctx: TrainJobContext, rawConfig: unknown): 
   const backend = await initEngine(config.backend === 'auto' ? undefined : config.backend);
   ctx.environment(backend.backend, backend.device);
   // The job only reads the log (datasets); everything it reports goes through ctx to the main process.
-  const db = openDatabase(ctx.dbPath);
+  const db = openDatabase(ctx.dbPath, { migrate: false });
   const datasets = new DatasetService(db, ctx.dataDir);
   const data = openRunData(datasets, config);
   const runDir = runDirFor(ctx.dataDir, ctx.runId);

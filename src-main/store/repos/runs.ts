@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { logInfo, type Db } from '../db';
 import type { MetricPoint, MetricSeries, RunDetail, RunKind, RunStatus, RunSummary } from '../../../src-shared/domain/runs';
 import type { TrainingCheckpointRecord } from '../../../src-shared/domain/training';
-import { TRAINING_CHECKPOINTS_DDL } from '../migrations/0004-training';
 import { NotFound } from '../../errors';
 
 const now = (): string => new Date().toISOString();
@@ -60,8 +59,6 @@ export interface NewRun {
 
 /** Runs, their metrics and the latest value per metric. The main process is the only writer. */
 export class RunsRepo {
-  private checkpointsTableChecked = false;
-
   /**
    * Run ends the log could not take (disk full, I/O error), kept in memory so this process still
    * reports them (runs.get/list, waitFor); the next start marks such runs interrupted.
@@ -303,8 +300,6 @@ export class RunsRepo {
 
   /** A train run's checkpoint row and the metrics of the same epoch, in one transaction. */
   recordCheckpoint(runId: number, checkpoint: TrainingCheckpointRecord, points: MetricPoint[] = []): void {
-    // A log migrated past version 4 before the table existed still gets it.
-    if (!this.checkpointsTableChecked) (this.db.exec(TRAINING_CHECKPOINTS_DDL), (this.checkpointsTableChecked = true));
     const ins = this.db.prepare(
       `INSERT OR REPLACE INTO training_checkpoints (run_id, global_step, epoch, batch_in_epoch, path, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
     );
@@ -316,7 +311,6 @@ export class RunsRepo {
 
   /** Checkpoints of a train run, oldest first. */
   checkpoints(runId: number): Array<TrainingCheckpointRecord & { createdAt: string }> {
-    if (!this.checkpointsTableChecked) (this.db.exec(TRAINING_CHECKPOINTS_DDL), (this.checkpointsTableChecked = true));
     return this.db
       .prepare(
         `SELECT global_step AS globalStep, epoch, batch_in_epoch AS batchInEpoch, path, created_at AS createdAt
