@@ -1,7 +1,7 @@
 import { describe, it, expect, onTestFinished } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { compareGradients, makeRng, randomArray, relativeError, useBackend, type Spec } from './helpers';
-import { conv2dBiasRelu, DEFAULT_FILTER_GRADIENT_BLOCK, FAST_WASM_KERNELS, fastGradientsInstalled, setFilterGradientBlock, setFilterGradientMethod } from '../../../src-main/engine/fast-gradients';
+import { conv2dBiasRelu, FAST_WASM_KERNELS, fastGradientsInstalled, installFastGradients } from '../../../src-main/engine/fast-gradients';
 import { createModel } from '../../../src-main/engine/models';
 import { crossEntropyPerSample } from '../../../src-main/engine/attacks/losses';
 
@@ -68,8 +68,8 @@ describe('fast wasm gradients match the pure-JS cpu backend', () => {
   // Each case with both filter-gradient methods: per-tap GEMMs over a zero-padded grid, and im2col.
   for (const c of convCases.flatMap((c) => (['grid', 'im2col'] as const).map((method) => ({ ...c, method })))) {
     it(`conv2d ${c.h}x${c.w}x${c.ci}->${c.co} k${c.k} s${c.s} ${c.pad}, dW by ${c.method}: dx and dW`, async () => {
-      setFilterGradientMethod(c.method);
-      onTestFinished(() => setFilterGradientMethod('auto'));
+      installFastGradients({ method: c.method });
+      onTestFinished(() => installFastGradients());
       for (const e of await convGradientErrors(c, JSON.stringify(c))) expect(e).toBeLessThan(TOL);
     });
   }
@@ -77,18 +77,14 @@ describe('fast wasm gradients match the pure-JS cpu backend', () => {
   // One image per GEMM K block: the blocked layouts (rows of a block contiguous) and the sum over blocks.
   for (const c of convCases.filter((c) => c.n >= 2).flatMap((c) => (['grid', 'im2col'] as const).map((method) => ({ ...c, method })))) {
     it(`conv2d ${c.h}x${c.w}x${c.ci}->${c.co} k${c.k} s${c.s} ${c.pad}, dW by ${c.method} in per-image K blocks`, async () => {
-      setFilterGradientMethod(c.method);
-      setFilterGradientBlock(1);
-      onTestFinished(() => {
-        setFilterGradientMethod('auto');
-        setFilterGradientBlock(DEFAULT_FILTER_GRADIENT_BLOCK);
-      });
+      installFastGradients({ method: c.method, block: 1 });
+      onTestFinished(() => installFastGradients());
       for (const e of await convGradientErrors(c, `blocks ${JSON.stringify(c)}`)) expect(e).toBeLessThan(TOL);
     });
   }
 
   it('rejects a non-positive filter-gradient block', () => {
-    expect(() => setFilterGradientBlock(0)).toThrow(/fast-gradients\.ts: the filter-gradient block/);
+    expect(() => installFastGradients({ block: 0 })).toThrow(/fast-gradients: the filter-gradient block must be a positive integer, got 0/);
   });
 
   // The fused kernel the models use while training (wasm), against stock conv + add + relu on cpu.

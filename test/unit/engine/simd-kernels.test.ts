@@ -4,7 +4,7 @@ import { compareGradients, makeRng, randomArray, relativeError, useBackend } fro
 import { setSimdKernelsEnabled, simdKernels } from '../../../src-main/engine/simd';
 import { SIMD_KERNELS_WASM_BASE64 } from '../../../src-main/engine/simd/kernels-wasm';
 import { interleavePhases, maxPoolGradient, permute3, reluGradient, reluGradientAndBiasSum, sumLeading } from '../../../src-main/engine/wasm-layout';
-import { conv2dFilterGradient, setFilterGradientBlock, setFilterGradientMethod, setSimdGemmEnabled, DEFAULT_FILTER_GRADIENT_BLOCK } from '../../../src-main/engine/fast-gradients';
+import { conv2dFilterGradient } from '../../../src-main/engine/fast-gradients';
 // @ts-expect-error plain JS build script without type declarations
 import { compileSimdKernels } from '../../../scripts/build-simd-kernels.mjs';
 
@@ -125,18 +125,12 @@ describe('wasm SIMD layout kernels', () => {
   for (const method of ['grid', 'im2col'] as const) {
     it(`conv filter gradient by ${method}: SIMD layout equals the JS layout`, async () => {
       await useBackend('wasm');
-      setFilterGradientMethod(method);
-      setFilterGradientBlock(200);
-      onTestFinished(() => {
-        setFilterGradientMethod('auto');
-        setFilterGradientBlock(DEFAULT_FILTER_GRADIENT_BLOCK);
-      });
       for (const [h, w, ci, co, k, s, pad] of [[9, 8, 3, 8, 3, 1, 'same'], [10, 9, 8, 4, 3, 2, 'same'], [7, 7, 5, 6, 3, 2, 'valid']] as const) {
         const x = tensor([3, h, w, ci], `cx${h}${ci}`) as tf.Tensor4D;
         const outShape = tf.tidy(() => tf.conv2d(x, tf.zeros<tf.Rank.R4>([k, k, ci, co]), s, pad).shape);
         const dy = tensor(outShape, `cdy${h}${ci}`) as tf.Tensor4D;
         const attrs = { strides: [s, s], pad, dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap;
-        const [simd, js] = bothWays(() => conv2dFilterGradient(x, dy, [k, k, ci, co], attrs));
+        const [simd, js] = bothWays(() => conv2dFilterGradient(x, dy, [k, k, ci, co], attrs, { method, block: 200 }));
         expect(relativeError(simd[0], js[0])).toBeLessThan(1e-6);
       }
     });
@@ -145,13 +139,6 @@ describe('wasm SIMD layout kernels', () => {
   for (const method of ['grid', 'im2col'] as const) {
     it(`our GEMM equals XNNPACK's product in the ${method} filter gradient (row tiles with 1-3 rows left, K blocks)`, async () => {
       await useBackend('wasm');
-      setFilterGradientMethod(method);
-      setFilterGradientBlock(100);
-      onTestFinished(() => {
-        setFilterGradientMethod('auto');
-        setFilterGradientBlock(DEFAULT_FILTER_GRADIENT_BLOCK);
-        setSimdGemmEnabled(true);
-      });
       // GEMM rows: im2col kh*kw*ci = 27, 9, 1, 18, 45; grid ci = 3, 1, 1, 2, 5
       for (const [k, ci, co, s] of [[3, 3, 16, 1], [3, 1, 8, 1], [1, 1, 24, 1], [3, 2, 8, 2], [3, 5, 16, 2]]) {
         const x = tensor([3, 7, 9, ci], `g${k}${ci}${co}${s}`) as tf.Tensor4D;
@@ -159,8 +146,7 @@ describe('wasm SIMD layout kernels', () => {
         const dy = tensor(outShape, `gdy${k}${ci}${co}${s}`) as tf.Tensor4D;
         const attrs = { strides: [s, s], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap;
         const run = (ours: boolean) => {
-          setSimdGemmEnabled(ours);
-          const g = conv2dFilterGradient(x, dy, [k, k, ci, co], attrs);
+          const g = conv2dFilterGradient(x, dy, [k, k, ci, co], attrs, { method, block: 100, simdGemm: ours });
           const out = g.dataSync() as Float32Array;
           g.dispose();
           return out;

@@ -1,0 +1,7 @@
+// Fast backward kernels for the tfjs 'wasm' backend (install.ts says why): the public surface.
+export { FAST_WASM_KERNELS, fastGradientsInstalled, installFastGradients, uninstallFastGradients } from './install';
+export { DEFAULT_FILTER_GRADIENT_TUNING, type FilterGradientMethod, type FilterGradientTuning } from './tuning';
+export { conv2dFilterGradient, withoutFilterGradients } from './filter-gradient';
+export { conv2dInputGradient } from './input-gradient';
+export { clearFilterCache } from './filter-cache';
+export { CONV2D_BIAS_RELU_KERNEL, conv2dBiasRelu } from './fused';
