@@ -1,6 +1,6 @@
 // Fast backward kernels for the tfjs 'wasm' backend (install.ts says why): the public surface.
 export { FAST_WASM_KERNELS, fastGradientsInstalled, installFastGradients, uninstallFastGradients } from './install';
-export { DEFAULT_FILTER_GRADIENT_TUNING, type FilterGradientMethod, type FilterGradientTuning } from './tuning';
+export type { FilterGradientMethod, FilterGradientTuning } from './tuning';
 export { conv2dFilterGradient, withoutFilterGradients } from './filter-gradient';
 export { conv2dInputGradient } from './input-gradient';
 export { clearFilterCache } from './filter-cache';
