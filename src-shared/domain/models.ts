@@ -9,6 +9,9 @@ export type ModelSource = z.infer<typeof ModelSource>;
 /** PyTorch families `puma models import --arch` reads (engine/models/pytorch/families.ts builds them). */
 export const PYTORCH_ARCHS = ['resnet18', 'preact-resnet18', 'wrn', 'dm-wrn', 'dm-preact-resnet18'] as const;
 export type PytorchArch = (typeof PYTORCH_ARCHS)[number];
+/** File names read as PyTorch checkpoints (anything else is a TF.js model.json or its folder). */
+export const PYTORCH_EXTENSIONS = ['.pt', '.pth', '.safetensors'] as const;
+export const isPytorchFile = (file: string): boolean => PYTORCH_EXTENSIONS.some((e) => file.trim().toLowerCase().endsWith(e));
 
 /** What `puma models import` and the Models page send. */
 export const ImportModelRequest = z

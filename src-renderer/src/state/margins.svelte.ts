@@ -1,6 +1,6 @@
 import type { DatasetInfo } from '../../../src-shared/domain/datasets';
 import type { MarginGallery, MarginHistogram, MarginMethod, MarginSelection, MarginSetInfo } from '../../../src-shared/domain/margins';
-import type { ImportModelRequestInput, ModelExportFormat, ModelExportResult, ModelInfo } from '../../../src-shared/domain/models';
+import { isPytorchFile, type ImportModelRequestInput, type ModelExportFormat, type ModelExportResult, type ModelInfo } from '../../../src-shared/domain/models';
 import { client } from '../api/client';
 
 /** The Models and Margins pages: margin models, margin sets, a running job and the chosen set. */
@@ -86,8 +86,7 @@ export class MarginsState {
   /** `pytorch`: family and normalisation of a .pt/.pth/.safetensors checkpoint (ignored for model.json). */
   async importModel(path: string, name: string, evaluateOn: number | null, robustEps: number | null, pytorch: { arch?: ImportModelRequestInput['arch']; normalize?: string } = {}): Promise<void> {
     await this.guard(async () => {
-      const isPytorch = /\.(pt|pth|safetensors)$/i.test(path.trim());
-      await client.call('models.import', { path, name, ...(evaluateOn ? { evaluateOn } : {}), ...(robustEps ? { robustEps } : {}), ...(isPytorch ? pytorch : {}) });
+      await client.call('models.import', { path, name, ...(evaluateOn ? { evaluateOn } : {}), ...(robustEps ? { robustEps } : {}), ...(isPytorchFile(path) ? pytorch : {}) });
       this.models = await client.call('models.list', {});
     });
   }

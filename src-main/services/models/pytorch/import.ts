@@ -10,9 +10,7 @@ import { weightsFor, type OnWeights } from '../../../engine/models/pytorch/layer
 import type { LayersArtifacts } from '../files';
 import { readCheckpoint, type Checkpoint } from './checkpoint';
 
-/** File names read as PyTorch checkpoints (everything else is a TF.js model.json). */
-export const PYTORCH_EXTENSIONS = ['.pt', '.pth', '.safetensors'] as const;
-export const isPytorchFile = (file: string): boolean => PYTORCH_EXTENSIONS.some((e) => file.toLowerCase().endsWith(e));
+export { isPytorchFile, PYTORCH_EXTENSIONS } from '../../../../src-shared/domain/models';
 
 /** Keys public classes keep in their state_dict without using them (TRADES' WRN: sub_block1). */
 const UNUSED_KEYS = /^sub_block\d+\./;
