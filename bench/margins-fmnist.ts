@@ -20,7 +20,7 @@ import { computeMarginsChunked } from '../src-main/engine/margins';
 import { forkJobLauncher } from '../src-main/jobs/fork-launcher';
 import { PumaApp } from '../src-main/services/app';
 import { DatasetService } from '../src-main/services/datasets';
-import { MarginService, estimatorSpec } from '../src-main/services/margins';
+import { estimatorSpec } from '../src-main/services/margins';
 import { fileSaveHandler, ModelService } from '../src-main/services/models';
 import { trainedCnnSmall, type TrainedModelInfo } from './margins-model';
 import { MarginParams } from '../src-shared/domain/margins';
@@ -70,7 +70,7 @@ async function main() {
     const out: Record<string, unknown> = { bench: 'margins-fmnist', backend: engine.backend, device: engine.device, model: `cnn-small (${info.params} params, ${trained ? `trained on ${trained.trainCount} images × ${trained.epochs} epochs, held-out accuracy ${trained.heldOutAccuracy.toFixed(3)}` : 'random weights'})`, n, batch, params, load: os.loadavg()[0] };
 
     if (values.job) {
-      const margins = new MarginService(app.db, app.dataDir, (kind, config, name) => app.startRun(kind, config, name));
+      const margins = app.margins;
       for (const method of methods) {
         const t0 = performance.now();
         const started = margins.start({ datasetId: fmnist.id, modelId: info.id, method, params, chunkSize: 1024, batchSize: batch, workers: Number(values.workers), backend: values.backend });

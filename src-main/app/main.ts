@@ -6,7 +6,6 @@ import { app, BrowserWindow, dialog, ipcMain, session, shell, utilityProcess } f
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PumaApp } from '../services/app';
-import { setPathPicker } from '../services/datasets/handlers';
 import { defaultDbPath } from '../paths';
 import { entryFile } from '../processes';
 import { forwardEvents, registerIpcHandlers } from '../transport/ipc';
@@ -64,10 +63,10 @@ export async function startElectronApp(): Promise<void> {
 
   const win = new BrowserWindow(mainWindowOptions(path.join(here, '../preload/index.cjs')));
   // 'dialog.pickPath': the only way the window names a file to import (main remembers the choice)
-  setPathPicker(puma, async ({ kind, title }) => {
+  puma.pathPicker = async ({ kind, title }) => {
     const r = await dialog.showOpenDialog(win, { title, properties: [kind === 'folder' ? 'openDirectory' : 'openFile'] });
     return r.canceled ? null : (r.filePaths[0] ?? null);
-  });
+  };
   forwardEvents(puma, (channel, message) => {
     if (!win.isDestroyed()) win.webContents.send(channel, message);
   });

@@ -8,11 +8,10 @@ import { describeIssues } from '../../src-shared/domain/field-errors';
 import { PERCEPTRON_FIELDS } from '../../src-shared/domain/form-fields';
 import { PERCEPTRON_DOCS } from '../../src-shared/domain/parameter-docs';
 import { PerceptronConfig, type PerceptronPoint } from '../../src-shared/domain/perceptron';
-import { forkJobLauncher } from '../jobs/fork-launcher';
 import { defaultDbPath } from '../paths';
-import { PumaApp } from '../services/app';
 import { APP_ROOT } from '../services/system';
 import { startHttpServer } from '../transport/http';
+import { openCliApp } from './app';
 import { CliError, parseNumber, parseNumberList, printRunProgress } from './args';
 import { checkLogFolder, takeDebugFlag } from './errors';
 import { exportCommand, EXPORT_USAGE, sweep, SWEEP_USAGE } from './commands/experiments';
@@ -40,15 +39,12 @@ ${BENCH_USAGE}
 The experiment log is --db, else $PUMA_DB, else ${defaultDbPath()}.
 Bad input exits 2 with a message; add --debug to any command to see stack traces.`;
 
-function openApp(db: string | undefined, mode: 'browser' = 'browser'): PumaApp {
-  return new PumaApp({ dbPath: db ? path.resolve(db) : defaultDbPath(), launcher: forkJobLauncher(), mode });
-}
 
 const print = (obj: unknown): void => void process.stdout.write(JSON.stringify(obj) + '\n');
 
 async function serve(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { port: { type: 'string' }, db: { type: 'string' } } });
-  const app = openApp(values.db);
+  const app = openCliApp(values.db);
   app.start();
   const server = await startHttpServer({
     app,
@@ -101,7 +97,7 @@ async function perceptron(argv: string[]): Promise<void> {
     const problems = describeIssues(parsed.error.issues, input, PERCEPTRON_DOCS, PERCEPTRON_FIELDS).map((i) => i.message);
     throw new CliError(`Invalid perceptron settings: ${problems.join('; ')}`);
   }
-  const app = openApp(values.db);
+  const app = openCliApp(values.db);
   try {
     const runId = app.startRun('perceptron', parsed.data, 'Perceptron study (CLI)');
     if (!values.json) printRunProgress(app, runId);
@@ -136,7 +132,7 @@ async function runs(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub !== 'list') throw new CliError(`Unknown 'runs' subcommand '${sub ?? ''}'. Try: puma runs list --json`);
   const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false }, db: { type: 'string' } } });
-  const app = openApp(values.db);
+  const app = openCliApp(values.db);
   try {
     const list = app.runs.list();
     if (values.json) print({ runs: list });

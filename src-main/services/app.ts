@@ -1,7 +1,5 @@
 import { z } from 'zod';
 import { BadRequest } from '../errors';
-// path-policy.ts and models/handlers.ts still import it from here (their owners are editing them)
-export { BadRequest } from '../errors';
 import {
   isOperationName,
   operations,
@@ -19,9 +17,16 @@ import type { JobLauncher } from '../jobs/protocol';
 import { dataDir as dataDirFor } from '../paths';
 import { isStorageFault, logInfo, openDatabase, type Db } from '../store/db';
 import { RunsRepo } from '../store/repos/runs';
+import { DatasetImports, type PathPicker } from './datasets/handlers';
+import { DatasetService } from './datasets/service';
+import { ExperimentService } from './experiments';
 import { createHandlers } from './handlers';
+import { MarginService } from './margins/service';
+import { MarginModelRegistry } from './models/registry';
+import { ModelService } from './models/service';
+import { checkNamedFiles, PathPolicy } from './path-policy';
 import { recordRunArtifacts } from './training/artifacts';
-import { checkNamedFiles } from './path-policy';
+import { TrainingService } from './training/service';
 import { APP_VERSION, gitCommit } from './system';
 
 
@@ -41,13 +46,24 @@ export interface PumaAppOptions {
 
 /**
  * The services of PUMA Lab behind one dispatcher. Electron IPC, the HTTP server and the CLI are
- * thin transports over `dispatch`; none has logic of its own.
+ * thin transports over `dispatch`; none has logic of its own. This is the one place that builds
+ * the services: each once, each given only what it uses; handlers and CLI commands take them from here.
  */
 export class PumaApp {
   readonly db: Db;
   readonly runs: RunsRepo;
   readonly runner: JobRunner;
   readonly dataDir: string;
+  readonly paths: PathPolicy;
+  readonly datasets: DatasetService;
+  readonly datasetImports: DatasetImports;
+  readonly models: ModelService;
+  readonly marginModels: MarginModelRegistry;
+  readonly margins: MarginService;
+  readonly training: TrainingService;
+  readonly experiments: ExperimentService;
+  /** The native open dialog behind 'dialog.pickPath'; set by the Electron entry only. */
+  pathPicker: PathPicker | null = null;
   private listeners = new Set<(m: EventMessage) => void>();
   private readonly handlers: Handlers;
 
@@ -71,6 +87,20 @@ export class PumaApp {
       options.concurrency ?? 1,
     );
     this.runner.recordArtifacts = (runId, artifacts) => ({ ...recordRunArtifacts(this.db, runId, artifacts) });
+
+    this.paths = new PathPolicy(this);
+    this.datasets = new DatasetService(this.db, this.dataDir);
+    this.datasetImports = new DatasetImports((name, payload) => this.emit(name, payload));
+    this.models = new ModelService(this.db, this.dataDir, this.datasets);
+    this.marginModels = new MarginModelRegistry(this.runs, this.models);
+    this.margins = new MarginService(this.db, this.datasets, this.models, (kind, config, name) => this.startRun(kind, config, name));
+    this.training = new TrainingService(this, this.datasets);
+    this.experiments = new ExperimentService(this, this.training);
+    // A margin-model train run that finishes while the app runs becomes a margin model right away.
+    this.onEvent((m) => {
+      if (m.name !== 'run.status' || (m.payload as Events['run.status']).status !== 'finished') return;
+      this.marginModels.registerFinished().catch((e: Error) => console.error(`src-main/services/app.ts: registering margin models: ${e.message}`));
+    });
     this.handlers = createHandlers(this);
   }
 
@@ -102,7 +132,7 @@ export class PumaApp {
     if (!parsed.success) throw new BadRequest(`Invalid request for ${op}: ${z.prettifyError(parsed.error)}`);
     const handler = this.handlers[op] as (req: unknown) => unknown;
     // every file a request names passes the one path policy before any handler sees it
-    return await handler(checkNamedFiles(this, op, parsed.data));
+    return await handler(checkNamedFiles(this.paths, op, parsed.data));
   }
 
   emit<K extends EventName>(name: K, payload: Events[K]): void {

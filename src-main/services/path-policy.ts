@@ -15,7 +15,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { OperationName } from '../../src-shared/api/contract';
-import { BadRequest, type PumaApp } from './app';
+import { BadRequest } from '../errors';
+import type { PumaApp } from './app';
 import { MarginsRepo } from '../store/repos/margins';
 import { DEFAULT_SYSTEM_ROOTS } from './datasets/service';
 
@@ -48,6 +49,9 @@ function realOrNull(p: string): string | null {
   }
 }
 
+/** A path outside the allowed folders (as opposed to a missing or malformed one). */
+export class PathRefused extends Error {}
+
 /**
  * The real path of `p` when it lies inside one of `allowedRoots`, symlinks resolved; throws
  * otherwise. A path outside every root (as written) is refused without touching it; a missing
@@ -64,7 +68,7 @@ export function assertUserChosenPath(p: string, allowedRoots: readonly string[])
     if (real && real !== lexical) roots.push(real);
   }
   const refuse = (): never => {
-    throw new Error(`${p}: refused: the path is outside the folders you chose (${allowedRoots.join(', ') || 'none'})`);
+    throw new PathRefused(`${p}: refused: the path is outside the folders you chose (${allowedRoots.join(', ') || 'none'})`);
   };
   if (!roots.some((r) => inside(r, abs))) refuse();
   const realRoots = allowedRoots.map((r) => realOrNull(path.resolve(r))).filter((r): r is string => r !== null);
@@ -134,7 +138,7 @@ export class PathPolicy {
   /** Real paths the user picked in a native dialog (Electron). */
   readonly picked = new Set<string>();
 
-  constructor(private readonly app: PumaApp) {}
+  constructor(private readonly app: Pick<PumaApp, 'db' | 'dataDir' | 'options'>) {}
 
   roots(): string[] {
     const data = [this.app.dataDir];
@@ -161,8 +165,7 @@ export class PathPolicy {
     try {
       return assertUserChosenPath(p, this.roots());
     } catch (e) {
-      const msg = (e as Error).message;
-      throw new BadRequest(`${field}: ${msg}.${/refused/.test(msg) ? this.hint() : ''}`);
+      throw new BadRequest(`${field}: ${(e as Error).message}.${e instanceof PathRefused ? this.hint() : ''}`);
     }
   }
 
@@ -213,7 +216,7 @@ function marginSetId(value: unknown): number | null {
 }
 
 /** The margins file of complete margin set `id` of the log; a BadRequest naming `field` otherwise. */
-export function marginSetFile(app: PumaApp, id: number, field = 'margin_set'): string {
+export function marginSetFile(app: Pick<PumaApp, 'db'>, id: number, field = 'margin_set'): string {
   const set = Number.isSafeInteger(id) && id > 0 ? new MarginsRepo(app.db).get(id) : undefined;
   if (!set) throw new BadRequest(`${field}: margin set ${id} does not exist in the experiment log (Margins page / \`puma margins list\`)`);
   if (set.status !== 'complete' || !set.file) {
@@ -226,19 +229,10 @@ export function marginSetFile(app: PumaApp, id: number, field = 'margin_set'): s
  * A config with `margin_set` given as an id replaced by that set's file (paths left as they are):
  * what the CLI needs, where any path is the user's own.
  */
-export function marginSetIdsToFiles(app: PumaApp, config: unknown, field = 'margin_set'): unknown {
+export function marginSetIdsToFiles(app: Pick<PumaApp, 'db'>, config: unknown, field = 'margin_set'): unknown {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) return config;
   const id = marginSetId((config as Record<string, unknown>).margin_set);
   return id === null ? config : { ...config, margin_set: marginSetFile(app, id, field) };
-}
-
-const policies = new WeakMap<PumaApp, PathPolicy>();
-
-/** The one PathPolicy of an app. */
-export function pathPolicy(app: PumaApp): PathPolicy {
-  let p = policies.get(app);
-  if (!p) policies.set(app, (p = new PathPolicy(app)));
-  return p;
 }
 
 type Req = Record<string, unknown>;
@@ -260,9 +254,9 @@ const NAMED_FILES: Partial<Record<OperationName, (p: PathPolicy, req: Req) => Re
 };
 
 /** Applies the path policy to a validated request (unchanged for operations that name no file). */
-export function checkNamedFiles(app: PumaApp, op: OperationName, req: unknown): unknown {
+export function checkNamedFiles(policy: PathPolicy, op: OperationName, req: unknown): unknown {
   const rewrite = NAMED_FILES[op];
-  return rewrite ? rewrite(pathPolicy(app), req as Req) : req;
+  return rewrite ? rewrite(policy, req as Req) : req;
 }
 
 /**

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { PumaApp } from '../services/app';
 import { jsonDepth, LIMITS } from '../services/limits';
-import { pathPolicy, scrubMessage } from '../services/path-policy';
+import { scrubMessage } from '../services/path-policy';
 import { APP_ROOT } from '../services/system';
 import { answerFor, INTERNAL_MESSAGE } from '../errors';
 
@@ -103,7 +103,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
     json(res, status, { error });
   };
   /** Messages as answered: no stack frames, no paths outside the user's folders. */
-  const scrub = (text: string): string => scrubMessage(text, pathPolicy(opts.app).roots(), APP_ROOT);
+  const scrub = (text: string): string => scrubMessage(text, opts.app.paths.roots(), APP_ROOT);
   /** Run records and events carry `error` texts written by jobs (a trace, possibly): scrubbed too. */
   const scrubErrors = (value: unknown, depth = 0): unknown => {
     // errors sit near the top (a run, a list of runs, an event): metric series below are not walked

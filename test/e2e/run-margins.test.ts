@@ -12,7 +12,6 @@ import type { TrainRunResult } from '../../src-shared/domain/training';
 import { forkJobLauncher } from '../../src-main/jobs/fork-launcher';
 import { PumaApp } from '../../src-main/services/app';
 import { DatasetService } from '../../src-main/services/datasets';
-import { TrainingService } from '../../src-main/services/training/service';
 import { startHttpServer, type RunningServer } from '../../src-main/transport/http';
 import { launchChromium } from '../helpers/browser';
 import { tempDir } from '../helpers/tmp';
@@ -55,12 +54,12 @@ beforeAll(async () => {
     dataset: 'toy', arch: 'mlp', width: 16, depth: 1, method: 'pgd_at', eps: 0.1, attack_steps: 1, batch_size: 40, lr: 0.05, epochs: 1,
     strategy: 'puma', prune_ratio: RATIO, margin_model_epochs: 2, margin_method: 'fast', eval_subset: 60, eval_attack_steps: 1, backend: 'cpu', workers: 1,
   };
-  ({ runId } = await new TrainingService(app).start(config, 'PUMA on toy'));
+  ({ runId } = await app.training.start(config, 'PUMA on toy'));
   const status = await app.runner.waitFor(runId);
   if (status !== 'finished') throw new Error(`the PUMA run ended ${status}: ${app.runs.get(runId).error}`);
   result = app.runs.get(runId).result as TrainRunResult;
   // A second run with a higher ratio reuses the same set (cached margins).
-  ({ runId: secondRunId } = await new TrainingService(app).start({ ...config, prune_ratio: 0.5 }, 'PUMA 50 % on toy'));
+  ({ runId: secondRunId } = await app.training.start({ ...config, prune_ratio: 0.5 }, 'PUMA 50 % on toy'));
   if ((await app.runner.waitFor(secondRunId)) !== 'finished') throw new Error(`the second run ended ${app.runs.get(secondRunId).status}`);
 
   server = await startHttpServer({ app, staticDir: path.resolve('out/renderer') });

@@ -11,7 +11,6 @@ import type { DatasetPreview } from '../../src-shared/api/ops/datasets';
 import type { DatasetInfo } from '../../src-shared/domain/datasets';
 import { forkJobLauncher } from '../../src-main/jobs/fork-launcher';
 import { PumaApp } from '../../src-main/services/app';
-import { setPathPicker } from '../../src-main/services/datasets/handlers';
 import { browserImportRoots } from '../../src-main/services/path-policy';
 import { tempDir } from '../helpers/tmp';
 import { idxFile, pseudoBytes, write } from '../unit/datasets/writers';
@@ -177,10 +176,10 @@ describe('datasets operations in the Electron app', () => {
     await expect(desktop.dispatch('datasets.import', { path: idxDir, name: 'tiny' })).rejects.toThrow(/refused[\s\S]*Browse/);
 
     const picks: Array<string | null> = [null, idxDir];
-    setPathPicker(desktop, async (req) => {
+    desktop.pathPicker = async (req) => {
       expect(req.kind).toBe('folder');
       return picks.shift() ?? null;
-    });
+    };
     expect(await desktop.dispatch('dialog.pickPath', { kind: 'folder' })).toEqual({ path: null });
     expect(await desktop.dispatch('dialog.pickPath', { kind: 'folder', title: 'Choose a dataset' })).toEqual({ path: fs.realpathSync(idxDir) });
 

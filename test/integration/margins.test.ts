@@ -41,7 +41,7 @@ beforeAll(async () => {
   ({ dir, cleanup } = tempDir('puma-margins-'));
   ({ images, labels } = syntheticDataset());
   app = new PumaApp({ dbPath: path.join(dir, 'log.db'), launcher: forkJobLauncher(), mode: 'browser' });
-  margins = new MarginService(app.db, app.dataDir, (kind, config, name) => app.startRun(kind, config, name));
+  margins = app.margins;
   const npz = write(dir, 'toy.npz', zipFile({ 'image.npy': npyFile('|u1', [N, ...SHAPE], images), 'label.npy': npyFile('<i8', [N], int64Labels(labels)) }));
   await new DatasetService(app.db, app.dataDir).importDataset({ path: npz, name: 'toy', classNames: ['top', 'middle', 'bottom'] });
 });

@@ -15,7 +15,6 @@ import { readNpyFloat32 } from '../../src-main/engine/margins';
 import { forkJobLauncher } from '../../src-main/jobs/fork-launcher';
 import { PumaApp } from '../../src-main/services/app';
 import { DatasetService } from '../../src-main/services/datasets';
-import { TrainingService } from '../../src-main/services/training/service';
 import { recordRunArtifacts } from '../../src-main/services/training/artifacts';
 import { openDatabase, schemaVersion } from '../../src-main/store/db';
 import { migrations, NEWEST_VERSION } from '../../src-main/store/migrations';
@@ -122,7 +121,7 @@ const base = {
 };
 
 async function train(over: Record<string, unknown>): Promise<{ runId: number; result: TrainRunResult }> {
-  const { runId } = await new TrainingService(app).start({ ...base, ...over }, `puma ${JSON.stringify(over)}`);
+  const { runId } = await app.training.start({ ...base, ...over }, `puma ${JSON.stringify(over)}`);
   const status = await app.runner.waitFor(runId);
   expect(status, app.runs.get(runId).error ?? '').toBe('finished');
   return { runId, result: app.runs.get(runId).result as TrainRunResult };
@@ -228,7 +227,7 @@ describe("a PUMA run's margin model and margin set", () => {
   }, 180_000);
 
   it('keeps the ids across a cancel and a resume', async () => {
-    const training = new TrainingService(app);
+    const training = app.training;
     const { runId } = await training.start({ ...base, strategy: 'puma', prune_ratio: 0.3, epochs: 6 }, 'cancel then resume');
     // Cancelled once its ids are in the result (the cached margins make that quick), mid-training.
     for (let i = 0; i < 600 && (app.runs.get(runId).result as TrainRunResult | null)?.margin_set_id == null; i++) await new Promise((r) => setTimeout(r, 50));

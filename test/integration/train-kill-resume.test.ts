@@ -42,7 +42,7 @@ beforeAll(async () => {
   const t = tempDir('puma-kill-');
   cleanup = t.cleanup;
   app = new PumaApp({ dbPath: path.join(t.dir, 'log.db'), launcher: forkJobLauncher(), mode: 'browser' });
-  training = new TrainingService(app);
+  training = app.training;
 });
 afterAll(() => {
   app?.close();

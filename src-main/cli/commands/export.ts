@@ -5,12 +5,9 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { forkJobLauncher } from '../../jobs/fork-launcher';
-import { defaultDbPath } from '../../paths';
-import { PumaApp } from '../../services/app';
 import { formatFromFileName, TABLE_FORMATS, writeExportFile, type TableFormat } from '../../services/export';
-import { experimentService } from '../../services/experiments/handlers';
 import { TABLE_METRICS } from '../../../src-shared/domain/metrics';
+import { openCliApp } from '../app';
 import { CliError } from '../args';
 
 export const EXPORT_USAGE = `  puma export (--runs ID,... | --experiment ID) --group-by key,... --metrics ${TABLE_METRICS.join(',')}
@@ -56,10 +53,10 @@ export async function exportCommand(argv: string[]): Promise<void> {
   const digits = values.digits !== undefined ? Number(values.digits) : undefined;
   if (digits !== undefined && (!Number.isInteger(digits) || digits < 0 || digits > 12)) throw new CliError(`--digits expects an integer 0..12, got '${values.digits}'.`);
 
-  const app = new PumaApp({ dbPath: values.db ? path.resolve(values.db) : defaultDbPath(), launcher: forkJobLauncher(), mode: 'browser' });
+  const app = openCliApp(values.db);
   let text: string;
   try {
-    const service = experimentService(app);
+    const service = app.experiments;
     const selection = { runIds: ids, experimentId };
     if (values.raw) {
       if (format !== 'csv' && format !== 'json') throw new CliError(`--raw exports csv or json, not '${format}'.`);

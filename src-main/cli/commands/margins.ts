@@ -3,10 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { MarginMethod, MarginNorm } from '../../../src-shared/domain/margins';
 import { writeNpyFloat32 } from '../../engine/margins';
-import { forkJobLauncher } from '../../jobs/fork-launcher';
-import { defaultDbPath } from '../../paths';
-import { PumaApp } from '../../services/app';
-import { MarginService } from '../../services/margins';
+import { openCliApp } from '../app';
 import { CliError, parseNumber, printRunProgress } from '../args';
 
 export const MARGINS_USAGE = `  puma margins --dataset D --model M --method deepfool|fast [--norm linf|l2] [--split train] [--eps E]
@@ -26,9 +23,9 @@ async function listCommand(argv: string[]): Promise<void> {
   } catch (e) {
     throw new CliError(`${(e as Error).message}\n${MARGINS_USAGE}`);
   }
-  const app = new PumaApp({ dbPath: values.db ? path.resolve(values.db) : defaultDbPath(), launcher: forkJobLauncher(), mode: 'browser' });
+  const app = openCliApp(values.db);
   try {
-    const service = new MarginService(app.db, app.dataDir, (kind, config, name) => app.startRun(kind, config, name));
+    const service = app.margins;
     const datasets = new Map(service.datasets.list().map((d) => [d.id, d.name]));
     const models = new Map(service.models.list().map((m) => [m.id, m.name]));
     const rows = service.list().map((s) => ({
@@ -104,9 +101,9 @@ export async function marginsCommand(argv: string[]): Promise<void> {
     }).filter(([, v]) => v !== undefined),
   );
 
-  const app = new PumaApp({ dbPath: values.db ? path.resolve(values.db) : defaultDbPath(), launcher: forkJobLauncher(), mode: 'browser' });
+  const app = openCliApp(values.db);
   try {
-    const service = new MarginService(app.db, app.dataDir, (kind, config, name) => app.startRun(kind, config, name));
+    const service = app.margins;
     const started = service.start({
       datasetId: values.dataset,
       modelId: values.model,

@@ -8,11 +8,8 @@ import type { Events } from '../../../src-shared/api/contract';
 import { metricInfo, TABLE_METRICS } from '../../../src-shared/domain/metrics';
 import { RunKind, type RunStatus } from '../../../src-shared/domain/runs';
 import { applySetArgs, parseGridArgs } from '../../../src-shared/method/sweep';
-import { forkJobLauncher } from '../../jobs/fork-launcher';
-import { defaultDbPath } from '../../paths';
-import { PumaApp } from '../../services/app';
-import { experimentService } from '../../services/experiments/handlers';
 import { getPreset, readPreset } from '../../services/experiments/presets';
+import { openCliApp } from '../app';
 import { CliError, parseNumber } from '../args';
 
 export const SWEEP_USAGE = `  puma sweep (--preset NAME | --config FILE) --grid key=v1,v2 [--grid ...] [--set key=value ...]
@@ -51,14 +48,9 @@ export async function sweep(argv: string[]): Promise<void> {
   } catch (err) {
     throw new CliError((err as Error).message);
   }
-  const app = new PumaApp({
-    dbPath: values.db ? path.resolve(values.db) : defaultDbPath(),
-    launcher: forkJobLauncher(),
-    mode: 'browser',
-    concurrency: values.concurrency !== undefined ? parseNumber('concurrency', values.concurrency, 1) : undefined,
-  });
+  const app = openCliApp(values.db, { concurrency: values.concurrency !== undefined ? parseNumber('concurrency', values.concurrency, 1) : undefined });
   try {
-    const service = experimentService(app);
+    const service = app.experiments;
     const name = values.name ?? `sweep ${values.preset ?? path.basename(values.config!)} ${Object.keys(grid).join('×') || 'single'}`;
     let created;
     try {

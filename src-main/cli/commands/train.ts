@@ -4,16 +4,12 @@
  * exactly one JSON object: {run_id, status, metrics: {clean_acc, robust_acc_pgd, robust_acc_cw},
  * backend, seconds, margin_model_id, margin_set_id}; progress goes to stderr.
  */
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { TrainRunResult } from '../../../src-shared/domain/training';
 import { applySetArgs } from '../../../src-shared/method/sweep';
-import { forkJobLauncher } from '../../jobs/fork-launcher';
-import { defaultDbPath } from '../../paths';
-import { PumaApp } from '../../services/app';
 import { readJsonFile } from '../../services/limits';
 import { readPresetRaw } from '../../services/training/presets';
-import { TrainingService } from '../../services/training/service';
+import { openCliApp } from '../app';
 import { CliError, printRunProgress } from '../args';
 
 export const TRAIN_USAGE = `  puma train (--config FILE.json | --preset laptop|paper) [--set key=value ...] [--name NAME]
@@ -56,10 +52,10 @@ export async function trainCommand(argv: string[]): Promise<void> {
   if (resumeId === undefined && (values.config === undefined) === (values.preset === undefined)) {
     throw new CliError(`Give exactly one of --config FILE.json or --preset NAME.\n\n${TRAIN_USAGE}`);
   }
-  const app = new PumaApp({ dbPath: values.db ? path.resolve(values.db) : defaultDbPath(), launcher: forkJobLauncher(), mode: 'browser' });
+  const app = openCliApp(values.db);
   const started = Date.now();
   try {
-    const training = new TrainingService(app);
+    const training = app.training;
     let runId: number;
     if (resumeId !== undefined) {
       runId = training.resume(resumeId).runId;

@@ -2,91 +2,67 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import type { ActiveDatasetImport, DatasetImportStarted, datasetOperations } from '../../../src-shared/api/ops/datasets';
 import type { DatasetInfo } from '../../../src-shared/domain/datasets';
-import { BadRequest } from '../../errors';
+import { BadRequest, Conflict } from '../../errors';
 import type { DomainHandlers, PumaApp } from '../app';
+import type { PathPolicy } from '../path-policy';
 import { yieldToEventLoop } from './bytes';
 import { detectFormat, TAR_NAME } from './detect';
-import { pathPolicy } from '../path-policy';
-import { DatasetService, type ProgressFn } from './service';
+import type { DatasetService, ProgressFn } from './service';
 
 /** Answers 'dialog.pickPath' with a native open dialog (set by the Electron entry only). */
 export type PathPicker = (req: { kind: 'file' | 'folder'; title?: string }) => Promise<string | null>;
 
-interface DatasetsContext {
-  service: DatasetService;
-  picker: PathPicker | null;
-  imports: Map<string, ActiveDatasetImport>;
+/** What the dataset operations use. */
+export interface DatasetHandlerDeps {
+  datasets: DatasetService;
+  imports: DatasetImports;
+  paths: PathPolicy;
+  /** The native open dialog (Electron), asked at each call: the Electron entry sets it after start. */
+  picker: () => PathPicker | null;
 }
 
-const contexts = new WeakMap<PumaApp, DatasetsContext>();
+/**
+ * Imports running in the background of the main process (the service streams and yields to the
+ * event loop between chunks), reported as events; `active` answers 'datasets.imports'.
+ */
+export class DatasetImports {
+  readonly active = new Map<string, ActiveDatasetImport>();
 
-function context(app: PumaApp): DatasetsContext {
-  let c = contexts.get(app);
-  if (!c) {
-    c = { service: new DatasetService(app.db, app.dataDir), picker: null, imports: new Map() };
-    contexts.set(app, c);
+  constructor(private readonly emit: PumaApp['emit']) {}
+
+  /** Starts one; the returned promise settles with it (null: it failed, as its end event says). */
+  start(name: string, source: string, work: (onProgress: ProgressFn) => Promise<DatasetInfo>): DatasetImportStarted & { done: Promise<DatasetInfo | null> } {
+    const importId = randomUUID();
+    const active: ActiveDatasetImport = { importId, name: name.trim(), source, fraction: 0, text: 'starting' };
+    this.active.set(importId, active);
+    const done = (async () => {
+      try {
+        // the reader's first chunk is synchronous work: let the caller's answer go out before it
+        await yieldToEventLoop();
+        const dataset = await work((fraction, text) => {
+          active.fraction = fraction;
+          active.text = text;
+          this.emit('datasets.progress', { importId, fraction, text });
+        });
+        this.active.delete(importId);
+        this.emit('datasets.imported', { importId, dataset, error: null });
+        return dataset;
+      } catch (e) {
+        this.active.delete(importId);
+        this.emit('datasets.imported', { importId, dataset: null, error: (e as Error).message });
+        return null;
+      }
+    })();
+    return { importId, done };
   }
-  return c;
-}
-
-/** The one DatasetService of an app. */
-export function datasetService(app: PumaApp): DatasetService {
-  return context(app).service;
-}
-
-/** Called by the Electron entry: from then on 'dialog.pickPath' opens a native dialog. */
-export function setPathPicker(app: PumaApp, picker: PathPicker): void {
-  context(app).picker = picker;
-}
-
-/** Where a renderer-supplied path may point (the one path policy decides; kept for callers). */
-export function allowedImportRoots(app: PumaApp): string[] {
-  return pathPolicy(app).roots();
 }
 
 function assertNameFree(service: DatasetService, name: string): void {
   const clash = service.repo.getByName(name.trim());
-  if (clash) throw new BadRequest(`A dataset named "${name.trim()}" already exists (id ${clash.id}); choose another name`);
+  if (clash) throw new Conflict(`A dataset named "${name.trim()}" already exists (id ${clash.id}); choose another name`);
 }
 
-/**
- * Runs an import in the background of the main process (the service streams and yields to the
- * event loop between chunks) and reports it as events. The returned promise settles with it.
- */
-function startImport(
-  app: PumaApp,
-  name: string,
-  source: string,
-  work: (onProgress: ProgressFn) => Promise<DatasetInfo>,
-): DatasetImportStarted & { done: Promise<DatasetInfo | null> } {
-  const { imports } = context(app);
-  const importId = randomUUID();
-  const active: ActiveDatasetImport = { importId, name: name.trim(), source, fraction: 0, text: 'starting' };
-  imports.set(importId, active);
-  const done = (async () => {
-    try {
-      // the reader's first chunk is synchronous work: let the caller's answer go out before it
-      await yieldToEventLoop();
-      const dataset = await work((fraction, text) => {
-        active.fraction = fraction;
-        active.text = text;
-        app.emit('datasets.progress', { importId, fraction, text });
-      });
-      imports.delete(importId);
-      app.emit('datasets.imported', { importId, dataset, error: null });
-      return dataset;
-    } catch (e) {
-      imports.delete(importId);
-      app.emit('datasets.imported', { importId, dataset: null, error: (e as Error).message });
-      return null;
-    }
-  })();
-  return { importId, done };
-}
-
-export function datasetHandlers(app: PumaApp): DomainHandlers<keyof typeof datasetOperations> {
-  const ctx = context(app);
-  const s = ctx.service;
+export function datasetHandlers({ datasets: s, imports, paths, picker }: DatasetHandlerDeps): DomainHandlers<keyof typeof datasetOperations> {
   return {
     'datasets.list': () => s.list(),
     'datasets.get': (req) => s.get(req.id),
@@ -103,10 +79,10 @@ export function datasetHandlers(app: PumaApp): DomainHandlers<keyof typeof datas
           throw new BadRequest((e as Error).message);
         }
       }
-      const { importId } = startImport(app, req.name, source, (onProgress) => s.importDataset({ ...req, path: source }, onProgress));
+      const { importId } = imports.start(req.name, source, (onProgress) => s.importDataset({ ...req, path: source }, onProgress));
       return { importId };
     },
-    'datasets.imports': () => [...ctx.imports.values()].map((i) => ({ ...i })),
+    'datasets.imports': () => [...imports.active.values()].map((i) => ({ ...i })),
     'datasets.preview': (req) => {
       const info = s.get(req.id);
       const p = s.previewImages(req.id, { split: req.split, offset: req.offset, count: req.count });
@@ -138,17 +114,18 @@ export function datasetHandlers(app: PumaApp): DomainHandlers<keyof typeof datas
     'datasets.download': (req) => {
       const name = req.name ?? req.dataset;
       assertNameFree(s, name);
-      const { importId } = startImport(app, name, req.dataset, (onProgress) => s.downloadAndImport(req.dataset, name, onProgress));
+      const { importId } = imports.start(name, req.dataset, (onProgress) => s.downloadAndImport(req.dataset, name, onProgress));
       return { importId };
     },
     'dialog.pickPath': async (req) => {
-      if (!ctx.picker) {
+      const pick = picker();
+      if (!pick) {
         throw new BadRequest('Choosing a file needs the desktop app. In browser mode type the path into the form instead.');
       }
-      const picked = await ctx.picker(req);
+      const picked = await pick(req);
       if (picked === null) return { path: null };
       // from now on requests may name this file or folder (and what it holds)
-      return { path: pathPolicy(app).addPicked(picked) };
+      return { path: paths.addPicked(picked) };
     },
   };
 }

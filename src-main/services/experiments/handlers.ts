@@ -1,19 +1,9 @@
 import type { experimentOperations } from '../../../src-shared/api/ops/experiments';
-import type { DomainHandlers, PumaApp } from '../app';
-import { ExperimentService } from './index';
+import type { DomainHandlers } from '../app';
+import type { ExperimentService } from './index';
 import { listPresets } from './presets';
 
-const services = new WeakMap<PumaApp, ExperimentService>();
-
-/** The one ExperimentService of an app (the CLI commands reuse it). */
-export function experimentService(app: PumaApp): ExperimentService {
-  let s = services.get(app);
-  if (!s) services.set(app, (s = new ExperimentService(app)));
-  return s;
-}
-
-export function experimentHandlers(app: PumaApp): DomainHandlers<keyof typeof experimentOperations> {
-  const s = experimentService(app);
+export function experimentHandlers({ experiments: s }: { experiments: ExperimentService }): DomainHandlers<keyof typeof experimentOperations> {
   return {
     'experiments.presets': () => listPresets(),
     'experiments.plan': (req) => s.plan(req),

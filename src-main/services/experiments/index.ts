@@ -21,7 +21,7 @@ import { ExperimentsRepo, lowerIsBetter } from '../../store/repos/experiments';
 import type { PumaApp } from '../app';
 import { exportMetrics, exportTable, type TableFormat } from '../export';
 import { APP_VERSION, gitCommit } from '../system';
-import { TrainingService } from '../training/service';
+import type { TrainingService } from '../training/service';
 import { collectProblems, validateConfig } from './presets';
 import { BadRequest, Conflict } from '../../errors';
 
@@ -124,7 +124,10 @@ export function runMatches(row: RunTableRow, words: string[], where: Record<stri
 export class ExperimentService {
   readonly repo: ExperimentsRepo;
 
-  constructor(private readonly app: PumaApp) {
+  constructor(
+    private readonly app: Pick<PumaApp, 'db' | 'runs' | 'runner' | 'options' | 'emit'>,
+    private readonly training: TrainingService,
+  ) {
     this.repo = new ExperimentsRepo(app.db);
     // The saved concurrency applies unless the app was opened with an explicit one.
     if (app.options.concurrency === undefined) app.runner.setConcurrency(this.repo.queueSettings().concurrency, false);
@@ -152,7 +155,7 @@ export class ExperimentService {
     }
     if (spec.kind === 'train') {
       // As `puma train` does: a system dataset (e.g. Fashion-MNIST) is imported the first time.
-      const training = new TrainingService(this.app);
+      const training = this.training;
       for (const dataset of new Set(plan.configs.map((c) => c.dataset as string | number))) await training.ensureDataset(dataset);
       // margins files are read now, before any run of the sweep exists
       for (const c of plan.configs) training.checkMarginSet(c as unknown as TrainConfig);

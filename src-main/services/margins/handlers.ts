@@ -1,30 +1,23 @@
 import type { marginOperations } from '../../../src-shared/api/ops/margins';
-import type { DomainHandlers, PumaApp } from '../app';
-import { ensureEngine } from '../models/handlers';
+import type { RunsRepo } from '../../store/repos/runs';
+import type { DomainHandlers } from '../app';
+import { ensureEngine } from '../models/registry';
 import { runSelection } from './selection';
-import { MarginService } from './service';
+import type { MarginService } from './service';
 
-const services = new WeakMap<PumaApp, MarginService>();
-
-export function marginServiceOf(app: PumaApp): MarginService {
-  let s = services.get(app);
-  if (!s) services.set(app, (s = new MarginService(app.db, app.dataDir, (kind, config, name) => app.startRun(kind, config, name))));
-  return s;
-}
-
-export function marginHandlers(app: PumaApp): DomainHandlers<keyof typeof marginOperations> {
+export function marginHandlers({ margins, runs }: { margins: MarginService; runs: RunsRepo }): DomainHandlers<keyof typeof marginOperations> {
   return {
-    'margins.list': (req) => marginServiceOf(app).list(req),
-    'margins.get': (req) => marginServiceOf(app).get(req.id),
+    'margins.list': (req) => margins.list(req),
+    'margins.get': (req) => margins.get(req.id),
     'margins.start': (req) => {
-      const { marginSetId, runId } = marginServiceOf(app).start(req);
+      const { marginSetId, runId } = margins.start(req);
       return { marginSetId, runId };
     },
-    'margins.histogram': (req) => marginServiceOf(app).histogram(req.id, { bins: req.bins, eps: req.eps }),
-    'margins.gallery': (req) => marginServiceOf(app).gallery(req.id, req.count),
+    'margins.histogram': (req) => margins.histogram(req.id, { bins: req.bins, eps: req.eps }),
+    'margins.gallery': (req) => margins.gallery(req.id, req.count),
     'margins.selection': async (req) => {
       await ensureEngine(); // the margin model predicts the galleries' classes
-      return runSelection(marginServiceOf(app), app.runs, req);
+      return runSelection(margins, runs, req);
     },
   };
 }

@@ -11,8 +11,8 @@ import {
 import { readNpyFloat32, summarizeMargins } from '../../engine/margins';
 import type { Db } from '../../store/db';
 import { MarginsRepo } from '../../store/repos/margins';
-import { DatasetService } from '../datasets';
-import { ModelService } from '../models';
+import type { DatasetService } from '../datasets';
+import type { ModelService } from '../models';
 import { estimatorSpec, marginSetKey } from './key';
 import { BadRequest, Conflict, NotFound } from '../../errors';
 
@@ -42,12 +42,13 @@ export class MarginService {
 
   constructor(
     db: Db,
-    dataDir: string,
+    datasets: DatasetService,
+    models: ModelService,
     private readonly startRun: StartRun,
   ) {
     this.repo = new MarginsRepo(db);
-    this.datasets = new DatasetService(db, dataDir);
-    this.models = new ModelService(db, dataDir, this.datasets);
+    this.datasets = datasets;
+    this.models = models;
   }
 
   list(filter: { datasetId?: number; modelId?: number } = {}): MarginSetInfo[] {

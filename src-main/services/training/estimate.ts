@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { parseTrainConfig, type TrainConfig } from '../../../src-shared/domain/training';
 import { estimateTrainSeconds, referenceThroughput, throughputFromRun, type Throughput, type TrainEstimate } from '../../../src-shared/method/estimate';
-import type { PumaApp } from '../app';
+import type { RunsRepo } from '../../store/repos/runs';
 import type { DatasetService } from '../datasets/service';
 import { plannedBackend } from '../system';
 
@@ -26,10 +26,10 @@ function datasetSize(datasets: DatasetService, nameOrId: string | number): { cou
 const workersOf = (c: Pick<TrainConfig, 'workers'>, backend: string): number => (NATIVE.has(backend) ? 1 : c.workers === 0 ? os.cpus().length : c.workers);
 
 /** The latest finished train run of this architecture on this backend, as a throughput. */
-function measured(app: PumaApp, datasets: DatasetService, arch: string, backend: string): Throughput | null {
-  for (const summary of app.runs.list({ kind: 'train', limit: 200 })) {
+function measured(runs: RunsRepo, datasets: DatasetService, arch: string, backend: string): Throughput | null {
+  for (const summary of runs.list({ kind: 'train', limit: 200 })) {
     if (summary.status !== 'finished') continue;
-    const run = app.runs.get(summary.id);
+    const run = runs.get(summary.id);
     const c = run.config as TrainConfig;
     const r = run.result as { images_per_second?: number; backend?: string } | null;
     if (c?.arch !== arch || (r?.backend ?? run.backend) !== backend || !r?.images_per_second) continue;
@@ -49,11 +49,11 @@ function measured(app: PumaApp, datasets: DatasetService, arch: string, backend:
   return null;
 }
 
-export function estimateTraining(app: PumaApp, datasets: DatasetService, raw: unknown): TrainEstimate & { backend: string; workers: number } | null {
+export function estimateTraining(runs: RunsRepo, datasets: DatasetService, raw: unknown): TrainEstimate & { backend: string; workers: number } | null {
   const c = parseTrainConfig(raw);
   const backend = c.backend !== 'auto' ? c.backend : plannedBackend().backend;
   const size = datasetSize(datasets, c.dataset);
-  const t = measured(app, datasets, c.arch, backend) ?? referenceThroughput(c.arch, backend);
+  const t = measured(runs, datasets, c.arch, backend) ?? referenceThroughput(c.arch, backend);
   if (!size || !t) return null; // nothing measured to go on: the page says so
   const workers = workersOf(c, backend);
   const pool = Math.min(c.train_subset ?? size.count, size.count);

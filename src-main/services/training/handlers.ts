@@ -1,23 +1,18 @@
 import type { trainingOperations } from '../../../src-shared/api/ops/training';
-import type { DomainHandlers, PumaApp } from '../app';
+import type { RunsRepo } from '../../store/repos/runs';
+import type { DomainHandlers } from '../app';
 import { listPresets } from './presets';
 import { estimateTraining } from './estimate';
-import { TrainingService } from './service';
+import type { TrainingService } from './service';
 
-export function trainingHandlers(app: PumaApp): DomainHandlers<keyof typeof trainingOperations> {
-  let service: TrainingService | null = null;
-  const svc = () => (service ??= new TrainingService(app));
+export function trainingHandlers({ training, runs }: { training: TrainingService; runs: RunsRepo }): DomainHandlers<keyof typeof trainingOperations> {
   return {
     'training.presets': () => listPresets(),
     'training.start': async (req) => {
-      const { runId, config } = await svc().start(req.config, req.name);
+      const { runId, config } = await training.start(req.config, req.name);
       return { runId, config: config as unknown as Record<string, unknown> };
     },
-    'training.estimate': (req) => {
-      return estimateTraining(app, svc().datasets, req.config);
-    },
-    'training.resume': (req) => {
-      return svc().resume(req.id);
-    },
+    'training.estimate': (req) => estimateTraining(runs, training.datasets, req.config),
+    'training.resume': (req) => training.resume(req.id),
   };
 }

@@ -9,19 +9,21 @@ import { parseTrainConfig, type TrainConfig } from '../../../src-shared/domain/t
 import { readLatestCheckpointPosition } from '../../engine/training/checkpoint';
 import { BadRequest, Conflict, NotFound } from '../../errors';
 import type { PumaApp } from '../app';
-import { DatasetService } from '../datasets/service';
+import type { DatasetService } from '../datasets/service';
 import { marginSetIdsToFiles } from '../path-policy';
 import { poolCounts, readMarginFile } from './margin-file';
 import { runDirFor } from './run';
 
 const RESUMABLE = new Set(['cancelled', 'interrupted', 'failed']);
 
-export class TrainingService {
-  readonly datasets: DatasetService;
+/** What the training service uses of the app: the log, its runs and queue, and its events. */
+export type TrainingHost = Pick<PumaApp, 'db' | 'runs' | 'runner' | 'dataDir' | 'options' | 'startRun' | 'emit'>;
 
-  constructor(private readonly app: PumaApp) {
-    this.datasets = new DatasetService(app.db, app.dataDir);
-  }
+export class TrainingService {
+  constructor(
+    private readonly app: TrainingHost,
+    readonly datasets: DatasetService,
+  ) {}
 
   /** The dataset exists, or is a system dataset of that name that gets imported now. */
   async ensureDataset(nameOrId: string | number): Promise<void> {

@@ -7,10 +7,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forkJobLauncher } from '../../../src-main/jobs/fork-launcher';
 import { PumaApp } from '../../../src-main/services/app';
-import { setPathPicker } from '../../../src-main/services/datasets/handlers';
 import { extractTar } from '../../../src-main/services/datasets/formats/tar';
 import { ExpansionBudget } from '../../../src-main/services/limits';
-import { assertUserChosenPath, marginSetIdsToFiles, pathPolicy, resolveInside, scrubMessage } from '../../../src-main/services/path-policy';
+import { assertUserChosenPath, marginSetIdsToFiles, resolveInside, scrubMessage } from '../../../src-main/services/path-policy';
 import { MarginsRepo } from '../../../src-main/store/repos/margins';
 import { tempDir } from '../../helpers/tmp';
 import { tarFile, write } from '../datasets/writers';
@@ -87,7 +86,7 @@ describe('a chosen folder', () => {
       fs.symlinkSync(path.join(idx, 'real.bin'), path.join(idx, 'alias.bin'));
       fs.writeFileSync(path.join(root, 'shared.bin'), 'y');
       fs.symlinkSync(path.join(root, 'shared.bin'), path.join(idx, 'shared.bin'));
-      expect(pathPolicy(app).checkFolder(path.dirname(idx), 'path')).toBe(fs.realpathSync(path.dirname(idx)));
+      expect(app.paths.checkFolder(path.dirname(idx), 'path')).toBe(fs.realpathSync(path.dirname(idx)));
     } finally {
       app.close();
       t.cleanup();
@@ -137,9 +136,9 @@ describe('the policy of the desktop app', () => {
       fs.mkdirSync(modelDir);
       fs.writeFileSync(path.join(modelDir, 'model.json'), 'not json at all');
       await expect(app.dispatch('models.import', { path: modelDir, name: 'm' })).rejects.toThrow(/path: .*refused[\s\S]*Browse/);
-      setPathPicker(app, async () => modelDir);
+      app.pathPicker = async () => modelDir;
       expect(await app.dispatch('dialog.pickPath', { kind: 'folder' })).toEqual({ path: fs.realpathSync(modelDir) });
-      expect(pathPolicy(app).roots()).toContain(fs.realpathSync(modelDir));
+      expect(app.paths.roots()).toContain(fs.realpathSync(modelDir));
       // now it is read (and found wanting), without its text in the message
       const err = await app.dispatch('models.import', { path: modelDir, name: 'm' }).catch((e: Error) => e);
       expect((err as Error).message).toMatch(/model\.json: not valid JSON/);
@@ -169,11 +168,11 @@ describe('margin_set given as a margin set id', () => {
       const pending = repo.create({ ...base, key: 'k-pending' });
       app.db.pragma('foreign_keys = ON');
 
-      expect(pathPolicy(app).configFiles({ strategy: 'puma', margin_set: done }, 'config')).toEqual({ strategy: 'puma', margin_set: file });
-      expect(pathPolicy(app).configFiles({ margin_set: ` ${done} ` }, 'config').margin_set).toBe(file);
-      expect(() => pathPolicy(app).configFiles({ margin_set: pending }, 'config')).toThrow(/config\.margin_set: margin set \d+ is not complete \(0 \/ 1 chunks\)/);
-      expect(() => pathPolicy(app).configFiles({ margin_set: 99 }, 'config')).toThrow(/config\.margin_set: margin set 99 does not exist/);
-      expect(() => pathPolicy(app).gridFiles({ margin_set: [done, path.join(away, 'secret')] }, 'grid')).toThrow(/grid\.margin_set\[1\]: .*refused/);
+      expect(app.paths.configFiles({ strategy: 'puma', margin_set: done }, 'config')).toEqual({ strategy: 'puma', margin_set: file });
+      expect(app.paths.configFiles({ margin_set: ` ${done} ` }, 'config').margin_set).toBe(file);
+      expect(() => app.paths.configFiles({ margin_set: pending }, 'config')).toThrow(/config\.margin_set: margin set \d+ is not complete \(0 \/ 1 chunks\)/);
+      expect(() => app.paths.configFiles({ margin_set: 99 }, 'config')).toThrow(/config\.margin_set: margin set 99 does not exist/);
+      expect(() => app.paths.gridFiles({ margin_set: [done, path.join(away, 'secret')] }, 'grid')).toThrow(/grid\.margin_set\[1\]: .*refused/);
       // the CLI's way in: ids become files, paths stay the user's own
       expect(marginSetIdsToFiles(app, { margin_set: String(done) })).toEqual({ margin_set: file });
       expect(marginSetIdsToFiles(app, { margin_set: path.join(away, 'secret') })).toEqual({ margin_set: path.join(away, 'secret') });

@@ -5,7 +5,6 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PumaApp } from '../../../src-main/services/app';
-import { experimentService } from '../../../src-main/services/experiments/handlers';
 import { tempDir } from '../../helpers/tmp';
 import { fakeLauncher, finishJob } from './fake-launcher';
 
@@ -21,7 +20,7 @@ function openApp(dbPath?: string, concurrency?: number) {
   const fake = fakeLauncher();
   const app = new PumaApp({ dbPath: dbPath ?? path.join(t.dir, 'log.db'), launcher: fake.launcher, mode: 'browser', concurrency });
   cleanups.push(() => app.close(), t.cleanup);
-  return { app, fake, service: experimentService(app), dir: t.dir };
+  return { app, fake, service: app.experiments, dir: t.dir };
 }
 
 describe('queue', () => {

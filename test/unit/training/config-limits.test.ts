@@ -11,7 +11,6 @@ import { parseTrainConfig, TrainConfig } from '../../../src-shared/domain/traini
 import { encodeNpyFloat32 } from '../../../src-main/engine/margins/npy';
 import { PumaApp } from '../../../src-main/services/app';
 import { DatasetService } from '../../../src-main/services/datasets';
-import { ExperimentService } from '../../../src-main/services/experiments';
 import { loadPreset } from '../../../src-main/services/training/presets';
 import { TrainingService } from '../../../src-main/services/training/service';
 import { fakeLauncher } from '../experiments/fake-launcher';
@@ -63,7 +62,7 @@ describe('margin_set files are checked when the run is configured', () => {
     const images = npyFile('|u1', [N, 4, 4, 1], pseudoBytes(N * 16, 3));
     const labels = npyFile('<i8', [N], int64Labels(Array.from({ length: N }, (_, i) => i % 2)));
     await new DatasetService(app.db, app.dataDir).importDataset({ path: write(t.dir, 'toy.npz', zipFile({ 'image.npy': images, 'label.npy': labels })), name: 'toy' });
-    training = new TrainingService(app);
+    training = app.training;
   });
   afterAll(() => {
     app.close();
@@ -115,7 +114,7 @@ describe('margin_set files are checked when the run is configured', () => {
 
   it('a sweep with a bad margins file creates no experiment and no run', async () => {
     const file = write(t.dir, 'sweep-inf.npy', margins(Array.from({ length: N }, (_, i) => (i === 2 ? Infinity : 0.1))));
-    const experiments = new ExperimentService(app);
+    const experiments = app.experiments;
     const before = app.runs.list({}).length;
     await expect(experiments.create({ name: 'sw', kind: 'train', base: config(file), grid: { seed: [0, 1] } })).rejects.toThrow(/sweep-inf\.npy: margin Infinity at index 2/);
     expect(app.runs.list({})).toHaveLength(before);

@@ -8,7 +8,6 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PumaApp } from '../../../src-main/services/app';
 import { runDirFor } from '../../../src-main/services/training/run';
-import { TrainingService } from '../../../src-main/services/training/service';
 import { tempDir } from '../../helpers/tmp';
 import { fakeLauncher } from '../experiments/fake-launcher';
 
@@ -50,7 +49,7 @@ describe('resume drops the stopped attempt’s points past its checkpoint', () =
     // Killed at step 21 (inside epoch 3); the last checkpoint is the end of epoch 2 (step 16).
     const { app, fake, id, runDir } = stoppedRun(21);
     writeLatest(runDir, { globalStep: 16, epoch: 2, batchInEpoch: 0 });
-    new TrainingService(app).resume(id);
+    app.training.resume(id);
     expect(fake.started()).toEqual([id]); // re-queued and started
     expect(steps(app, id, 'train/batch_loss')).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
     expect(steps(app, id, 'train/lr')).toHaveLength(16);
@@ -74,21 +73,21 @@ describe('resume drops the stopped attempt’s points past its checkpoint', () =
   it('continues from a mid-epoch checkpoint (a cancel) at its global step', () => {
     const { app, id, runDir } = stoppedRun(20);
     writeLatest(runDir, { globalStep: 19, epoch: 2, batchInEpoch: 3 });
-    new TrainingService(app).resume(id);
+    app.training.resume(id);
     expect(steps(app, id, 'train/batch_loss').at(-1)).toBe(19);
     expect(steps(app, id, 'train/loss')).toEqual([1, 2]);
   });
 
   it('drops every placed point when there is no checkpoint (the job starts again)', () => {
     const { app, id } = stoppedRun(5);
-    new TrainingService(app).resume(id);
+    app.training.resume(id);
     expect(steps(app, id, 'train/batch_loss')).toEqual([]);
     expect(app.db.prepare(`SELECT COUNT(*) AS n FROM latest_metrics WHERE run_id = ? AND key LIKE 'train/%'`).get(id)).toEqual({ n: 0 });
   });
 
   it('refuses unknown and unresumable runs with a message that says what to do', () => {
     const { app, id } = stoppedRun(3);
-    const training = new TrainingService(app);
+    const training = app.training;
     expect(() => training.resume(id + 100)).toThrow(/Run \d+ does not exist in the experiment log .*log\.db; `puma runs list`/);
     app.runs.finish(id, 'finished');
     expect(() => training.resume(id)).toThrow(/is finished; only cancelled, interrupted or failed runs can be resumed \(start a new run/);
