@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SplitName } from './datasets';
 import type { RunKind } from './runs';
 
 export const MarginMethod = z.enum(['deepfool', 'fast']);
@@ -32,7 +33,7 @@ export type MarginParams = z.infer<typeof MarginParams>;
 export const MarginJobConfig = z
   .object({
     datasetId: z.number().int().positive(),
-    split: z.enum(['train', 'test']).default('train'),
+    split: SplitName.default('train'),
     modelId: z.number().int().positive(),
     method: MarginMethod,
     params: MarginParams.default(MarginParams.parse({})),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SplitName } from './datasets';
 
 export const ModelId = z.number().int().positive();
 
@@ -49,7 +50,7 @@ export interface ModelExportResult {
 
 export const ModelAccuracy = z.object({
   datasetId: z.number().int().positive(),
-  split: z.enum(['train', 'test']),
+  split: SplitName,
   count: z.number().int().nonnegative(),
   clean: z.number(),
   /** PGD-20 L∞ accuracy at `robustEps`; null when not measured. */

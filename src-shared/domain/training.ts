@@ -6,13 +6,20 @@
 import { z } from 'zod';
 import type { PhaseProgress } from './phases';
 import { fieldSpecs, parseWithDocs } from './field-errors';
+import { MarginMethod } from './margins';
 import { TRAIN_DOCS } from './parameter-docs';
 
 export const TRAIN_ARCHITECTURES = ['mlp', 'cnn-small', 'resnet18', 'preact-resnet18', 'wrn'] as const;
 export const TRAIN_METHODS = ['standard', 'pgd_at', 'trades'] as const;
 export const PRUNING_STRATEGIES = ['none', 'random', 'pe', 'pd', 'pe_pd', 'puma', 'online_puma'] as const;
+/** What PE / PD rank by: the margin (high = easy) or classification difficulty (high = difficult). */
+export const PRUNING_SCORES = ['margin', 'cd'] as const;
+export type PruningScore = (typeof PRUNING_SCORES)[number];
 export type TrainMethod = (typeof TRAIN_METHODS)[number];
 export type PruningStrategy = (typeof PRUNING_STRATEGIES)[number];
+/** The strategies that prune by a per-sample score (`score`: the margin or CD). */
+export const SCORED_STRATEGIES = ['pe', 'pd', 'pe_pd'] as const satisfies readonly PruningStrategy[];
+export const isScoredStrategy = (s: PruningStrategy): s is (typeof SCORED_STRATEGIES)[number] => (SCORED_STRATEGIES as readonly string[]).includes(s);
 
 /** "8/255", "0.1", 0.1 → a number; anything else is left for zod to reject. */
 function fraction(value: unknown): unknown {
@@ -78,7 +85,7 @@ export const TrainConfig = z
     /** pe_pd: share pruned from the difficult end (prune_ratio is the easy end). */
     pd_ratio: z.number().min(0).max(0.99).default(0),
     /** Pruning score for pe / pd / pe_pd: the margin, or classification difficulty (CD). */
-    score: z.enum(['margin', 'cd']).default('margin'),
+    score: z.enum(PRUNING_SCORES).default('margin'),
     /**
      * Threshold form instead of a ratio (pe / pd): pe+cd removes CD < t, pe+margin removes m > t,
      * pd+margin removes m < t (t = eps: "margin < ε"), pd+cd removes CD ≥ t.
@@ -92,7 +99,7 @@ export const TrainConfig = z
     margin_model: positiveInt.nullable().default(null),
     /** A stored margins file (.npy, one float32 per pool sample); overrides margin_model. */
     margin_set: z.string().min(1).max(TRAIN_LIMITS.text).nullable().default(null),
-    margin_method: z.enum(['deepfool', 'fast']).default('deepfool'),
+    margin_method: MarginMethod.default('deepfool'),
     /** Epochs of the margin model (or the CD recording run) when the app trains it itself. */
     margin_model_epochs: upTo(TRAIN_LIMITS.epochs).default(2),
     /** Train run id that recorded per-sample correctness (for score = cd); null = record it first. */

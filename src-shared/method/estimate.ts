@@ -4,7 +4,7 @@
  * backend) or, failing that, the benchmark numbers in README. It is an estimate: the UI says so.
  * Pure: no Node, no DOM.
  */
-import type { TrainConfig } from '../domain/training';
+import { isScoredStrategy, type TrainConfig } from '../domain/training';
 
 /**
  * One attack step (an input gradient) costs about 0.7 of a training step: README's cnn-small
@@ -80,7 +80,7 @@ export interface TrainEstimate {
 
 /** Which strategies compute margins before training (and train a margin model when none is given). */
 export function needsMargins(c: Pick<TrainConfig, 'strategy' | 'score' | 'margin_model' | 'margin_set'>): { margins: boolean; model: boolean } {
-  const margins = c.strategy === 'puma' || (['pe', 'pd', 'pe_pd'].includes(c.strategy) && c.score === 'margin');
+  const margins = c.strategy === 'puma' || (isScoredStrategy(c.strategy) && c.score === 'margin');
   return { margins: margins && c.margin_set == null, model: margins && c.margin_set == null && c.margin_model == null };
 }
 

@@ -5,16 +5,14 @@
  * Conventions: the margin is "high = easy"; CD is "high = difficult". Ties are broken by a seeded
  * random order so equal scores (CD = 0 for most samples) are not pruned by position.
  */
+import type { PruningScore, PruningStrategy } from '../domain/training';
 import { epsilonsForMargins } from './epsilon';
 import { SeededRandom } from './random';
 
 const FILE = 'src-shared/method/pruning.ts';
 
-export type PruneStrategy = 'none' | 'random' | 'pe' | 'pd' | 'pe_pd' | 'puma' | 'online_puma';
-export type PruneScore = 'margin' | 'cd';
-
 export interface PruneOptions {
-  strategy: PruneStrategy;
+  strategy: PruningStrategy;
   poolSize: number;
   /** Share removed (pe, pd, random, puma; the easy end for pe_pd). */
   ratio: number;
@@ -22,7 +20,7 @@ export interface PruneOptions {
   pdRatio?: number;
   /** Margins (score = margin) or CD values (score = cd), one per pool sample. */
   scores?: ArrayLike<number> | null;
-  score?: PruneScore;
+  score?: PruningScore;
   /** Threshold form for pe / pd (see TrainConfig.threshold); replaces the ratio. */
   threshold?: number | null;
   seed?: number;
@@ -44,7 +42,7 @@ function fail(problem: string): never {
 }
 
 /** Pool indices ordered from easiest to most difficult (seeded tie-break). */
-export function orderByEase(scores: ArrayLike<number>, score: PruneScore, seed = 0): Int32Array {
+export function orderByEase(scores: ArrayLike<number>, score: PruningScore, seed = 0): Int32Array {
   const n = scores.length;
   const rng = new SeededRandom(seed);
   const tie = new Float64Array(n);
@@ -75,7 +73,7 @@ function needScores(o: PruneOptions): ArrayLike<number> {
 }
 
 /** Removal by threshold (the paper's "CD < 0.02" and "margin < ε" forms). */
-function thresholdMask(scores: ArrayLike<number>, score: PruneScore, easy: boolean, t: number): Uint8Array {
+function thresholdMask(scores: ArrayLike<number>, score: PruningScore, easy: boolean, t: number): Uint8Array {
   const mask = new Uint8Array(scores.length);
   for (let i = 0; i < scores.length; i++) {
     const s = scores[i]!;
@@ -114,7 +112,7 @@ export function selectPruned(o: PruneOptions): PruneResult {
     case 'pe_pd':
     case 'puma': {
       const scores = needScores(o);
-      const s: PruneScore = o.strategy === 'puma' ? 'margin' : score;
+      const s: PruningScore = o.strategy === 'puma' ? 'margin' : score;
       if (o.threshold != null && (o.strategy === 'pe' || o.strategy === 'pd')) {
         mask.set(thresholdMask(scores, s, o.strategy === 'pe', o.threshold));
         break;

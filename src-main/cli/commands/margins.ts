@@ -6,7 +6,7 @@ import { writeNpyFloat32 } from '../../engine/margins';
 import { openCliApp } from '../app';
 import { CliError, parseNumber, printRunProgress } from '../args';
 
-export const MARGINS_USAGE = `  puma margins --dataset D --model M --method deepfool|fast [--norm linf|l2] [--split train] [--eps E]
+export const MARGINS_USAGE = `  puma margins --dataset D --model M --method ${MarginMethod.options.join('|')} [--norm ${MarginNorm.options.join('|')}] [--split train] [--eps E]
                [--step-size A] [--i-max N] [--j-max N] [--max-iter N] [--candidates K] [--overshoot O]
                [--chunk-size N] [--batch-size N] [--workers N] [--backend wasm|cpu|...] [--out FILE.npy] [--json] [--db PATH]
                                               margins of a dataset part (resumes an interrupted job)
@@ -84,7 +84,7 @@ export async function marginsCommand(argv: string[]): Promise<void> {
   });
   if (!values.dataset || !values.model || !values.method) throw new CliError(`puma margins needs --dataset, --model and --method.\n${MARGINS_USAGE}`);
   const method = MarginMethod.safeParse(values.method);
-  if (!method.success) throw new CliError(`--method must be deepfool or fast, got '${values.method}'.`);
+  if (!method.success) throw new CliError(`--method must be ${MarginMethod.options.join(' or ')}, got '${values.method}'.`);
   const norm = values.norm === undefined ? undefined : MarginNorm.safeParse(values.norm);
   if (norm && !norm.success) throw new CliError(`--norm must be linf or l2, got '${values.norm}'.`);
   if (values.split !== 'train' && values.split !== 'test') throw new CliError(`--split must be train or test, got '${values.split}'.`);

@@ -5,14 +5,14 @@
  * backend, seconds, margin_model_id, margin_set_id}; progress goes to stderr.
  */
 import { parseArgs } from 'node:util';
-import type { TrainRunResult } from '../../../src-shared/domain/training';
+import { PRESET_NAMES, type TrainRunResult } from '../../../src-shared/domain/training';
 import { applySetArgs } from '../../../src-shared/method/sweep';
 import { readJsonFile } from '../../services/limits';
 import { readPresetRaw } from '../../services/training/presets';
 import { openCliApp } from '../app';
 import { CliError, printRunProgress } from '../args';
 
-export const TRAIN_USAGE = `  puma train (--config FILE.json | --preset laptop|paper) [--set key=value ...] [--name NAME]
+export const TRAIN_USAGE = `  puma train (--config FILE.json | --preset ${PRESET_NAMES.join('|')}) [--set key=value ...] [--name NAME]
              [--resume RUN_ID] [--json] [--db PATH]`;
 
 const print = (obj: unknown): void => void process.stdout.write(JSON.stringify(obj) + '\n');

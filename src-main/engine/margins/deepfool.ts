@@ -14,6 +14,7 @@
  * sample once per candidate.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { MarginNorm } from '../../../src-shared/domain/margins';
 import { withoutFilterGradients } from '../fast-gradients';
 import { checkImages, checkLabelRange, labelsToArray, toLogitsFn, type ClassifierLike } from '../attacks/model';
 import { argmaxRows, gatherRows, l2Distance, linfDistance, logitsOf, prepareMarginBatch } from './common';
@@ -23,7 +24,7 @@ const FILE = 'src-main/engine/margins/deepfool.ts';
 const DENOMINATOR_EPS = 1e-8;
 const STALL_PUSH = 1e-4;
 
-export type MarginNorm = 'linf' | 'l2';
+export type { MarginNorm };
 
 export interface DeepFoolOptions {
   norm?: MarginNorm;

@@ -4,10 +4,12 @@ import * as tf from '@tensorflow/tfjs';
 import { NormalizeLayer } from './normalize-layer';
 import { conv2dBiasRelu, fastGradientsInstalled } from '../fast-gradients';
 import { normalSamplerSeed } from '../random-seed';
+import { TRAIN_ARCHITECTURES as ARCHITECTURES } from '../../../src-shared/domain/training';
 
 export { NormalizeLayer } from './normalize-layer';
 
-export const ARCHITECTURES = ['cnn-small', 'mlp', 'resnet18', 'preact-resnet18', 'wrn'] as const;
+// The architectures built here are the ones a training config may name (one list, in src-shared).
+export { ARCHITECTURES };
 export type Architecture = (typeof ARCHITECTURES)[number];
 
 export interface CreateModelOptions {

@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { TrainConfig } from '../../../src-shared/domain/training';
+import { isScoredStrategy, type PruningScore, type TrainConfig } from '../../../src-shared/domain/training';
 import { classificationDifficulty } from '../../../src-shared/method/scores';
 import { computeMarginsChunked, readNpyFloat32, writeNpyFloat32 } from '../../engine/margins';
 import { loadModel, trainModel, TrainingStopped } from '../../engine/training';
@@ -19,12 +19,12 @@ import type { RunData } from './data';
 import { readMarginFile } from './margin-file';
 
 export interface ScoreNeeds {
-  kind: 'margin' | 'cd' | null;
+  kind: PruningScore | null;
 }
 
-export function scoreNeeded(c: TrainConfig): 'margin' | 'cd' | null {
+export function scoreNeeded(c: TrainConfig): PruningScore | null {
   if (c.strategy === 'puma') return 'margin';
-  if (c.strategy === 'pe' || c.strategy === 'pd' || c.strategy === 'pe_pd') return c.score;
+  if (isScoredStrategy(c.strategy)) return c.score;
   return null;
 }
 
@@ -66,7 +66,7 @@ function keyOf(parts: unknown): string {
   return crypto.createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 20);
 }
 
-function helperKey(c: TrainConfig, data: RunData, kind: 'margin' | 'cd'): string {
+function helperKey(c: TrainConfig, data: RunData, kind: PruningScore): string {
   const h = helperConfig(c, kind === 'cd');
   return keyOf({
     kind,
@@ -114,7 +114,7 @@ async function marginsWith(model: tf.LayersModel, c: TrainConfig, data: RunData,
   return out;
 }
 
-export async function computeScores(c: TrainConfig, data: RunData, dataDir: string, kind: 'margin' | 'cd', hooks: ScoreHooks): Promise<ScoreResult> {
+export async function computeScores(c: TrainConfig, data: RunData, dataDir: string, kind: PruningScore, hooks: ScoreHooks): Promise<ScoreResult> {
   if (kind === 'margin' && c.margin_set != null) {
     // sized, shaped and finite (checked when the run was configured too: the file may have changed)
     const values = readMarginFile(c.margin_set, { pool: data.poolSize, used: data.candidates.length });

@@ -1,5 +1,5 @@
-import type { DatasetInfo } from '../../../src-shared/domain/datasets';
-import type { MarginGallery, MarginHistogram, MarginMethod, MarginSelection, MarginSetInfo } from '../../../src-shared/domain/margins';
+import type { DatasetInfo, SplitName } from '../../../src-shared/domain/datasets';
+import type { MarginGallery, MarginHistogram, MarginMethod, MarginNorm, MarginSelection, MarginSetInfo } from '../../../src-shared/domain/margins';
 import { isPytorchFile, type ImportModelRequestInput, type ModelExportFormat, type ModelExportResult, type ModelInfo } from '../../../src-shared/domain/models';
 import { client } from '../api/client';
 
@@ -13,9 +13,9 @@ export class MarginsState {
   // Job form
   datasetId = $state<number | null>(null);
   modelId = $state<number | null>(null);
-  split = $state<'train' | 'test'>('train');
+  split = $state<SplitName>('train');
   method = $state<MarginMethod>('fast');
-  norm = $state<'linf' | 'l2'>('linf');
+  norm = $state<MarginNorm>('linf');
   eps = $state(0.1);
   workers = $state(2);
   // Running job

@@ -1,7 +1,7 @@
 import { describeIssues, type FieldIssue } from '../../../src-shared/domain/field-errors';
 import { PERCEPTRON_FIELDS } from '../../../src-shared/domain/form-fields';
 import { PERCEPTRON_DOCS } from '../../../src-shared/domain/parameter-docs';
-import { PerceptronConfig, type PerceptronPoint, type PerceptronStrategy } from '../../../src-shared/domain/perceptron';
+import { PerceptronConfig, PerceptronStrategy, type PerceptronPoint } from '../../../src-shared/domain/perceptron';
 import type { RunDetail } from '../../../src-shared/domain/runs';
 import { client } from '../api/client';
 
@@ -17,6 +17,10 @@ const list = (s: string): Array<number | string> =>
     .filter(Boolean)
     .map(num);
 
+/** One checkbox per strategy, on where `on` says so. */
+const strategyFlags = (on: (k: PerceptronStrategy) => boolean): Record<PerceptronStrategy, boolean> =>
+  Object.fromEntries(PerceptronStrategy.options.map((k) => [k, on(k)])) as Record<PerceptronStrategy, boolean>;
+
 export interface PerceptronResultView {
   points: PerceptronPoint[];
   tasks_done: number;
@@ -31,7 +35,9 @@ export class PerceptronState {
   eps = $state(String(DEFAULTS.eps));
   alphas = $state(DEFAULTS.alphas.join(', '));
   ratios = $state(DEFAULTS.ratios.join(', '));
-  strategies = $state<Record<PerceptronStrategy, boolean>>({ none: true, pe: true, pd: true });
+  /** The strategies the schema knows, in its order (the form's checkboxes). */
+  readonly strategyNames = PerceptronStrategy.options;
+  strategies = $state(strategyFlags(() => true));
   seeds = $state(String(DEFAULTS.seeds));
   filterBelowEps = $state(DEFAULTS.filterBelowEps);
   maxSteps = $state(String(DEFAULTS.maxSteps));
@@ -115,7 +121,7 @@ export class PerceptronState {
         this.eps = String(c.eps);
         this.alphas = c.alphas.join(', ');
         this.ratios = c.ratios.join(', ');
-        this.strategies = { none: c.strategies.includes('none'), pe: c.strategies.includes('pe'), pd: c.strategies.includes('pd') };
+        this.strategies = strategyFlags((k) => c.strategies.includes(k));
         this.seeds = String(c.seeds);
         this.filterBelowEps = c.filterBelowEps;
         this.maxSteps = String(c.maxSteps);
