@@ -5,9 +5,8 @@
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DatasetFormatOrAuto, DownloadableDataset, type DatasetInfo } from '../../../src-shared/domain/datasets';
-import { dataDir as dataDirFor, defaultDbPath } from '../../paths';
-import { DatasetService, type ProgressFn } from '../../services/datasets';
-import { openDatabase } from '../../store/db';
+import type { DatasetService, ProgressFn } from '../../services/datasets';
+import { openCliApp } from '../app';
 import { CliError } from '../args';
 
 export const DATASETS_USAGE = `  puma datasets import PATH --name NAME [--format auto|${DatasetFormatOrAuto.options.filter((f) => f !== 'auto').join('|')}]
@@ -25,11 +24,10 @@ function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[]
   }
 }
 
-/** The datasets service over the log named by --db (no job runner: imports run in this process). */
+/** The app's datasets service over the log named by --db (imports run in this process, not as jobs). */
 function openService(db: string | undefined): { service: DatasetService; close(): void } {
-  const dbPath = db ? path.resolve(db) : defaultDbPath();
-  const handle = openDatabase(dbPath);
-  return { service: new DatasetService(handle, dataDirFor(dbPath)), close: () => handle.close() };
+  const app = openCliApp(db);
+  return { service: app.datasets, close: () => app.close() };
 }
 
 /** Percent lines on stderr: rewritten in place on a terminal, every 5 % otherwise (logs stay short). */

@@ -155,10 +155,9 @@ export class ExperimentService {
     }
     if (spec.kind === 'train') {
       // As `puma train` does: a system dataset (e.g. Fashion-MNIST) is imported the first time.
-      const training = this.training;
-      for (const dataset of new Set(plan.configs.map((c) => c.dataset as string | number))) await training.ensureDataset(dataset);
+      for (const dataset of new Set(plan.configs.map((c) => c.dataset as string | number))) await this.training.ensureDataset(dataset);
       // margins files are read now, before any run of the sweep exists
-      for (const c of plan.configs) training.checkMarginSet(c as unknown as TrainConfig);
+      for (const c of plan.configs) this.training.checkMarginSet(c as unknown as TrainConfig);
     }
     const experimentId = this.repo.createExperiment(spec.name, spec.kind, { base: spec.base, grid: spec.grid }, spec.description ?? '');
     const gridKeys = Object.keys(spec.grid).filter((k) => spec.grid[k]!.length > 1);
