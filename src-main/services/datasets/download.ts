@@ -78,6 +78,9 @@ function md5OfFile(file: string): string {
 /** Thrown when the host cannot be reached; says which file to fetch by hand and where to put it. */
 export class OfflineError extends Error {}
 
+/** The server answered, but not with the file (404, 500, …): another mirror may have it. */
+export class HttpStatusError extends Error {}
+
 /**
  * Downloads `url` to `dest` through `dest.part`: a partial file from an earlier attempt is
  * resumed with an HTTP Range request; the finished file is checked against its md5 before it
@@ -104,7 +107,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
   } else {
     if (res.status !== 200 && res.status !== 206) {
       await res.body?.cancel();
-      throw new Error(`${url}: the server answered HTTP ${res.status} ${res.statusText}; put the file at ${dest} by hand instead`);
+      throw new HttpStatusError(`${url}: the server answered HTTP ${res.status} ${res.statusText}; put the file at ${dest} by hand instead`);
     }
     if (res.status === 200) start = 0; // the server ignored the range: start over
     const length = Number(res.headers.get('content-length'));
@@ -192,7 +195,7 @@ export async function downloadKnownDataset(
         break;
       } catch (e) {
         lastError = e as Error;
-        if (!(e instanceof OfflineError) && !/HTTP/.test((e as Error).message)) throw e;
+        if (!(e instanceof OfflineError || e instanceof HttpStatusError)) throw e;
       }
     }
     if (lastError) offline.push(`${(opts.urlOverride?.(f) ?? f.urls)[0]} → ${dest}`);
