@@ -81,6 +81,9 @@ export class OfflineError extends Error {}
 /** The server answered, but not with the file (404, 500, …): another mirror may have it. */
 export class HttpStatusError extends Error {}
 
+/** What the server sent is not the file (too large, empty): the partial file is dropped, not resumed. */
+export class RefusedDownload extends Error {}
+
 /**
  * Downloads `url` to `dest` through `dest.part`: a partial file from an earlier attempt is
  * resumed with an HTTP Range request; the finished file is checked against its md5 before it
@@ -113,7 +116,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     const length = Number(res.headers.get('content-length'));
     const total = Number.isFinite(length) && length > 0 ? start + length : null;
     const max = opts.maxBytes ?? Infinity;
-    const tooLong = (n: number) => new Error(`${url}: the server sends ${n} bytes or more, past the ${max} this file can be; refused (wrong file or a hostile server)`);
+    const tooLong = (n: number) => new RefusedDownload(`${url}: the server sends ${n} bytes or more, past the ${max} this file can be; refused (wrong file or a hostile server)`);
     if (total !== null && total > max) {
       await res.body?.cancel();
       fs.rmSync(part, { force: true });
@@ -123,7 +126,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     let done = start;
     let discard = false;
     try {
-      if (!res.body) throw new Error(`${url}: empty response`);
+      if (!res.body) throw new RefusedDownload(`${url}: empty response`);
       const reader = res.body.getReader();
       for (;;) {
         const { value, done: end } = await reader.read();
@@ -139,7 +142,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
       }
       fs.ftruncateSync(fd, done);
     } catch (e) {
-      if (e instanceof Error && e.message.startsWith(url)) {
+      if (e instanceof RefusedDownload) {
         discard = true;
         throw e;
       }
