@@ -97,8 +97,18 @@ describe('browser-mode server', () => {
   });
 
   it('does not serve files outside the UI folder', async () => {
-    const r = await request('GET', `/..%2fsecret.txt`, { headers: bearer() });
-    expect(r.body).not.toContain('do not serve');
+    // Escaped separators survive URL parsing and decode to a path out of the UI folder: refused.
+    for (const p of ['/..%2fsecret.txt', '/..%2F..%2Fstatic%2F..%2Fsecret.txt', '/assets%2f..%2f..%2fsecret.txt']) {
+      const r = await request('GET', p, { headers: bearer() });
+      expect(r.status, p).toBe(403);
+      expect(r.body, p).toBe('Forbidden');
+    }
+    // Plain dot segments are resolved by URL parsing before the file is looked up (to /secret.txt,
+    // which the UI folder does not hold): the answer is the UI's page, not the file.
+    const plain = await request('GET', '/../secret.txt', { headers: bearer() });
+    expect(plain.status).toBe(200);
+    expect(plain.body).toContain('<title>PUMA test</title>');
+    expect(plain.body).not.toContain('do not serve');
   });
 
   it('validates payloads against the contract', async () => {

@@ -12,6 +12,7 @@ import { forkJobLauncher } from '../../src-main/jobs/fork-launcher';
 import { PumaApp } from '../../src-main/services/app';
 import { TrainingService } from '../../src-main/services/training/service';
 import { processAlive } from '../../src-main/store/repos/runs';
+import { testRandom } from '../helpers/seed';
 import { tempDir, waitUntil } from '../helpers/tmp';
 
 const haveFashion = fs.existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
@@ -65,7 +66,10 @@ describe.skipIf(!haveFashion)('train job killed by the OS and resumed', () => {
     const { runId } = await training.start(config, 'killed');
     await waitUntil(() => app.runs.checkpoints(runId).length >= 1, 120_000, 'the first epoch checkpoint');
     // Somewhere inside the second epoch (an epoch here takes about a second).
-    await new Promise((r) => setTimeout(r, Math.random() * 300));
+    const random = testRandom();
+    const waitMs = Math.round(random.uniform() * 300);
+    const why = `killed ${waitMs} ms after the first checkpoint, ${random.label}`;
+    await new Promise((r) => setTimeout(r, waitMs));
     const pid = (app.db.prepare('SELECT pid FROM runs WHERE id = ?').get(runId) as { pid: number | null }).pid;
     expect(pid).toBeGreaterThan(0);
     process.kill(pid!, 'SIGKILL');
@@ -79,17 +83,17 @@ describe.skipIf(!haveFashion)('train job killed by the OS and resumed', () => {
     expect((app.runs.get(reference).result as { resumed_from: string | null }).resumed_from).toBeNull();
     const [a, b] = [await finalWeights(reference), await finalWeights(runId)];
     expect(b.length).toBe(a.length);
-    a.forEach((w, i) => expect(Array.from(b[i]!)).toEqual(Array.from(w)));
+    a.forEach((w, i) => expect(Array.from(b[i]!), `weight ${i}, ${why}`).toEqual(Array.from(w)));
 
     // The killed attempt's points past its checkpoint were dropped at the resume: every key has
     // each step once, the same steps as the uninterrupted run, and the same number of points.
     const duplicates = app.db
       .prepare('SELECT key, step, COUNT(*) AS n FROM metrics WHERE run_id = ? GROUP BY key, step HAVING n > 1')
       .all(runId);
-    expect(duplicates).toEqual([]);
+    expect(duplicates, why).toEqual([]);
     const stepsOf = (id: number) =>
       app.db.prepare('SELECT key, COUNT(*) AS n, MAX(step) AS last FROM metrics WHERE run_id = ? GROUP BY key ORDER BY key').all(id);
-    expect(stepsOf(runId)).toEqual(stepsOf(reference));
+    expect(stepsOf(runId), why).toEqual(stepsOf(reference));
     expect((stepsOf(runId) as Array<{ key: string }>).map((r) => r.key)).toContain('train/batch_loss');
   });
 });

@@ -4,6 +4,12 @@ import { parseBackendChoice, resolveBackend } from '../../../src-main/engine/bac
 import { initEngine } from '../../../src-main/engine';
 import { fastGradientsInstalled } from '../../../src-main/engine/fast-gradients';
 
+/** Whether this machine has tfjs-node (an optional dependency): decides which ladder test applies. */
+const nativeInstalled = await import(/* @vite-ignore */ ['@tensorflow', 'tfjs-node'].join('/')).then(
+  () => true,
+  () => false,
+);
+
 describe('backend resolution', () => {
   it('parses the override spellings and rejects unknown ones', () => {
     expect(parseBackendChoice('WASM')).toBe('wasm');
@@ -19,24 +25,30 @@ describe('backend resolution', () => {
     expect(info.versions['tfjs-core']).toBe(tf.version_core);
   });
 
-  it('the ladder falls through the native backends that are not installed to wasm, saying why', async () => {
-    let nativeInstalled = true;
-    try {
-      await import(/* @vite-ignore */ ['@tensorflow', 'tfjs-node'].join('/'));
-    } catch {
-      nativeInstalled = false;
-    }
+  // Where tfjs-node is installed the ladder stops there and never reaches the wasm fallback.
+  it.skipIf(nativeInstalled)('the ladder falls through the native backends that are not installed to wasm, saying why (not where tfjs-node is installed)', async () => {
     const saved = process.env.PUMA_BACKEND;
     delete process.env.PUMA_BACKEND;
     try {
       const info = await initEngine();
-      if (nativeInstalled) return; // machine with tfjs-node: nothing to check about the fallback
       expect(info.backend).toBe('wasm');
       expect(tf.getBackend()).toBe('wasm');
       expect(info.device).toMatch(/wasm/);
       expect(info.notes.some((n) => n.includes('tfjs-node not available'))).toBe(true);
       expect(fastGradientsInstalled()).toBe(true);
       expect(info.versions['tfjs-backend-wasm']).toBe('4.22.0');
+    } finally {
+      if (saved != null) process.env.PUMA_BACKEND = saved;
+    }
+  });
+
+  it.runIf(nativeInstalled)('the ladder stops at tfjs-node where it is installed', async () => {
+    const saved = process.env.PUMA_BACKEND;
+    delete process.env.PUMA_BACKEND;
+    try {
+      const info = await initEngine();
+      expect(info.backend).toBe('tensorflow');
+      expect(tf.getBackend()).toBe('tensorflow');
     } finally {
       if (saved != null) process.env.PUMA_BACKEND = saved;
     }

@@ -24,6 +24,7 @@ import {
   type StepOptions,
 } from '../../../src-main/engine/training';
 import { EngineWorkerPool, attackShardSeed } from '../../../src-main/engine/workers';
+import { testRandom } from '../../helpers/seed';
 import { tempDir } from '../../helpers/tmp';
 import { quadrantSet, tinyConfig, wasm, weightsOf } from './helpers';
 
@@ -177,19 +178,21 @@ describe('checkpoint and exact resume', () => {
     r.ema.dispose();
   });
 
-  const expectSame = (live: tf.LayersModel, ema: tf.LayersModel) => {
+  const expectSame = (live: tf.LayersModel, ema: tf.LayersModel, why: string) => {
     const got = [weightsOf(live), weightsOf(ema)];
-    got.forEach((ws, m) => ws.forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(reference[m]![i]!))));
+    got.forEach((ws, m) => ws.forEach((w, i) => expect(Array.from(w), `${m ? 'EMA' : 'live'} weight ${i}, ${why}`).toEqual(Array.from(reference[m]![i]!))));
   };
 
   it('a run killed at a random step and resumed ends with the same weights', async () => {
     const dir = path.join(tmp.dir, 'killed');
     const batches = 8 * 3;
-    const crashAt = 9 + Math.floor(Math.random() * (batches - 10)); // somewhere after the first epoch checkpoint
-    await expect(trainModel({ config, data: dataFor(), runDir: dir, hooks: { crashAtStep: crashAt } })).rejects.toBeInstanceOf(SimulatedCrash);
+    const random = testRandom();
+    const crashAt = random.int(9, batches - 1); // somewhere after the first epoch checkpoint
+    const why = `crashed at step ${crashAt}, ${random.label}`;
+    await expect(trainModel({ config, data: dataFor(), runDir: dir, hooks: { crashAtStep: crashAt } }), why).rejects.toBeInstanceOf(SimulatedCrash);
     const r = await trainModel({ config, data: dataFor(), runDir: dir });
-    expect(r.resumedFrom).not.toBeNull();
-    expectSame(r.live, r.ema);
+    expect(r.resumedFrom, why).not.toBeNull();
+    expectSame(r.live, r.ema, why);
     r.live.dispose();
     r.ema.dispose();
   });
@@ -197,12 +200,14 @@ describe('checkpoint and exact resume', () => {
   it('a run cancelled mid-epoch checkpoints its data position and resumes exactly', async () => {
     const dir = path.join(tmp.dir, 'cancelled');
     let calls = 0;
-    const stopAt = 5 + Math.floor(Math.random() * 12);
+    const random = testRandom();
+    const stopAt = random.int(5, 17);
+    const why = `stopped at step ${stopAt}, ${random.label}`;
     const err = await trainModel({ config, data: dataFor(), runDir: dir, hooks: { shouldStop: () => ++calls > stopAt } }).catch((e) => e);
-    expect(err).toBeInstanceOf(TrainingStopped);
-    expect((err as TrainingStopped).state.globalStep).toBe(stopAt);
+    expect(err, why).toBeInstanceOf(TrainingStopped);
+    expect((err as TrainingStopped).state.globalStep, why).toBe(stopAt);
     const r = await trainModel({ config, data: dataFor(), runDir: dir });
-    expectSame(r.live, r.ema);
+    expectSame(r.live, r.ema, why);
     r.live.dispose();
     r.ema.dispose();
   });
