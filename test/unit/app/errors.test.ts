@@ -1,10 +1,15 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ipcChannel } from '../../../src-shared/api/channels';
 import { ConfigError } from '../../../src-shared/domain/field-errors';
 import { CliError } from '../../../src-main/cli/args';
 import { EXIT_BAD_INPUT, EXIT_FAULT, reportCliError } from '../../../src-main/cli/errors';
 import { answerFor, BadRequest, Conflict, INTERNAL_MESSAGE, LogError, NotFound } from '../../../src-main/errors';
-import { ipcRejection } from '../../../src-main/transport/ipc';
+import path from 'node:path';
+import { forkJobLauncher } from '../../../src-main/jobs/fork-launcher';
+import { PumaApp } from '../../../src-main/services/app';
+import { ipcRejection, registerIpcHandlers, type IpcEventLike } from '../../../src-main/transport/ipc';
+import { tempDir } from '../../helpers/tmp';
 
 /** A real better-sqlite3 error, as the store throws it (a constraint fails). */
 function sqliteError(): Error {
@@ -59,6 +64,25 @@ describe('the IPC rejection', () => {
     expect(rejection).toMatchObject({ message: INTERNAL_MESSAGE, status: 500 });
     expect(spy).toHaveBeenCalledOnce();
     spy.mockRestore();
+  });
+});
+
+describe('IPC answers the app\'s errors through the same table', () => {
+  it('rejects runs.get of an unknown id with the 404 and its message; a known id resolves', async () => {
+    const t = tempDir('puma-ipc-errors-');
+    const app = new PumaApp({ dbPath: path.join(t.dir, 'log.db'), launcher: forkJobLauncher(), mode: 'electron' });
+    try {
+      const handlers = new Map<string, (event: IpcEventLike, payload: unknown) => unknown>();
+      registerIpcHandlers({ handle: (channel, listener) => void handlers.set(channel, listener) }, app, () => true);
+      const invoke = (op: string, payload: unknown) => Promise.resolve(handlers.get(ipcChannel(op))!({ senderFrame: { url: 'app://puma' } }, payload));
+      await expect(invoke('runs.get', { id: 99999 })).rejects.toMatchObject({ status: 404, message: 'Run 99999 does not exist in the experiment log.' });
+      await expect(invoke('runs.get', { id: 'x' })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/^Invalid request for runs\.get/) });
+      const id = app.runs.create({ kind: 'perceptron', name: 'known', config: {}, appVersion: 'test' });
+      await expect(invoke('runs.get', { id })).resolves.toMatchObject({ id, name: 'known' });
+    } finally {
+      app.close();
+      t.cleanup();
+    }
   });
 });
 
