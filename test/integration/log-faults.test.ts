@@ -18,6 +18,7 @@ import { logInfo, openDatabase } from '../../src-main/store/db';
 import { RunsRepo } from '../../src-main/store/repos/runs';
 import { startHttpServer } from '../../src-main/transport/http';
 import { fakeLauncher, finishJob } from '../unit/experiments/fake-launcher';
+import { testRandom } from '../helpers/seed';
 import { tempDir } from '../helpers/tmp';
 import { canMountTmpfs, mountTmpfs } from '../helpers/tmpfs';
 
@@ -56,10 +57,11 @@ describe('a damaged log', () => {
     const bytes = fs.readFileSync(file);
     expect(bytes.length).toBeGreaterThan(4096 * 8);
     // Garbage over every page but the header page.
-    crypto.randomFillSync(bytes, 4096, bytes.length - 4096);
+    const random = testRandom();
+    random.bytes(bytes.length - 4096).copy(bytes, 4096);
     fs.writeFileSync(file, bytes);
     const before = sha(file);
-    expect(() => openDatabase(file)).toThrow(new RegExp(`^experiment log ${esc(file)}: is damaged.* — the log is damaged; restore a backup`));
+    expect(() => openDatabase(file), random.label).toThrow(new RegExp(`^experiment log ${esc(file)}: is damaged.* — the log is damaged; restore a backup`));
     expect(() => new PumaApp({ dbPath: file, launcher: fakeLauncher().launcher, mode: 'browser' })).toThrow(/is damaged/);
     expect(sha(file)).toBe(before);
     expect(fs.readdirSync(path.dirname(file))).toEqual(['log.db']);
@@ -67,9 +69,10 @@ describe('a damaged log', () => {
 
   it('is refused when it is not an SQLite file at all', () => {
     const file = path.join(tmp(), 'log.db');
-    fs.writeFileSync(file, crypto.randomBytes(8192));
+    const random = testRandom();
+    fs.writeFileSync(file, random.bytes(8192));
     const before = sha(file);
-    expect(() => openDatabase(file)).toThrow(new RegExp(`experiment log ${esc(file)}: is damaged or not an SQLite database`));
+    expect(() => openDatabase(file), random.label).toThrow(new RegExp(`experiment log ${esc(file)}: is damaged or not an SQLite database`));
     expect(sha(file)).toBe(before);
   });
 });
