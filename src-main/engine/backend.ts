@@ -4,8 +4,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 
-export const BACKEND_CHOICES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+import { BACKEND_ALIASES, BACKEND_CHOICES, type BackendChoice } from '../../src-shared/domain/backends';
+
+export { BACKEND_CHOICES, type BackendChoice };
 
 export interface BackendInfo {
   /** The choice that was set up. */
@@ -19,20 +20,9 @@ export interface BackendInfo {
   versions: Record<string, string>;
 }
 
-const ALIASES: Record<string, BackendChoice> = {
-  'node-gpu': 'node-gpu',
-  'tfjs-node-gpu': 'node-gpu',
-  gpu: 'node-gpu',
-  node: 'node',
-  'tfjs-node': 'node',
-  tensorflow: 'node',
-  wasm: 'wasm',
-  cpu: 'cpu',
-};
-
 /** Maps user spellings (CLI --backend, PUMA_BACKEND) to a choice; throws on anything else. */
 export function parseBackendChoice(value: string, source = 'backend'): BackendChoice {
-  const choice = ALIASES[value.trim().toLowerCase()];
+  const choice = BACKEND_ALIASES[value.trim().toLowerCase()];
   if (choice == null) {
     throw new Error(`backend.ts: unknown ${source} '${value}'; expected one of ${BACKEND_CHOICES.join(', ')}`);
   }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackendInfo } from '../../src-shared/api/contract';
+import { BACKEND_ALIASES, BACKEND_CHOICES } from '../../src-shared/domain/backends';
 
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -40,15 +41,13 @@ export function gitCommit(): string | null {
   return commit;
 }
 
-// Same names and ladder as src-main/engine/backend.ts, without loading TensorFlow.js in main.
-const BACKEND_LADDER = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
+// The engine's names and ladder (src-shared/domain/backends.ts), without loading TensorFlow.js in main.
 const BACKEND_PACKAGE: Record<string, string | null> = {
   'node-gpu': '@tensorflow/tfjs-node-gpu',
   node: '@tensorflow/tfjs-node',
   wasm: '@tensorflow/tfjs-backend-wasm',
   cpu: null,
 };
-const ALIASES: Record<string, string> = { gpu: 'node-gpu', 'tfjs-node-gpu': 'node-gpu', 'tfjs-node': 'node', tensorflow: 'node' };
 
 function installed(pkgName: string | null): boolean {
   if (!pkgName) return true;
@@ -67,15 +66,15 @@ function installed(pkgName: string | null): boolean {
  */
 export function plannedBackend(requested = process.env.PUMA_BACKEND): BackendInfo {
   const notes: string[] = [];
-  const preferred = requested && requested !== 'auto' ? (ALIASES[requested] ?? requested) : undefined;
+  const preferred = requested && requested !== 'auto' ? (BACKEND_ALIASES[requested] ?? requested) : undefined;
   if (preferred) {
     if (!(preferred in BACKEND_PACKAGE)) {
-      notes.push(`PUMA_BACKEND=${preferred} is not one of ${BACKEND_LADDER.join(', ')}; ignored.`);
+      notes.push(`PUMA_BACKEND=${preferred} is not one of ${BACKEND_CHOICES.join(', ')}; ignored.`);
     } else if (installed(BACKEND_PACKAGE[preferred])) {
       return { backend: preferred, device: preferred === 'node-gpu' ? 'gpu (to be verified by the job)' : 'cpu', notes: [`chosen by PUMA_BACKEND`] };
     } else notes.push(`PUMA_BACKEND=${preferred}, but ${BACKEND_PACKAGE[preferred]} is not installed.`);
   }
-  for (const b of BACKEND_LADDER) {
+  for (const b of BACKEND_CHOICES) {
     if (installed(BACKEND_PACKAGE[b])) {
       return { backend: b, device: b === 'node-gpu' ? 'gpu (to be verified by the job)' : 'cpu', notes };
     }

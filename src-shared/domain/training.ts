@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { PhaseProgress } from './phases';
 import { fieldSpecs, parseWithDocs } from './field-errors';
+import { BACKEND_CHOICES } from './backends';
 import { MarginMethod } from './margins';
 import { TRAIN_DOCS } from './parameter-docs';
 
@@ -136,7 +137,7 @@ export const TrainConfig = z
     eval_batch_size: upTo(TRAIN_LIMITS.batchSize).default(250),
 
     seed: z.number().int().min(0).max(TRAIN_LIMITS.seed).default(0),
-    backend: z.enum(['auto', 'node-gpu', 'node', 'wasm', 'cpu']).default('auto'),
+    backend: z.enum(['auto', ...BACKEND_CHOICES]).default('auto'),
     /**
      * Processes that share each batch's training attack (wasm/cpu backends, which run on one
      * core each): 1 = this process only, 0 = one per CPU core. Native TensorFlow uses its own threads.
