@@ -5,6 +5,8 @@ export const RunStatus = z.enum(['queued', 'running', 'finished', 'failed', 'can
 export type RunStatus = z.infer<typeof RunStatus>;
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['finished', 'failed', 'cancelled', 'interrupted'];
 export const isTerminal = (s: RunStatus): boolean => TERMINAL_STATUSES.includes(s);
+/** Queued or running: the run is not over yet. */
+export const isActive = (s: RunStatus | null | undefined): boolean => s != null && !isTerminal(s);
 
 /** What kind of job a run is; each kind has one job entry point in src-main/jobs. */
 export const RunKind = z.enum(['perceptron', 'train', 'margins']);

@@ -2,7 +2,7 @@ import type { SystemDatasetOffer } from '../../../src-shared/api/ops/datasets';
 import type { DatasetInfo } from '../../../src-shared/domain/datasets';
 import type { MarginSetInfo } from '../../../src-shared/domain/margins';
 import type { ModelInfo } from '../../../src-shared/domain/models';
-import type { RunSummary } from '../../../src-shared/domain/runs';
+import { isActive, type RunSummary } from '../../../src-shared/domain/runs';
 import { client } from '../api/client';
 
 /** The steps of the researcher's path, in order (the one list the Home page walks). */
@@ -24,7 +24,7 @@ export class HomeState {
   /** A dataset import started from here: its progress until 'datasets.imported'. */
   importing = $state<{ importId: string; name: string; fraction: number; text: string } | null>(null);
 
-  activeRuns = $derived(this.runs.filter((r) => r.status === 'running' || r.status === 'queued'));
+  activeRuns = $derived(this.runs.filter((r) => isActive(r.status)));
   finishedRuns = $derived(this.runs.filter((r) => r.status === 'finished'));
   /** The system's Fashion-MNIST (Debian's package), when present and not imported yet. */
   fashionOffer = $derived(this.offers.find((o) => /fashion/i.test(o.name) && o.importedAs == null) ?? null);

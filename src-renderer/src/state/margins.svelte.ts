@@ -1,4 +1,5 @@
 import type { DatasetInfo, SplitName } from '../../../src-shared/domain/datasets';
+import { isActive } from '../../../src-shared/domain/runs';
 import type { MarginGallery, MarginHistogram, MarginMethod, MarginNorm, MarginSelection, MarginSetInfo } from '../../../src-shared/domain/margins';
 import { isPytorchFile, type ImportModelRequestInput, type ModelExportFormat, type ModelExportResult, type ModelInfo } from '../../../src-shared/domain/models';
 import { client } from '../api/client';
@@ -47,7 +48,7 @@ export class MarginsState {
         // A train run that finishes may have made a margin set (PUMA, PE/PD by margin) or a margin
         // model (models.list registers it); the Models page's training form is ModelTrainState.
         if (s.status === 'finished' && s.runId !== this.runId) void this.refresh();
-        if (s.runId !== this.runId || s.status === 'running' || s.status === 'queued') return;
+        if (s.runId !== this.runId || isActive(s.status)) return;
         if (s.status !== 'finished') this.error = `Margin run ${s.runId} ended ${s.status}${s.error ? `: ${s.error}` : ''}`;
         void this.refresh().then(() => {
           const done = this.sets.find((x) => x.lastRunId === s.runId && x.status === 'complete');

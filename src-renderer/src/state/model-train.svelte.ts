@@ -2,6 +2,7 @@ import type { RequestOf, ResponseOf } from '../../../src-shared/api/contract';
 import { describeIssues, type FieldIssue } from '../../../src-shared/domain/field-errors';
 import { TRAIN_FIELDS } from '../../../src-shared/domain/form-fields';
 import { TRAIN_DOCS } from '../../../src-shared/domain/parameter-docs';
+import { isActive, type RunStatus } from '../../../src-shared/domain/runs';
 import { TrainConfig } from '../../../src-shared/domain/training';
 import { client } from '../api/client';
 
@@ -32,12 +33,12 @@ export class ModelTrainState {
   busy = $state(false);
 
   runId = $state<number | null>(null);
-  status = $state<string | null>(null);
+  status = $state<RunStatus | null>(null);
   progress = $state(0);
   text = $state('');
   eta = $state<number | null>(null);
 
-  running = $derived(this.runId !== null && (this.status === 'queued' || this.status === 'running'));
+  running = $derived(this.runId !== null && isActive(this.status));
   long = $derived(this.estimate !== null && this.estimate.seconds > LONG_TRAINING_SECONDS);
 
   private readonly offs: Array<() => void>;
@@ -53,7 +54,7 @@ export class ModelTrainState {
       client.on('run.status', (s) => {
         if (s.runId !== this.runId) return;
         this.status = s.status;
-        if (s.status === 'running' || s.status === 'queued') return;
+        if (isActive(s.status)) return;
         // Cancelled is what the user asked for: the run line says so; a failure is an error.
         if (s.status !== 'finished' && s.status !== 'cancelled') this.error = `Training run ${s.runId} ended ${s.status}${s.error ? `: ${s.error}` : ''}`;
         this.onFinished(); // models.list registers the finished run's model

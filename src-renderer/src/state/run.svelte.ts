@@ -1,5 +1,5 @@
 import type { PhaseProgress } from '../../../src-shared/domain/phases';
-import type { MetricSeries, RunDetail } from '../../../src-shared/domain/runs';
+import { isActive, type MetricSeries, type RunDetail } from '../../../src-shared/domain/runs';
 import type { TrainRunResult } from '../../../src-shared/domain/training';
 import { client } from '../api/client';
 
@@ -20,7 +20,7 @@ export class RunState {
   loaded = $state(false);
 
   result = $derived((this.run?.result as RunResultView | null) ?? null);
-  active = $derived(this.run != null && (this.run.status === 'running' || this.run.status === 'queued'));
+  active = $derived(isActive(this.run?.status));
   resumable = $derived(this.run != null && ['cancelled', 'interrupted', 'failed'].includes(this.run.status));
   /** Seconds so far while running (ticking), the stored total once finished. */
   seconds = $derived.by(() => {
