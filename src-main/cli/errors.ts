@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { answerFor, isProgrammingError } from '../errors';
+import { answerFor, isProgrammingError } from '../../src-shared/api/errors';
 import { CliError } from './args';
 
 /** Exit codes the README promises. */

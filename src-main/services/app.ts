@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BadRequest } from '../errors';
+import { BadRequest } from '../../src-shared/api/errors';
 import {
   isOperationName,
   operations,

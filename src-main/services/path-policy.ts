@@ -15,10 +15,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { OperationName } from '../../src-shared/api/contract';
-import { BadRequest } from '../errors';
+import { BadRequest } from '../../src-shared/api/errors';
 import type { PumaApp } from './app';
 import { MarginsRepo } from '../store/repos/margins';
-import { DEFAULT_SYSTEM_ROOTS } from './datasets/service';
+
+/** Where the system keeps datasets (Debian's dataset-* packages): readable in every mode. */
+export const DEFAULT_SYSTEM_ROOTS = ['/usr/share/datasets'];
 
 /** Extra roots from $PUMA_DATA_ROOTS (separated like $PATH: ':' on Linux/macOS, ';' on Windows). */
 export function extraDataRoots(env: NodeJS.ProcessEnv = process.env): string[] {

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LogError } from '../errors';
+import { LogError } from '../../src-shared/api/errors';
 import { migrations, NEWEST_VERSION } from './migrations';
 import { nativeBindingPath } from './native-binding';
 

@@ -7,7 +7,7 @@ import type { PumaApp } from '../services/app';
 import { jsonDepth, LIMITS } from '../services/limits';
 import { scrubMessage } from '../services/path-policy';
 import { APP_ROOT } from '../services/system';
-import { answerFor, INTERNAL_MESSAGE } from '../errors';
+import { answerFor, INTERNAL_MESSAGE } from '../../src-shared/api/errors';
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

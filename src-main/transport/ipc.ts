@@ -1,5 +1,5 @@
 import { IPC_EVENT_CHANNEL, ipcChannel, operationNames, type EventMessage } from '../../src-shared/api/contract';
-import { answerFor } from '../errors';
+import { answerFor } from '../../src-shared/api/errors';
 import type { PumaApp } from '../services/app';
 
 /** The parts of Electron's ipcMain and IpcMainInvokeEvent this transport uses (no electron import here). */

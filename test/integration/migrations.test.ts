@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LogError } from '../../src-main/errors';
+import { LogError } from '../../src-shared/api/errors';
 import { migrate, openDatabase, schemaVersion, type Db } from '../../src-main/store/db';
 import { assertInOrder, migrations, NEWEST_VERSION } from '../../src-main/store/migrations';
 import { ExperimentsRepo } from '../../src-main/store/repos/experiments';

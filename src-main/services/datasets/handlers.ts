@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import type { ActiveDatasetImport, DatasetImportStarted, datasetOperations } from '../../../src-shared/api/ops/datasets';
 import type { DatasetInfo } from '../../../src-shared/domain/datasets';
-import { BadRequest, Conflict } from '../../errors';
+import { BadRequest, Conflict } from '../../../src-shared/api/errors';
 import type { DomainHandlers, PumaApp } from '../app';
 import type { PathPolicy } from '../path-policy';
 import { yieldToEventLoop } from './bytes';

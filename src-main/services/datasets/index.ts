@@ -1,5 +1,5 @@
 /** The datasets domain: import, storage, readers, the training pool and downloads. */
-export { DatasetService, FASHION_MNIST_CLASSES, DEFAULT_SYSTEM_ROOTS, type DatasetServiceOptions, type ProgressFn } from './service';
+export { DatasetService, FASHION_MNIST_CLASSES, type DatasetServiceOptions, type ProgressFn } from './service';
 export { SplitReader, PRELOAD_LIMIT_BYTES } from './reader';
 export { TrainingPool, type PoolBatch, type PoolOptions } from './pool';
 export { assertUserChosenPath } from '../path-policy';

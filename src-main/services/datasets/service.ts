@@ -24,12 +24,12 @@ import { readIdx } from './formats/idx';
 import { readNpyPair, readNpz } from './formats/npy';
 import { extractTar } from './formats/tar';
 import { SplitReader } from './reader';
-import { BadRequest, NotFound } from '../../errors';
+import { BadRequest, NotFound } from '../../../src-shared/api/errors';
+import { DEFAULT_SYSTEM_ROOTS } from '../path-policy';
 
 export type ProgressFn = (fraction: number, text: string) => void;
 
 export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
-export const DEFAULT_SYSTEM_ROOTS = ['/usr/share/datasets'];
 
 export interface DatasetServiceOptions {
   /**

@@ -23,7 +23,7 @@ import { exportMetrics, exportTable, type TableFormat } from '../export';
 import { APP_VERSION, gitCommit } from '../system';
 import type { TrainingService } from '../training/service';
 import { collectProblems, validateConfig } from './presets';
-import { BadRequest, Conflict } from '../../errors';
+import { BadRequest, Conflict } from '../../../src-shared/api/errors';
 
 export interface SweepSpec {
   kind: RunKind;

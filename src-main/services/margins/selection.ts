@@ -13,7 +13,7 @@ import type { RunsRepo } from '../../store/repos/runs';
 import { imagesToTensor } from '../models/service';
 import { scoreNeeded } from '../training/scores';
 import type { MarginService } from './service';
-import { BadRequest, NotFound } from '../../errors';
+import { BadRequest, NotFound } from '../../../src-shared/api/errors';
 
 const FILE = 'src-main/services/margins/selection.ts';
 

@@ -14,7 +14,7 @@ import { MarginsRepo } from '../../store/repos/margins';
 import type { DatasetService } from '../datasets';
 import type { ModelService } from '../models';
 import { estimatorSpec, marginSetKey } from './key';
-import { BadRequest, Conflict, NotFound } from '../../errors';
+import { BadRequest, Conflict, NotFound } from '../../../src-shared/api/errors';
 
 const FILE = 'src-main/services/margins/service.ts';
 

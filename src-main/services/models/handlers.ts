@@ -1,5 +1,5 @@
 import type { modelOperations } from '../../../src-shared/api/ops/models';
-import { BadRequest, Conflict, NotFound } from '../../errors';
+import { BadRequest, Conflict, NotFound } from '../../../src-shared/api/errors';
 import type { ExperimentsRepo } from '../../store/repos/experiments';
 import type { RunsRepo } from '../../store/repos/runs';
 import type { DomainHandlers } from '../app';

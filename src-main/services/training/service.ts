@@ -7,7 +7,7 @@ import path from 'node:path';
 import { metricInfo } from '../../../src-shared/domain/metrics';
 import { parseTrainConfig, type TrainConfig } from '../../../src-shared/domain/training';
 import { readLatestCheckpointPosition } from '../../engine/training/checkpoint';
-import { BadRequest, Conflict, NotFound } from '../../errors';
+import { BadRequest, Conflict, NotFound } from '../../../src-shared/api/errors';
 import type { PumaApp } from '../app';
 import type { DatasetService } from '../datasets/service';
 import { marginSetIdsToFiles } from '../path-policy';

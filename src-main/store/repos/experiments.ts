@@ -1,7 +1,7 @@
 import type { Db } from '../db';
 import { higherIsBetter } from '../../../src-shared/domain/metrics';
 import type { RunStatus } from '../../../src-shared/domain/runs';
-import { BadRequest, Conflict, NotFound } from '../../errors';
+import { BadRequest, Conflict, NotFound } from '../../../src-shared/api/errors';
 
 const now = (): string => new Date().toISOString();
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { logInfo, type Db } from '../db';
 import type { MetricPoint, MetricSeries, RunDetail, RunKind, RunStatus, RunSummary } from '../../../src-shared/domain/runs';
 import type { TrainingCheckpointRecord } from '../../../src-shared/domain/training';
-import { NotFound } from '../../errors';
+import { NotFound } from '../../../src-shared/api/errors';
 
 const now = (): string => new Date().toISOString();
 

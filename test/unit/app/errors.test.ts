@@ -4,7 +4,7 @@ import { ipcChannel } from '../../../src-shared/api/channels';
 import { ConfigError } from '../../../src-shared/domain/field-errors';
 import { CliError } from '../../../src-main/cli/args';
 import { EXIT_BAD_INPUT, EXIT_FAULT, reportCliError } from '../../../src-main/cli/errors';
-import { answerFor, BadRequest, Conflict, INTERNAL_MESSAGE, LogError, NotFound } from '../../../src-main/errors';
+import { answerFor, BadRequest, Conflict, INTERNAL_MESSAGE, LogError, NotFound } from '../../../src-shared/api/errors';
 import path from 'node:path';
 import { forkJobLauncher } from '../../../src-main/jobs/fork-launcher';
 import { PumaApp } from '../../../src-main/services/app';

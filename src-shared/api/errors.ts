@@ -5,9 +5,10 @@
  * throw, never by the words of the message: the message is written for the user and is passed on
  * as it is.
  *
- * This module is a leaf: the store, the services, the transports and the CLI may all import it.
+ * It lives in src-shared (no Node, no Electron) so that every layer of main may import it: the
+ * store throws NotFound, the transports answer with it.
  */
-import { ConfigError } from '../src-shared/domain/field-errors';
+import { ConfigError } from '../domain/field-errors';
 
 /** The request names something the experiment log does not hold (an unknown id or name). */
 export class NotFound extends Error {
