@@ -24,7 +24,7 @@ import { readIdx } from './formats/idx';
 import { readNpyPair, readNpz } from './formats/npy';
 import { extractTar } from './formats/tar';
 import { SplitReader } from './reader';
-import { BadRequest, NotFound } from '../../../src-shared/api/errors';
+import { BadRequest, Conflict, NotFound } from '../../../src-shared/api/errors';
 import { DEFAULT_SYSTEM_ROOTS } from '../path-policy';
 
 export type ProgressFn = (fraction: number, text: string) => void;
@@ -87,13 +87,13 @@ export class DatasetService {
   async importDataset(input: ImportDatasetRequestInput, onProgress?: ProgressFn, opts: { maxExpandedBytes?: number } = {}): Promise<DatasetInfo> {
     const parsed = ImportDatasetRequest.safeParse(input);
     if (!parsed.success) {
-      throw new Error(`Invalid import request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`);
+      throw new BadRequest(`Invalid import request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`);
     }
     const req = parsed.data;
     const source = path.resolve(req.path);
-    if (!fs.existsSync(source)) throw new Error(`${source}: no such file or folder`);
+    if (!fs.existsSync(source)) throw new BadRequest(`${source}: no such file or folder`);
     const clash = this.repo.getByName(req.name);
-    if (clash) throw new Error(`A dataset named "${req.name}" already exists (id ${clash.id}); choose another name`);
+    if (clash) throw new Conflict(`A dataset named "${req.name}" already exists (id ${clash.id}); choose another name`);
     const base = req.generatedFor !== undefined ? this.get(req.generatedFor) : undefined;
     if (base?.generatedFor != null) throw new BadRequest(`Dataset "${base.name}" is itself a generated set; attach to its base dataset`);
 

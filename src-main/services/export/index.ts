@@ -6,6 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, extname } from 'node:path';
+import { BadRequest } from '../../../src-shared/api/errors';
 import {
   groupRuns,
   metricsToCsv,
@@ -46,11 +47,11 @@ export interface ExportTableRequest extends GroupRunsOptions {
 export function exportTable(req: ExportTableRequest): string {
   const format = checkFormat(req.format, TABLE_FORMATS, 'exportTable');
   if (!Array.isArray(req.rows) || req.rows.length === 0) {
-    throw new Error('services/export exportTable: no runs to export (check --runs / --experiment)');
+    throw new BadRequest('services/export exportTable: no runs to export (check --runs / --experiment)');
   }
   const table = groupRuns(req.rows, req.groupBy, req.metrics, { higherIsBetter: req.higherIsBetter, statuses: req.statuses });
   if (table.groups.length === 0) {
-    throw new Error(`services/export exportTable: no run has status ${req.statuses?.join(' or ')}`);
+    throw new BadRequest(`services/export exportTable: no run has status ${req.statuses?.join(' or ')}`);
   }
   const common = { percent: req.percent, digits: req.digits };
   switch (format) {
@@ -101,7 +102,7 @@ export function writeExportFile(file: string, text: string): void {
 
 function checkFormat<T extends string>(format: unknown, choices: readonly T[], fn: string): T {
   if (!choices.includes(format as T)) {
-    throw new Error(`services/export ${fn}: format must be one of ${choices.join(', ')}, got ${JSON.stringify(format)}`);
+    throw new BadRequest(`services/export ${fn}: format must be one of ${choices.join(', ')}, got ${JSON.stringify(format)}`);
   }
   return format as T;
 }
