@@ -201,6 +201,8 @@ export interface TrainRunResult {
 
 export const PRESET_NAMES = ['laptop', 'paper'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
+/** The preset the Train and New experiment forms open with (minutes on a laptop). */
+export const DEFAULT_PRESET: PresetName = 'laptop';
 
 /** One saved checkpoint of a train run, as the job reports it and the log stores it. */
 export interface TrainingCheckpointRecord {

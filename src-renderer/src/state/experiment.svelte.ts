@@ -1,6 +1,7 @@
 import type { PresetInfo, SweepPlan } from '../../../src-shared/api/ops/experiments';
 import type { RunKind } from '../../../src-shared/domain/runs';
 import { TRAIN_SECTIONS } from '../../../src-shared/domain/parameter-docs';
+import { DEFAULT_PRESET } from '../../../src-shared/domain/training';
 import { parseGridArg, parseValue } from '../../../src-shared/method/sweep';
 import { client } from '../api/client';
 
@@ -55,7 +56,7 @@ export class ExperimentFormState {
   async init(): Promise<void> {
     try {
       this.presets = await client.call('experiments.presets', {});
-      const first = this.presets.find((p) => p.name === 'laptop') ?? this.presets[0];
+      const first = this.presets.find((p) => p.name === DEFAULT_PRESET) ?? this.presets[0];
       if (first) await this.choosePreset(first.name);
     } catch (e) {
       this.error = (e as Error).message;

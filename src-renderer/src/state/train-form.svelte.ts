@@ -1,7 +1,7 @@
 import { describeIssues, keyOfMessage, type FieldIssue } from '../../../src-shared/domain/field-errors';
 import { TRAIN_FIELDS, type TrainKey } from '../../../src-shared/domain/form-fields';
 import { TRAIN_DOCS } from '../../../src-shared/domain/parameter-docs';
-import { TrainConfig } from '../../../src-shared/domain/training';
+import { DEFAULT_PRESET, TrainConfig } from '../../../src-shared/domain/training';
 import { parseSetArg, setConfigValue } from '../../../src-shared/method/sweep';
 import type { ResponseOf } from '../../../src-shared/api/contract';
 import { client } from '../api/client';
@@ -40,7 +40,7 @@ function fromText(key: TrainKey, text: string): unknown {
  */
 export class TrainFormState {
   presets = $state<PresetView[]>([]);
-  preset = $state('laptop');
+  preset = $state<string>(DEFAULT_PRESET);
   fields = $state<Record<TrainKey, string>>({} as Record<TrainKey, string>);
   overrides = $state('');
   issues = $state<FieldIssue[]>([]);
