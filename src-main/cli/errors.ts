@@ -57,7 +57,10 @@ export function checkLogFolder(argv: string[]): void {
     if (argv[i] === '--db' && argv[i + 1] !== undefined) explicit = argv[i + 1];
     else if (argv[i]!.startsWith('--db=')) explicit = argv[i]!.slice(5);
   }
-  if (explicit === undefined && process.env.PUMA_DB) (explicit = process.env.PUMA_DB), (flag = 'PUMA_DB');
+  if (explicit === undefined && process.env.PUMA_DB) {
+    explicit = process.env.PUMA_DB;
+    flag = 'PUMA_DB';
+  }
   if (explicit === undefined || explicit === ':memory:') return;
   const dir = path.dirname(path.resolve(explicit));
   let stat: fs.Stats | undefined;
