@@ -36,14 +36,27 @@ describe('event subscriptions', () => {
     await expect.poll(() => page.getByTestId('backend').textContent()).toMatch(/compute: /);
     await expect.poll(liveListeners).toBeGreaterThan(0);
     const onHome = await liveListeners();
-    const hrefs = await sidebarPages();
-    expect(hrefs).toEqual(expect.arrayContaining(['#/train', '#/perceptron', '#/datasets', '#/models', '#/margins', '#/runs']));
+    const sidebar = await sidebarPages();
+    expect(sidebar).toEqual(expect.arrayContaining(['#/train', '#/perceptron', '#/datasets', '#/models', '#/margins', '#/runs']));
+    // A run's own pages subscribe most (progress, metrics, status, result): a small perceptron run.
+    const runId = await page.evaluate(async () => {
+      const config = { k: 20, alphas: [1], ratios: [0], seeds: 1 };
+      const r = await fetch('./api/perceptron.start', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ config }) });
+      return ((await r.json()) as { result: { runId: number } }).result.runId;
+    });
+    expect(runId).toBeGreaterThan(0);
+    const runPages = new Map([
+      [`#/train/${runId}`, `[data-testid=train-run][data-run-id="${runId}"]`],
+      [`#/perceptron/${runId}`, `[data-testid=run-view][data-run-id="${runId}"]`],
+    ]);
+    const hrefs = [...sidebar, ...runPages.keys()];
 
     for (let round = 0; round < ROUNDS; round++) {
       for (const href of hrefs) {
-        await page.locator(`nav a[href="${href}"]`).click();
+        if (sidebar.includes(href)) await page.locator(`nav a[href="${href}"]`).click();
+        else await page.evaluate((h) => (location.hash = h), href);
         await expect.poll(() => page.evaluate(() => location.hash)).toBe(href);
-        await page.locator('main h2').first().waitFor();
+        await page.locator(runPages.get(href) ?? 'main h2').first().waitFor();
       }
       await page.locator('nav a[href="#/home"]').click();
       await page.locator('main h2').first().waitFor();
