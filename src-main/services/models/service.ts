@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { NotFound } from '../../../src-shared/api/errors';
 import { ImportModelRequest, type ImportModelRequestInput, type ModelAccuracy, type ModelInfo } from '../../../src-shared/domain/models';
 import { PYTORCH_IMAGE_SIZE } from '../../engine/models/pytorch/families';
 import { pgdAttack } from '../../engine/attacks';
@@ -110,7 +111,7 @@ export class ModelService {
       typeof idOrName === 'number'
         ? this.repo.get(idOrName)
         : ((/^\d+$/.test(idOrName) ? this.repo.get(Number(idOrName)) : undefined) ?? this.repo.getByName(idOrName));
-    if (!found) throw new Error(`No margin model ${typeof idOrName === 'number' ? `with id ${idOrName}` : `named "${idOrName}"`}`);
+    if (!found) throw new NotFound(`No margin model ${typeof idOrName === 'number' ? `with id ${idOrName}` : `named "${idOrName}"`}`);
     return found;
   }
 

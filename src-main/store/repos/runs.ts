@@ -57,7 +57,7 @@ export interface NewRun {
   gitCommit?: string | null;
 }
 
-/** Runs, their metrics and the latest value per metric. The main process is the only writer. */
+/** Runs, their metrics and the latest value per metric. The main process is the only writer of these tables (jobs report to it). */
 export class RunsRepo {
   /**
    * Run ends the log could not take (disk full, I/O error), kept in memory so this process still
