@@ -72,7 +72,7 @@ export type MarginSetStatus = 'pending' | 'complete';
 export interface MarginSetInfo {
   id: number;
   datasetId: number;
-  split: 'train' | 'test';
+  split: SplitName;
   modelId: number;
   method: MarginMethod;
   params: MarginParams;

@@ -4,13 +4,14 @@
  * [k·chunkSize, min((k+1)·chunkSize, count)).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { MarginMethod } from '../../../src-shared/domain/margins';
 import type { ClassifierLike } from '../attacks/model';
 import { computeDeepFoolMargins, type DeepFoolOptions, type MarginResult } from './deepfool';
 import { computeFastMargins, type FastMarginOptions } from './fast';
 
 const FILE = 'src-main/engine/margins/chunked.ts';
 
-export type MarginMethod = 'deepfool' | 'fast';
+export type { MarginMethod };
 
 export interface MarginBatch {
   /** Row-major images in [0, 1], shape [n, h, w, c]. */

@@ -4,11 +4,11 @@
  * while the attack searches; the loss forward passes run in training mode.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { TrainConfig } from '../../../src-shared/domain/training';
+import type { TrainConfig, TrainMethod } from '../../../src-shared/domain/training';
 import { crossEntropyPerSample, linfAttack, tradesKlPerSample } from '../attacks';
 import type { Sgd } from './optimizer';
 
-export type TrainMethod = 'standard' | 'pgd_at' | 'trades';
+export type { TrainMethod };
 
 export interface StepOptions {
   method: TrainMethod;

@@ -1,4 +1,5 @@
 import type { Db } from '../db';
+import type { SplitName } from '../../../src-shared/domain/datasets';
 import type { MarginMethod, MarginParams, MarginSetInfo, MarginSetSummary } from '../../../src-shared/domain/margins';
 
 interface MarginSetRow {
@@ -56,7 +57,7 @@ function fromRow(r: MarginSetRow): MarginSetInfo {
   return {
     id: r.id,
     datasetId: r.dataset_id,
-    split: r.split as 'train' | 'test',
+    split: r.split as SplitName,
     modelId: r.model_id,
     method: r.method as MarginMethod,
     params: JSON.parse(r.params_json) as MarginParams,
