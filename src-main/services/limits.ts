@@ -134,6 +134,7 @@ export function parseJsonText(text: string, where: string, maxDepth: number = LI
   } catch (e) {
     // V8's messages quote the text ("… is not valid JSON"): keep only the position
     const at = /position (\d+)/.exec((e as Error).message)?.[1];
+    // eslint-disable-next-line preserve-caught-error -- the parser's error quotes the file's text; it must not travel on
     throw new Error(`${where}: not valid JSON${at ? ` (error at character ${at})` : ''}`);
   }
 }
@@ -144,7 +145,7 @@ export function readJsonFile(file: string, maxBytes: number = LIMITS.maxJsonByte
   try {
     size = fs.statSync(file).size;
   } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
   }
   if (size > maxBytes) throw new Error(`${file}: ${formatBytes(size)}, past the limit of ${formatBytes(maxBytes)} for a JSON file`);
   return parseJsonText(fs.readFileSync(file, 'utf8'), file);

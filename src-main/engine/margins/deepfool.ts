@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MarginNorm } from '../../../src-shared/domain/margins';
 import { withoutFilterGradients } from '../fast-gradients';
-import { checkImages, checkLabelRange, labelsToArray, toLogitsFn, type ClassifierLike } from '../attacks/model';
+import { checkImages, type ClassifierLike } from '../attacks/model';
 import { argmaxRows, gatherRows, l2Distance, linfDistance, logitsOf, prepareMarginBatch } from './common';
 
 const FILE = 'src-main/engine/margins/deepfool.ts';

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { withoutFilterGradients } from '../fast-gradients';
 import { crossEntropyPerSample } from '../attacks/losses';
-import { checkImages, checkLabelRange, labelsToArray, toLogitsFn, type ClassifierLike } from '../attacks/model';
+import { checkImages, type ClassifierLike } from '../attacks/model';
 import { argmaxRows, gatherRows, linfDistance, logitsOf, prepareMarginBatch } from './common';
 import type { MarginResult } from './deepfool';
 
@@ -52,7 +52,6 @@ export function computeFastMargins(
   for (let step = 0; active.length > 0; step++) {
     const a = active.length;
     const points = gatherRows(end, active, d);
-    let stillIdx: number[];
     if (step === iMax) {
       // Budget spent: only check the last step.
       const check = logitsOf(f, points, a, imageShape);
@@ -83,7 +82,7 @@ export function computeFastMargins(
     const signValues = signs.dataSync() as Float32Array;
     signs.dispose();
     const predictions = argmaxRows(logitValues, a, classes);
-    stillIdx = [];
+    const stillIdx: number[] = [];
     active.forEach((i, j) => {
       if (step > 0 && flippedAt(i, predictions[j]!)) {
         // This pass served as its check; its gradient goes unused.

@@ -36,7 +36,7 @@ export function fileModelHandler(dir: string): tf.io.IOHandler {
       try {
         json = JSON.parse(fs.readFileSync(file, 'utf8'));
       } catch (e) {
-        throw new Error(`${FILE}: ${file} is not valid JSON (${(e as Error).message})`);
+        throw new Error(`${FILE}: ${file} is not valid JSON (${(e as Error).message})`, { cause: e });
       }
       if (!json.modelTopology || !Array.isArray(json.weightsManifest)) throw new Error(`${FILE}: ${file} is not a TF.js Layers model (no modelTopology / weightsManifest)`);
       const specs = json.weightsManifest.flatMap((g) => g.weights);

@@ -116,7 +116,7 @@ export class ByteSource {
       this.decoder!.push(slice, last);
     } catch (e) {
       const msg = (e as Error).message;
-      throw new Error(msg.startsWith(this.file) ? msg : `${this.file}: corrupt compressed data (${msg})`);
+      throw new Error(msg.startsWith(this.file) ? msg : `${this.file}: corrupt compressed data (${msg})`, { cause: e });
     }
     if (last && !this.decoderDone) {
       throw new Error(`${this.file}: compressed data ends early (truncated download?)`);

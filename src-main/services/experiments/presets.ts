@@ -37,7 +37,7 @@ export function readPreset(file: string): PresetInfo {
     // size and nesting limited; the message names the file, never echoes it
     raw = readJsonFile(file);
   } catch (err) {
-    throw new Error(`cannot read the preset: ${(err as Error).message}`);
+    throw new Error(`cannot read the preset: ${(err as Error).message}`, { cause: err });
   }
   if (!isPlainObject(raw)) throw new Error(`${file}: a preset must be a JSON object`);
   const wrapped = isPlainObject(raw.config);

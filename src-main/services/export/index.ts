@@ -96,7 +96,7 @@ export function writeExportFile(file: string, text: string): void {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, text, 'utf8');
   } catch (err) {
-    throw new Error(`services/export: cannot write ${file}: ${(err as Error).message}`);
+    throw new Error(`services/export: cannot write ${file}: ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -78,7 +78,7 @@ export function readLayersArtifacts(modelJsonPath: string): LayersArtifacts {
     // size and nesting limited; the message names the place, never the text (no file echoed back)
     json = readJsonFile(file) as typeof json;
   } catch (e) {
-    throw new Error(`${FILE}: ${(e as Error).message}: not a TF.js Layers model.json`);
+    throw new Error(`${FILE}: ${(e as Error).message}: not a TF.js Layers model.json`, { cause: e });
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(file, 'not a TF.js Layers model.json (a JSON object is expected)');
   if (json.format !== undefined && json.format !== 'layers-model') {
@@ -98,7 +98,7 @@ export function readLayersArtifacts(modelJsonPath: string): LayersArtifacts {
       try {
         weightFile = resolveInside(path.dirname(file), String(rel), file);
       } catch (e) {
-        throw new Error(`${FILE}: ${(e as Error).message} (a weightsManifest path)`);
+        throw new Error(`${FILE}: ${(e as Error).message} (a weightsManifest path)`, { cause: e });
       }
       if (!fs.existsSync(weightFile)) fail(file, `weight file '${rel}' named in its manifest is missing`);
       weightFiles.push({ rel, path: weightFile, size: fs.statSync(weightFile).size });

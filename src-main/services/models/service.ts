@@ -67,7 +67,7 @@ export async function storeModelFiles(root: string, artifacts: LayersArtifacts, 
     // `prebuilt`: the model these artifacts came from (a PyTorch import), not loaded a second time
     model = prebuilt ?? (await loadLayersArtifacts(artifacts));
   } catch (e) {
-    throw new Error(`${where}: TF.js could not build the model: ${(e as Error).message}`);
+    throw new Error(`${where}: TF.js could not build the model: ${(e as Error).message}`, { cause: e });
   }
   try {
     const { inputShape, numClasses } = describeModel(model, where);

@@ -36,7 +36,7 @@ export function readMarginFile(file: string, counts: PoolCounts): Float32Array {
     size = fs.statSync(file).size;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read the margins file (${code ?? (e as Error).message})`}`);
+    throw new Error(`${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read the margins file (${code ?? (e as Error).message})`}`, { cause: e });
   }
   const largest = 12 + LIMITS.maxNpyHeaderBytes + 4 * Math.max(counts.pool, counts.used);
   if (size > largest) throw new Error(`${file}: ${size} bytes, more than a margins file for ${counts.pool} samples can hold`);
@@ -45,7 +45,7 @@ export function readMarginFile(file: string, counts: PoolCounts): Float32Array {
     decoded = decodeNpyFloat32(fs.readFileSync(file), file);
   } catch (e) {
     // the codec prefixes its own source file; the user needs theirs
-    throw new Error((e as Error).message.replace(/^src-main\/engine\/margins\/npy\.ts: /, ''));
+    throw new Error((e as Error).message.replace(/^src-main\/engine\/margins\/npy\.ts: /, ''), { cause: e });
   }
   const { data, shape } = decoded;
   if (shape.length !== 1 && !(shape.length === 2 && shape[1] === 1)) {

@@ -23,7 +23,7 @@ export function readPresetRaw(name: string, root = APP_ROOT): Record<string, unk
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`${file}: cannot read the preset (${(e as Error).message})`);
+    throw new Error(`${file}: cannot read the preset (${(e as Error).message})`, { cause: e });
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${file}: a preset must be a JSON object`);
   return raw as Record<string, unknown>;

@@ -40,7 +40,7 @@ class PumaClient {
       } catch (e) {
         // Electron wraps a handler's error as "Error invoking remote method '…': Error: <message>":
         // pages show (and place at a field) the message itself, as in browser mode.
-        throw new Error(String((e as Error).message ?? e).replace(/^Error invoking remote method '[^']*': (?:\w*Error: )?/, ''));
+        throw new Error(String((e as Error).message ?? e).replace(/^Error invoking remote method '[^']*': (?:\w*Error: )?/, ''), { cause: e });
       }
     }
     const res = await fetch(`./api/${op}`, {

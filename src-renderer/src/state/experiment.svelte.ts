@@ -87,7 +87,7 @@ export class ExperimentFormState {
       try {
         values = fieldValues(this.fields[key] ?? '', this.arrayKeys.has(key));
       } catch (e) {
-        throw new Error(`${key}: ${(e as Error).message.replace(/^method\/sweep \w+: /, '')}`);
+        throw new Error(`${key}: ${(e as Error).message.replace(/^method\/sweep \w+: /, '')}`, { cause: e });
       }
       base[key] = values[0];
       if (values.length > 1) grid[key] = values;

@@ -108,7 +108,7 @@ export function checkPng(buf: Buffer, file: string): { width: number; height: nu
   try {
     for (const part of idat) for (let p = 0; p < part.length; p += 32 * 1024) counter.push(part.subarray(p, p + 32 * 1024));
   } catch (e) {
-    if (!(e instanceof PastExpected)) throw new Error(`${file}: unreadable image (corrupt PNG data: ${(e as Error).message})`);
+    if (!(e instanceof PastExpected)) throw new Error(`${file}: unreadable image (corrupt PNG data: ${(e as Error).message})`, { cause: e });
   }
   if (got !== expected) {
     throw new Error(
@@ -126,7 +126,7 @@ function decode(file: string): { width: number; height: number; rgba: Uint8Array
     if (size > LIMITS.maxImageFileBytes) throw new Error(`${formatBytes(size)}, past the limit of ${formatBytes(LIMITS.maxImageFileBytes)} per image`);
     buf = fs.readFileSync(file);
   } catch (e) {
-    throw new Error(`${file}: cannot read image (${(e as Error).message})`);
+    throw new Error(`${file}: cannot read image (${(e as Error).message})`, { cause: e });
   }
   if (/\.png$/i.test(file)) checkPng(buf, file);
   try {
@@ -143,7 +143,7 @@ function decode(file: string): { width: number; height: number; rgba: Uint8Array
     });
     return { width: img.width, height: img.height, rgba: img.data };
   } catch (e) {
-    throw new Error(`${file}: unreadable image (${(e as Error).message})`);
+    throw new Error(`${file}: unreadable image (${(e as Error).message})`, { cause: e });
   }
 }
 

@@ -85,12 +85,12 @@ export function readCheckpoint(file: string): Checkpoint {
   }
 }
 
-function readTorchZip(file: string, fd: number, size: number): { root: PyValue; pending: (t: TensorRef) => Pending } {
+function readTorchZip(file: string, fd: number, _size: number): { root: PyValue; pending: (t: TensorRef) => Pending } {
   let entries: ZipEntry[];
   try {
     entries = readZipDirectory(file);
   } catch (e) {
-    throw new Error(`${(e as Error).message} (reading it as a PyTorch checkpoint)`);
+    throw new Error(`${(e as Error).message} (reading it as a PyTorch checkpoint)`, { cause: e });
   }
   const pkl = entries.filter((e) => /^[^/]+\/data\.pkl$/.test(e.name));
   if (entries.some((e) => /^[^/]+\/(constants\.pkl|code\/)/.test(e.name))) {
