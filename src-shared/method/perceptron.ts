@@ -1,5 +1,5 @@
 /**
- * The perceptron study of the paper (§2, Figs. 1–4; METHOD.md §5): pure maths, no Node imports.
+ * The perceptron study of the paper (§2, Figs. 1–4; docs/METHOD.md §5): pure maths, no Node imports.
  *
  * Teacher θ_t = e₁ in K dimensions, inputs x ~ N(0, I_K), labels y = sign(x₁). The true L∞
  * margin of a sample is |θ_t·x| / ‖θ_t‖₁ = |x₁|. A linear student θ_s is adversarially trained

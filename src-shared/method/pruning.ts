@@ -1,5 +1,5 @@
 /**
- * Pruning strategies (METHOD.md §2): a score per pool sample → the kept pool indices and, for
+ * Pruning strategies (docs/METHOD.md §2): a score per pool sample → the kept pool indices and, for
  * PUMA, a per-sample training radius ε_i (Eq. 2/3). Pure; the pool is original + generated data.
  *
  * Conventions: the margin is "high = easy"; CD is "high = difficult". Ties are broken by a seeded

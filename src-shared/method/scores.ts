@@ -1,5 +1,5 @@
 /**
- * Baseline per-sample scores that compete with the margin (METHOD.md §1.3–1.4):
+ * Baseline per-sample scores that compete with the margin (docs/METHOD.md §1.3–1.4):
  * classification difficulty (CD), EL2N and seeded random scores. Pure functions.
  */
 import seedrandom from 'seedrandom';

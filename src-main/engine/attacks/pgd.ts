@@ -3,7 +3,7 @@
  *
  * ε_i > 0: ascend the chosen loss within the ε_i-ball (adversarial).
  * ε_i < 0: anti-adversarial — descend the cross-entropy of the true label within |ε_i|
- *          (PUMA, METHOD.md §2: "the attack descends the loss for the true label").
+ *          (PUMA, docs/METHOD.md §2: "the attack descends the loss for the true label").
  * ε_i = 0: the sample comes back unchanged.
  * Every iterate is projected on its own ball and on the pixel box [0, 1].
  */

@@ -1,6 +1,6 @@
 /**
  * Batched multi-class DeepFool (Moosavi-Dezfooli et al. 2016), L∞ (default) or L2, returning a
- * signed margin per sample (METHOD.md §1.1).
+ * signed margin per sample (docs/METHOD.md §1.1).
  *
  * Correctly classified sample (p(x) = y): linearise every f_k − f_y over the candidate classes k
  * (top-k logits at x), step to the closest linearised boundary, repeat until p(x) ≠ y.

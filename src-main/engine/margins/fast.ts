@@ -1,5 +1,5 @@
 /**
- * The paper's fast margin (Appendix C, Algorithm 1; METHOD.md §1.2), batched.
+ * The paper's fast margin (Appendix C, Algorithm 1; docs/METHOD.md §1.2), batched.
  *
  * Correct sample: BIM steps x' ← clip(x' + α·sign(∇CE(f(x'), y))) until p(x') ≠ y (≤ iMax steps).
  * Misclassified sample: anti-adversarial steps (minus sign) until p(x') = y.

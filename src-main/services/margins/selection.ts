@@ -1,7 +1,7 @@
 /**
  * A train run's selection for a margin set, recomputed from the run's config and the set's margins
  * with the run's own pruning call (selectForRun, same seed) rather than stored: kept vs pruned,
- * the ε_i each kept sample trained with, the anti-adversarial ones (ε_i < 0, METHOD.md), and
+ * the ε_i each kept sample trained with, the anti-adversarial ones (ε_i < 0, docs/METHOD.md §2), and
  * galleries with true and predicted class (predicted by the set's margin model).
  */
 import * as tf from '@tensorflow/tfjs';
