@@ -9,13 +9,7 @@ process.env.ELECTRON_MAJOR_VER ??= '40';
 
 // Native and heavy modules stay external: better-sqlite3 loads its Electron-ABI build from
 // native/ (src-main/store/native-binding.ts), tfjs backends load their own binaries at run time.
-const external = [
-  'better-sqlite3',
-  '@tensorflow/tfjs',
-  '@tensorflow/tfjs-node',
-  '@tensorflow/tfjs-node-gpu',
-  '@tensorflow/tfjs-backend-wasm',
-];
+const external = ['better-sqlite3', '@tensorflow/tfjs', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-wasm'];
 
 export default defineConfig({
   main: {

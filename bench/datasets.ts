@@ -26,7 +26,10 @@ const { values } = parseArgs({
 });
 const N = Number(values.images);
 const N_ORIG = Math.min(Number(values.originals), N);
-const H = 32, W = 32, C = 3, IMG = H * W * C;
+const H = 32,
+  W = 32,
+  C = 3,
+  IMG = H * W * C;
 
 function npyHeader(descr: string, shape: number[]): Buffer {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;

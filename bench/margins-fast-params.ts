@@ -65,7 +65,10 @@ async function main() {
     const model = await loadModelFromDir(trained.dir);
     const n = Number(values.n);
     const offset = Number(values.offset); // past the model's training images
-    const x = tf.tensor4d(Float32Array.from(reader.readRange(offset, n), (v) => v / 255), [n, 28, 28, 1]);
+    const x = tf.tensor4d(
+      Float32Array.from(reader.readRange(offset, n), (v) => v / 255),
+      [n, 28, 28, 1],
+    );
     const y = Int32Array.from(reader.labels.subarray(offset, offset + n));
     reader.close();
 
@@ -76,7 +79,11 @@ async function main() {
       backend: engine.backend,
       n,
       load: os.loadavg()[0],
-      deepfool: { samples_per_s: n / ((performance.now() - t0) / 1000), grad_evals_per_sample: deepfool.gradEvals / n, mean_margin: deepfool.margins.reduce((a, b) => a + Math.abs(b), 0) / n },
+      deepfool: {
+        samples_per_s: n / ((performance.now() - t0) / 1000),
+        grad_evals_per_sample: deepfool.gradEvals / n,
+        mean_margin: deepfool.margins.reduce((a, b) => a + Math.abs(b), 0) / n,
+      },
     };
     const rows: unknown[] = [];
     for (const setting of values.settings!.split(',')) {

@@ -67,13 +67,31 @@ async function main() {
     const methods = values.methods!.split(',') as Array<'fast' | 'deepfool'>;
     const n = Number(values.n);
     const batch = Number(values.batch);
-    const out: Record<string, unknown> = { bench: 'margins-fmnist', backend: engine.backend, device: engine.device, model: `cnn-small (${info.params} params, ${trained ? `trained on ${trained.trainCount} images × ${trained.epochs} epochs, held-out accuracy ${trained.heldOutAccuracy.toFixed(3)}` : 'random weights'})`, n, batch, params, load: os.loadavg()[0] };
+    const out: Record<string, unknown> = {
+      bench: 'margins-fmnist',
+      backend: engine.backend,
+      device: engine.device,
+      model: `cnn-small (${info.params} params, ${trained ? `trained on ${trained.trainCount} images × ${trained.epochs} epochs, held-out accuracy ${trained.heldOutAccuracy.toFixed(3)}` : 'random weights'})`,
+      n,
+      batch,
+      params,
+      load: os.loadavg()[0],
+    };
 
     if (values.job) {
       const margins = app.margins;
       for (const method of methods) {
         const t0 = performance.now();
-        const started = margins.start({ datasetId: fmnist.id, modelId: info.id, method, params, chunkSize: 1024, batchSize: batch, workers: Number(values.workers), backend: values.backend });
+        const started = margins.start({
+          datasetId: fmnist.id,
+          modelId: info.id,
+          method,
+          params,
+          chunkSize: 1024,
+          batchSize: batch,
+          workers: Number(values.workers),
+          backend: values.backend,
+        });
         // Stop after n samples are committed: enough to measure the job's rate and project 60k.
         let done = 0;
         while (done < Math.min(n, fmnist.splits.train!.count)) {
@@ -81,7 +99,8 @@ async function main() {
           const s = margins.get(started.marginSetId);
           done = Math.min(s.count, s.chunksDone * s.chunkSize);
           if (s.status === 'complete') break;
-          if (app.runs.get(started.runId!).status !== 'running' && app.runs.get(started.runId!).status !== 'queued') throw new Error(app.runs.get(started.runId!).error ?? 'job ended');
+          if (app.runs.get(started.runId!).status !== 'running' && app.runs.get(started.runId!).status !== 'queued')
+            throw new Error(app.runs.get(started.runId!).error ?? 'job ended');
         }
         const seconds = (performance.now() - t0) / 1000;
         const chunks = margins.repo.chunks(started.marginSetId);
@@ -89,7 +108,14 @@ async function main() {
         const count = chunks.reduce((s, c) => s + c.count, 0);
         app.runner.cancel(started.runId!);
         await app.runner.waitFor(started.runId!);
-        out[`job_${method}`] = { workers: Number(values.workers), samples: count, seconds, samples_per_s: count / seconds, grad_evals_per_sample: grad / count, projected_minutes_60k: 60000 / (count / seconds) / 60 };
+        out[`job_${method}`] = {
+          workers: Number(values.workers),
+          samples: count,
+          seconds,
+          samples_per_s: count / seconds,
+          grad_evals_per_sample: grad / count,
+          projected_minutes_60k: 60000 / (count / seconds) / 60,
+        };
       }
     } else {
       const reader = datasets.openSplit(fmnist.id, 'train');
@@ -102,9 +128,23 @@ async function main() {
         let best: Record<string, number> | null = null;
         for (let r = 0; r < Number(values.repeats); r++) {
           const t0 = performance.now();
-          const summary = await computeMarginsChunked({ ...estimatorSpec(method, params), model, readBatch, count: n, chunkSize: batch, batchSize: batch, onChunk: () => {} });
+          const summary = await computeMarginsChunked({
+            ...estimatorSpec(method, params),
+            model,
+            readBatch,
+            count: n,
+            chunkSize: batch,
+            batchSize: batch,
+            onChunk: () => {},
+          });
           const seconds = (performance.now() - t0) / 1000;
-          const row = { samples_per_s: n / seconds, grad_evals_per_sample: summary.gradEvals / n, forward_evals_per_sample: summary.forwardEvals / n, seconds, projected_minutes_60k: 60000 / (n / seconds) / 60 };
+          const row = {
+            samples_per_s: n / seconds,
+            grad_evals_per_sample: summary.gradEvals / n,
+            forward_evals_per_sample: summary.forwardEvals / n,
+            seconds,
+            projected_minutes_60k: 60000 / (n / seconds) / 60,
+          };
           if (!best || row.seconds < best.seconds!) best = row;
         }
         out[method] = best;

@@ -27,7 +27,10 @@ interface ImageSource {
 
 function toTensors(source: ImageSource, offset: number, count: number): { x: tf.Tensor4D; y: tf.Tensor2D } {
   const bytes = source.readRange(offset, count);
-  const x = tf.tensor4d(Float32Array.from(bytes, (v) => v / 255), [count, 28, 28, 1]);
+  const x = tf.tensor4d(
+    Float32Array.from(bytes, (v) => v / 255),
+    [count, 28, 28, 1],
+  );
   const labels = Int32Array.from({ length: count }, (_, i) => source.labels[offset + i]!);
   const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat() as tf.Tensor2D;
   return { x, y };

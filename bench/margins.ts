@@ -48,8 +48,22 @@ async function setBackend(name: string): Promise<{ backend: string; notes: strin
 function cnnSmall(): tf.LayersModel {
   return tf.sequential({
     layers: [
-      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }),
-      tf.layers.conv2d({ filters: 64, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 2 }) }),
+      tf.layers.conv2d({
+        inputShape: [28, 28, 1],
+        filters: 32,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: tf.initializers.heNormal({ seed: 1 }),
+      }),
+      tf.layers.conv2d({
+        filters: 64,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: tf.initializers.heNormal({ seed: 2 }),
+      }),
       tf.layers.conv2d({ filters: 64, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 3 }) }),
       tf.layers.maxPooling2d({ poolSize: 2 }),
       tf.layers.flatten(),
@@ -92,7 +106,7 @@ async function main() {
   const { backend, notes } = await setBackend(values.backend!);
   const model = cnnSmall();
   let seed = 12345;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const x = tf.tensor4d(Float32Array.from({ length: n * 784 }, rand), [n, 28, 28, 1]);
   const y = Int32Array.from({ length: n }, () => Math.floor(rand() * 10));
   computeFastMargins(model, x.slice(0, 2), y.slice(0, 2), { stepSize: 0.01, iMax: 1, jMax: 1 }); // warm-up

@@ -49,9 +49,19 @@ async function main(): Promise<void> {
   for (const backend of values.backends.split(',')) {
     const info = await initEngine(backend);
     const batches = Number(backend === 'cpu' ? values['cpu-batches'] : values.batches);
-    if (!(Number.isInteger(batches) && batches >= 2)) throw new Error(`bench/training.ts: --batches / --cpu-batches must be integers ≥ 2 (one warm-up batch), got ${batches}`);
+    if (!(Number.isInteger(batches) && batches >= 2))
+      throw new Error(`bench/training.ts: --batches / --cpu-batches must be integers ≥ 2 (one warm-up batch), got ${batches}`);
     const batchSize = backend === 'cpu' ? Number(values['cpu-batch-size']) : preset.batch_size;
-    const config = { ...preset, batch_size: batchSize, epochs: 1, eval_every: 0, eval_subset: 10, eval_attack_steps: 0, epoch_size: batches * batchSize, ...(values.workers != null ? { workers: Number(values.workers) } : {}) };
+    const config = {
+      ...preset,
+      batch_size: batchSize,
+      epochs: 1,
+      eval_every: 0,
+      eval_subset: 10,
+      eval_attack_steps: 0,
+      epoch_size: batches * batchSize,
+      ...(values.workers != null ? { workers: Number(values.workers) } : {}),
+    };
     const data = openRunData(datasets, config);
     const pool = data.makePool(config, data.candidates, null);
     // The first batch warms the kernels up; img/s is measured over the rest.
@@ -62,11 +72,18 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const r = await trainModel({
       config,
-      data: { pool: src, poolSize: data.poolSize, test: data.test, inputShape: data.inputShape, numClasses: data.numClasses, normalization: data.normalization },
+      data: {
+        pool: src,
+        poolSize: data.poolSize,
+        test: data.test,
+        inputShape: data.inputShape,
+        numClasses: data.numClasses,
+        normalization: data.normalization,
+      },
       runDir,
       hooks: {
         onBatch: (p) => {
-          if (p.batch === 1) (warmEnd = performance.now()), (warmSamples = batchSize);
+          if (p.batch === 1) ((warmEnd = performance.now()), (warmSamples = batchSize));
         },
       },
     });
@@ -97,7 +114,9 @@ async function main(): Promise<void> {
     full = { strategy: values.strategy, wall_seconds: Number(((performance.now() - t0) / 1000).toFixed(1)), result: JSON.parse(out) };
   }
   db.close();
-  process.stdout.write(JSON.stringify({ bench: 'training', preset: 'laptop', cpus: os.cpus().length, load_average_1m: load, backends: perBackend, full }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ bench: 'training', preset: 'laptop', cpus: os.cpus().length, load_average_1m: load, backends: perBackend, full }) + '\n',
+  );
 }
 
 void main();

@@ -61,7 +61,10 @@ export async function prepareElectronNative(o: PrepareOptions): Promise<{ file: 
   const stage = fs.mkdtempSync(path.join(nativeDir, '.stage-'));
   try {
     // A one-package project: the rebuild sees only this copy (projectRootPath stops its search).
-    fs.writeFileSync(path.join(stage, 'package.json'), JSON.stringify({ name: 'puma-native-stage', version: '0.0.0', private: true, dependencies: { [PACKAGE]: version } }));
+    fs.writeFileSync(
+      path.join(stage, 'package.json'),
+      JSON.stringify({ name: 'puma-native-stage', version: '0.0.0', private: true, dependencies: { [PACKAGE]: version } }),
+    );
     const copy = path.join(stage, 'node_modules', PACKAGE);
     fs.cpSync(source, copy, { recursive: true, filter: (f) => path.relative(source, f).split(path.sep)[0] !== 'build' });
     log(`Building ${PACKAGE} ${version} for Electron ${o.electronVersion} (ABI ${o.abi}, ${platform}-${arch})…`);
@@ -113,7 +116,9 @@ async function main(): Promise<void> {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   const electron = installedElectron(root);
   if (!electron) {
-    console.error("Electron's binary is not installed here: nothing to build better-sqlite3 for. Run `npm install` where Electron can be downloaded (or `npm start`, which falls back to browser mode).");
+    console.error(
+      "Electron's binary is not installed here: nothing to build better-sqlite3 for. Run `npm install` where Electron can be downloaded (or `npm start`, which falls back to browser mode).",
+    );
     process.exit(1);
   }
   await prepareElectronNative({ root, electronVersion: electron.version, abi: electron.abi, force: process.argv.includes('--force') });

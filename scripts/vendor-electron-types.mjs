@@ -20,7 +20,10 @@ if (!version) throw new Error('package.json: no optionalDependencies.electron to
 const work = mkdtempSync(path.join(tmpdir(), 'electron-types-'));
 try {
   // npm pack fetches the package tarball only: no install script, no binary download.
-  const file = execFileSync('npm', ['pack', `electron@${version}`, '--silent'], { cwd: work, encoding: 'utf8' }).trim().split('\n').pop();
+  const file = execFileSync('npm', ['pack', `electron@${version}`, '--silent'], { cwd: work, encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .pop();
   execFileSync('tar', ['xzf', file, 'package/electron.d.ts'], { cwd: work });
   const target = path.join(root, 'types', 'electron', 'electron.d.ts');
   mkdirSync(path.dirname(target), { recursive: true });

@@ -41,7 +41,8 @@ export function canForkWorkers(versions: Partial<NodeJS.ProcessVersions> = proce
 
 /** Forks an entry with an IPC channel; stdin ignored, stdout/stderr to this process's stderr unless `options.stdio` says otherwise. */
 export function forkEntry(name: ProcessEntry, options: Omit<ForkOptions, 'execArgv'> = {}): ChildProcess {
-  if (!canForkWorkers()) throw new Error(`src-main/processes.ts: the packaged app cannot fork '${name}' (its RunAsNode fuse is off); callers check canForkWorkers() first`);
+  if (!canForkWorkers())
+    throw new Error(`src-main/processes.ts: the packaged app cannot fork '${name}' (its RunAsNode fuse is off); callers check canForkWorkers() first`);
   const { file, execArgv } = entryFile(name);
   return fork(file, [], { stdio: ['ignore', 2, 2, 'ipc'], ...options, execArgv });
 }

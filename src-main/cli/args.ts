@@ -6,7 +6,11 @@ export class CliError extends Error {}
 
 export function parseNumberList(flag: string, raw: string | undefined, fallback: number[]): number[] {
   if (raw === undefined) return fallback;
-  const out = raw.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const out = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   if (out.length === 0 || out.some((x) => !Number.isFinite(x))) throw new CliError(`--${flag} expects numbers separated by commas, got '${raw}'.`);
   return out;
 }

@@ -40,7 +40,10 @@ export function reportCliError(err: unknown, debug = debugEnabled()): number {
   const message = err instanceof Error ? err.message : String(err);
   const bad = isBadInput(err);
   const lines = [bad ? `puma: ${message}` : `puma: internal error: ${message}`];
-  if (!bad) lines.push(`puma: this is a fault of PUMA Lab, not of your input; ${debug ? 'the stack trace follows' : 'run the command again with --debug to see where it happened'}.`);
+  if (!bad)
+    lines.push(
+      `puma: this is a fault of PUMA Lab, not of your input; ${debug ? 'the stack trace follows' : 'run the command again with --debug to see where it happened'}.`,
+    );
   if (debug && err instanceof Error && err.stack) lines.push(err.stack);
   process.stderr.write(`${lines.join('\n')}\n`);
   return bad ? EXIT_BAD_INPUT : EXIT_FAULT;

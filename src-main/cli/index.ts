@@ -39,7 +39,6 @@ ${BENCH_USAGE}
 The experiment log is --db, else $PUMA_DB, else ${defaultDbPath()}.
 Bad input exits 2 with a message; add --debug to any command to see stack traces.`;
 
-
 const print = (obj: unknown): void => void process.stdout.write(JSON.stringify(obj) + '\n');
 
 async function serve(argv: string[]): Promise<void> {
@@ -142,7 +141,18 @@ async function runs(argv: string[]): Promise<void> {
   }
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = { serve, perceptron, runs, sweep, export: exportCommand, datasets: datasetsCommand, models: modelsCommand, margins: marginsCommand, train: trainCommand, bench: benchCommand };
+const commands: Record<string, (argv: string[]) => Promise<void>> = {
+  serve,
+  perceptron,
+  runs,
+  sweep,
+  export: exportCommand,
+  datasets: datasetsCommand,
+  models: modelsCommand,
+  margins: marginsCommand,
+  train: trainCommand,
+  bench: benchCommand,
+};
 
 export async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = takeDebugFlag(argv);
@@ -154,8 +164,4 @@ export async function main(argv: string[]): Promise<void> {
   if (!run) throw new CliError(`Unknown command '${cmd}'.\n\n${USAGE}`);
   checkLogFolder(rest);
   await run(rest);
-}
-
-export function registerCommand(name: string, fn: (argv: string[]) => Promise<void>): void {
-  commands[name] = fn;
 }

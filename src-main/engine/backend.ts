@@ -114,9 +114,8 @@ const ATTEMPTS: Record<BackendChoice, () => Promise<Attempt>> = {
 export async function resolveBackend(preferred?: string): Promise<BackendInfo> {
   const requested = preferred ?? process.env.PUMA_BACKEND;
   const source = preferred != null ? 'backend' : 'PUMA_BACKEND';
-  const ladder: BackendChoice[] = requested != null && requested !== '' && requested !== 'auto'
-    ? [parseBackendChoice(requested, source)]
-    : [...BACKEND_CHOICES];
+  const ladder: BackendChoice[] =
+    requested != null && requested !== '' && requested !== 'auto' ? [parseBackendChoice(requested, source)] : [...BACKEND_CHOICES];
   const notes: string[] = [];
   for (const choice of ladder) {
     const attempt = await ATTEMPTS[choice]();

@@ -119,7 +119,10 @@ export async function runEngineBench(opts: EngineBenchOptions = {}): Promise<Eng
       const inputShape: [number, number, number] = [32, 32, 3];
       const modelOptions = { inputShape, numClasses: 10, seed: 1 };
       const model = createModel(arch, modelOptions);
-      const sgd = sgdFor(config, model.trainableWeights.map((w) => w.read() as tf.Variable));
+      const sgd = sgdFor(
+        config,
+        model.trainableWeights.map((w) => w.read() as tf.Variable),
+      );
       const x = tf.randomUniform([batch, ...inputShape], 0, 1, 'float32', 1) as tf.Tensor4D;
       const labels = Int32Array.from({ length: batch }, (_, i) => i % 10);
       const y = tf.tensor1d(labels, 'int32');

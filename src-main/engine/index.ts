@@ -2,9 +2,8 @@
 import { resolveBackend, type BackendInfo } from './backend';
 import { installFastGradients } from './fast-gradients';
 
-export { resolveBackend, parseBackendChoice, BACKEND_CHOICES, type BackendInfo, type BackendChoice } from './backend';
-export { installFastGradients, uninstallFastGradients, fastGradientsInstalled } from './fast-gradients';
-export { createModel, ARCHITECTURES, NormalizeLayer, type Architecture, type CreateModelOptions } from './models';
+export { type BackendInfo } from './backend';
+export { createModel } from './models';
 
 /** Resolves and sets the backend; on wasm also installs the fast backward kernels. */
 export async function initEngine(preferred?: string): Promise<BackendInfo> {

@@ -267,7 +267,7 @@ export function interleavePhases(phases: tf.Tensor4D[][], outShape: [number, num
         const count = Math.min(qw, Math.ceil((w - rw) / sw));
         for (let b = 0; b < n; b++) {
           for (let i = 0; i < qh && sh * i + rh < h; i++) {
-            const dstRow = dst0 + (((b * h + sh * i + rh) * w + rw) * c) * 4;
+            const dstRow = dst0 + ((b * h + sh * i + rh) * w + rw) * c * 4;
             simd.scatter_pixels(src0 + (b * qh + i) * qw * c * 4, count, c * 4, dstRow, sw * c * 4);
           }
         }
@@ -364,8 +364,8 @@ export function maxPoolGradient(dy: tf.Tensor4D, x: tf.Tensor4D, info: tf.backen
             let best = a;
             let bestValue = v[a];
             // NaN never wins, as in the generic loop below (first position kept on ties)
-            if (v[a + c] > bestValue || bestValue !== bestValue) (best = a + c), (bestValue = v[a + c]);
-            if (v[a + rowStride] > bestValue || bestValue !== bestValue) (best = a + rowStride), (bestValue = v[a + rowStride]);
+            if (v[a + c] > bestValue || bestValue !== bestValue) ((best = a + c), (bestValue = v[a + c]));
+            if (v[a + rowStride] > bestValue || bestValue !== bestValue) ((best = a + rowStride), (bestValue = v[a + rowStride]));
             if (v[a + rowStride + c] > bestValue || bestValue !== bestValue) best = a + rowStride + c;
             dst[best] = g[gBase + k];
           }

@@ -14,7 +14,10 @@ type RequestBody = WorkerRequest extends infer R ? (R extends { id: number } ? O
 class EngineWorker {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  constructor(readonly child: ChildProcess, readonly index: number) {
+  constructor(
+    readonly child: ChildProcess,
+    readonly index: number,
+  ) {
     child.on('message', (msg: WorkerResponse) => {
       const p = this.pending.get(msg.id);
       // (resolve/reject are typed by the request that created them)
@@ -38,7 +41,9 @@ class EngineWorker {
    * compute synchronously must await it first: a large message is written in pieces by the event
    * loop, so the worker would otherwise only receive it after that computation.
    */
-  send<T extends Extract<WorkerResponse, { ok: true }>['type']>(body: RequestBody): { sent: Promise<void>; response: Promise<Extract<WorkerResponse, { type: T; ok: true }>> } {
+  send<T extends Extract<WorkerResponse, { ok: true }>['type']>(
+    body: RequestBody,
+  ): { sent: Promise<void>; response: Promise<Extract<WorkerResponse, { type: T; ok: true }>> } {
     const id = this.nextId++;
     let markSent: (e?: Error | null) => void = () => {};
     const sent = new Promise<void>((resolve, reject) => {
@@ -60,7 +65,11 @@ export interface WorkerPoolOptions {
 }
 
 export class EngineWorkerPool {
-  private constructor(private readonly workers: EngineWorker[], readonly backend: string, readonly device: string) {}
+  private constructor(
+    private readonly workers: EngineWorker[],
+    readonly backend: string,
+    readonly device: string,
+  ) {}
 
   get size(): number {
     return this.workers.length;

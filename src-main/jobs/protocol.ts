@@ -23,9 +23,7 @@ import type { PhaseId, PhaseProgress } from '../../src-shared/domain/phases';
  */
 
 /** Messages from the main process to a job process. */
-export type ToJob =
-  | { type: 'start'; runId: number; kind: RunKind; config: unknown; dbPath: string; dataDir: string }
-  | { type: 'cancel' };
+export type ToJob = { type: 'start'; runId: number; kind: RunKind; config: unknown; dbPath: string; dataDir: string } | { type: 'cancel' };
 
 /** Messages from a job process to the main process, which writes what they say to the log. */
 export type FromJob =

@@ -1,4 +1,4 @@
-import type { EventMessage, Events, EventName } from '../../src-shared/api/contract';
+import type { Events, EventName } from '../../src-shared/api/contract';
 import { isTerminal, type RunStatus } from '../../src-shared/domain/runs';
 import type { PhaseProgress } from '../../src-shared/domain/phases';
 import { isStorageFault } from '../store/db';
@@ -111,7 +111,7 @@ export class JobRunner {
       let error: string | null = null;
       if (state.cancelRequested) status = 'cancelled';
       else if (state.gotDone) status = 'finished';
-      else if (state.error) (status = 'failed'), (error = state.error);
+      else if (state.error) ((status = 'failed'), (error = state.error));
       else {
         // Killed or crashed without a word: the run can be resumed, it did not fail on its own.
         status = 'interrupted';
@@ -246,5 +246,3 @@ export class JobRunner {
     for (const a of this.active.values()) a.proc.kill();
   }
 }
-
-export type { EventMessage };

@@ -29,7 +29,6 @@ import { recordRunArtifacts } from './training/artifacts';
 import { TrainingService } from './training/service';
 import { APP_VERSION, gitCommit } from './system';
 
-
 export type DomainHandlers<N extends OperationName> = {
   [K in N]: (req: ParsedRequestOf<K>) => Promise<ResponseOf<K>> | ResponseOf<K>;
 };

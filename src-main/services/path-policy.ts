@@ -60,7 +60,8 @@ export class PathRefused extends Error {}
  * file is reported only when its nearest existing folder is itself inside a root.
  */
 export function assertUserChosenPath(p: string, allowedRoots: readonly string[]): string {
-  if (typeof p !== 'string' || !p || p.includes('\0') || p.length > 4096) throw new Error(`Refused path ${JSON.stringify(String(p).slice(0, 200))}: not a valid path`);
+  if (typeof p !== 'string' || !p || p.includes('\0') || p.length > 4096)
+    throw new Error(`Refused path ${JSON.stringify(String(p).slice(0, 200))}: not a valid path`);
   const abs = path.resolve(p);
   const roots: string[] = [];
   for (const r of allowedRoots) {
@@ -144,7 +145,10 @@ export class PathPolicy {
 
   roots(): string[] {
     const data = [this.app.dataDir];
-    const roots = this.app.options.mode === 'electron' ? [...this.picked, ...DEFAULT_SYSTEM_ROOTS, ...extraDataRoots(), ...data] : [...(this.app.options.allowedRoots ?? browserImportRoots()), ...data];
+    const roots =
+      this.app.options.mode === 'electron'
+        ? [...this.picked, ...DEFAULT_SYSTEM_ROOTS, ...extraDataRoots(), ...data]
+        : [...(this.app.options.allowedRoots ?? browserImportRoots()), ...data];
     return [...new Set(roots.map((r) => path.resolve(r)))];
   }
 

@@ -87,7 +87,11 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
     try {
       fs.mkdirSync(path.dirname(abs), { recursive: true });
     } catch (e) {
-      throw new LogError(abs, `its folder cannot be created (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'pick another place with --db or PUMA_DB');
+      throw new LogError(
+        abs,
+        `its folder cannot be created (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        'pick another place with --db or PUMA_DB',
+      );
     }
   }
   const db = readOnly ? openReadOnly(abs, options.check !== false) : openWritable(abs, exists && options.check !== false);
@@ -99,7 +103,11 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
     const current = schemaVersion(db);
     if (current < NEWEST_VERSION) {
       db.close();
-      throw new LogError(abs, `is read-only (${readOnly}) and has schema version ${current}, older than this app's ${NEWEST_VERSION}`, 'make it writable once so PUMA Lab can upgrade it');
+      throw new LogError(
+        abs,
+        `is read-only (${readOnly}) and has schema version ${current}, older than this app's ${NEWEST_VERSION}`,
+        'make it writable once so PUMA Lab can upgrade it',
+      );
     }
     migrate(db); // refuses a newer schema
     return db;
@@ -135,7 +143,9 @@ function openWithoutMigrating(file: string, options: OpenOptions): Db {
       throw new LogError(
         abs,
         `has schema version ${current}, ${older ? 'older' : 'newer'} than this job's ${NEWEST_VERSION}; the job does not ${older ? 'upgrade' : 'downgrade'} it`,
-        older ? 'restart PUMA Lab (or run any `puma` command on this log) so the log is upgraded, then start the run again' : 'update PUMA Lab to run jobs on this log',
+        older
+          ? 'restart PUMA Lab (or run any `puma` command on this log) so the log is upgraded, then start the run again'
+          : 'update PUMA Lab to run jobs on this log',
         'SCHEMA',
       );
     }
@@ -241,12 +251,18 @@ function quickCheck(db: Db, abs: string): void {
     rows = db.pragma('quick_check(5)') as Array<{ quick_check: string }>;
   } catch (e) {
     const code = (e as { code?: string }).code ?? '';
-    if (/^SQLITE_(CORRUPT|NOTADB)/.test(code)) throw new LogError(abs, `is damaged or not an SQLite database (${(e as Error).message})`, HINTS.SQLITE_CORRUPT!, code);
+    if (/^SQLITE_(CORRUPT|NOTADB)/.test(code))
+      throw new LogError(abs, `is damaged or not an SQLite database (${(e as Error).message})`, HINTS.SQLITE_CORRUPT!, code);
     throw nameLogError(e, abs);
   }
   if (rows.length !== 1 || rows[0]!.quick_check !== 'ok') {
     const found = rows.map((r) => r.quick_check).join('; ');
-    throw new LogError(abs, `is damaged (quick_check: ${found.length > 300 ? `${found.slice(0, 300)}…` : found}); nothing was written to it`, HINTS.SQLITE_CORRUPT!, 'SQLITE_CORRUPT');
+    throw new LogError(
+      abs,
+      `is damaged (quick_check: ${found.length > 300 ? `${found.slice(0, 300)}…` : found}); nothing was written to it`,
+      HINTS.SQLITE_CORRUPT!,
+      'SQLITE_CORRUPT',
+    );
   }
 }
 
@@ -255,7 +271,8 @@ function quickCheck(db: Db, abs: string): void {
  * iterate, exec, pragma and transactions (a failing COMMIT too) rethrow it named.
  */
 function nameErrors(db: Db, file: string): void {
-  const named = <A extends unknown[], R>(f: (...a: A) => R) =>
+  const named =
+    <A extends unknown[], R>(f: (...a: A) => R) =>
     (...a: A): R => {
       try {
         return f(...a);
@@ -294,7 +311,12 @@ export function schemaVersion(db: Db): number {
 export function migrate(db: Db, upTo = NEWEST_VERSION): void {
   const current = schemaVersion(db);
   if (current > NEWEST_VERSION) {
-    throw new LogError(logInfo(db).file, `has schema version ${current}, newer than this app knows (${NEWEST_VERSION})`, 'update PUMA Lab to open it', 'SCHEMA');
+    throw new LogError(
+      logInfo(db).file,
+      `has schema version ${current}, newer than this app knows (${NEWEST_VERSION})`,
+      'update PUMA Lab to open it',
+      'SCHEMA',
+    );
   }
   for (const m of migrations) {
     if (m.version <= current || m.version > upTo) continue;

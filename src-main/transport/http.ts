@@ -209,7 +209,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
         if (answer.status < 500) return json(res, answer.status, { error: withoutStack(answer.message) });
         console.error(`puma serve: ${op}: ${(err as Error).stack ?? String(err)}`);
         // a fault of the log names the log and what to do; other messages point to the terminal
-        const error = !answer.internal || answer.message === INTERNAL_MESSAGE ? scrub(answer.message) : `${scrub(answer.message)} (the details are in the terminal running puma serve)`;
+        const error =
+          !answer.internal || answer.message === INTERNAL_MESSAGE
+            ? scrub(answer.message)
+            : `${scrub(answer.message)} (the details are in the terminal running puma serve)`;
         return json(res, answer.status, { error });
       }
     }
@@ -252,7 +255,11 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
   };
 }
 
-const withoutStack = (text: string): string => text.split('\n').filter((l) => !/^\s*at\s/.test(l)).join('\n');
+const withoutStack = (text: string): string =>
+  text
+    .split('\n')
+    .filter((l) => !/^\s*at\s/.test(l))
+    .join('\n');
 
 /** decodeURIComponent, with a malformed escape answered as 400 instead of a thrown URIError. */
 function decodePath(p: string): string {

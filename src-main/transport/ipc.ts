@@ -14,11 +14,7 @@ export interface IpcEventLike {
  * Registers one IPC handler per contract operation. Each checks that the request comes from our
  * own renderer, then hands the payload to the app, which validates it against the contract.
  */
-export function registerIpcHandlers(
-  ipcMain: IpcMainLike,
-  app: Pick<PumaApp, 'dispatch'>,
-  isTrustedUrl: (url: string) => boolean,
-): string[] {
+export function registerIpcHandlers(ipcMain: IpcMainLike, app: Pick<PumaApp, 'dispatch'>, isTrustedUrl: (url: string) => boolean): string[] {
   const channels: string[] = [];
   for (const op of operationNames) {
     const channel = ipcChannel(op);
@@ -48,9 +44,6 @@ export function ipcRejection(op: string, err: unknown): Error & { status: number
 }
 
 /** Forwards app events to a window. */
-export function forwardEvents(
-  app: Pick<PumaApp, 'onEvent'>,
-  send: (channel: string, message: EventMessage) => void,
-): () => void {
+export function forwardEvents(app: Pick<PumaApp, 'onEvent'>, send: (channel: string, message: EventMessage) => void): () => void {
   return app.onEvent((m) => send(IPC_EVENT_CHANNEL, m));
 }

@@ -18,11 +18,7 @@ export const ImportDatasetRequest = z
   .object({
     /** A file (.npz, .npy, .tar.gz, .gz, .bin) or a folder. */
     path: z.string().min(1).max(4096),
-    name: z
-      .string()
-      .trim()
-      .min(1)
-      .max(200),
+    name: z.string().trim().min(1).max(200),
     format: DatasetFormatOrAuto.default('auto'),
     /** Id or name of the dataset this generated set belongs to (its classes and shape must match). */
     generatedFor: z.union([DatasetId, z.string().min(1).max(200)]).optional(),

@@ -134,7 +134,7 @@ export function closestName(name: string, candidates: readonly string[]): string
   let bestD = Infinity;
   for (const c of candidates) {
     const d = editDistance(n, norm(c));
-    if (d < bestD) (best = c), (bestD = d);
+    if (d < bestD) ((best = c), (bestD = d));
   }
   const allowed = Math.min(3, Math.max(1, Math.floor(n.length / 3)));
   return bestD <= allowed ? best : null;
@@ -143,7 +143,9 @@ export function closestName(name: string, candidates: readonly string[]): string
 /** The value as quoted in a message, cut short when long (a 5000-character name, a long list). */
 function show(v: unknown): string {
   const text = typeof v === 'string' ? `"${v}"` : typeof v === 'number' && !Number.isFinite(v) ? String(v) : (JSON.stringify(v) ?? String(v));
-  return text.length > 60 ? `${text.slice(0, 50)}… (${typeof v === 'string' ? `${v.length} characters` : Array.isArray(v) ? `${v.length} items` : 'long'})` : text;
+  return text.length > 60
+    ? `${text.slice(0, 50)}… (${typeof v === 'string' ? `${v.length} characters` : Array.isArray(v) ? `${v.length} items` : 'long'})`
+    : text;
 }
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
@@ -176,8 +178,9 @@ function problemOf(issue: RawIssue, value: unknown, spec: FieldSpec | undefined)
     case 'invalid_type': {
       if (issue.expected === 'number' && spec?.kind === 'integer' && issue.path.length === 1) return { problem: `must be a whole number${orEmpty}${got}` };
       const what =
-        { number: 'a number', int: 'a whole number', boolean: 'true or false', string: 'text', array: 'a list such as [0.5, 0.75]', object: 'an object' }[issue.expected ?? ''] ??
-        issue.expected;
+        { number: 'a number', int: 'a whole number', boolean: 'true or false', string: 'text', array: 'a list such as [0.5, 0.75]', object: 'an object' }[
+          issue.expected ?? ''
+        ] ?? issue.expected;
       return { problem: `must be ${what}${orEmpty}${got}` };
     }
     case 'too_small':
@@ -226,7 +229,14 @@ export function describeIssues(
       for (const key of raw.keys ?? []) {
         const suggestion = closestName(key, known);
         const problem = suggestion ? `did you mean '${suggestion}'?` : 'no setting has a similar name';
-        out.push({ key, known: false, path: [...raw.path, key], message: `Unknown setting '${key}' — ${problem}`, problem, ...(suggestion ? { suggestion } : {}) });
+        out.push({
+          key,
+          known: false,
+          path: [...raw.path, key],
+          message: `Unknown setting '${key}' — ${problem}`,
+          problem,
+          ...(suggestion ? { suggestion } : {}),
+        });
       }
       continue;
     }
@@ -235,7 +245,14 @@ export function describeIssues(
     const item = raw.path.length > 1 && typeof raw.path[1] === 'number' ? `, item ${raw.path[1] + 1}` : '';
     const name = doc ? `${fieldTitle(doc)} (${key})` : key || 'The settings';
     const { problem, suggestion } = problemOf(raw, valueAt(input, raw.path), specs?.[key]);
-    out.push({ key, known: key in docs, path: raw.path, message: `${name}${item}: ${problem}`, problem: `${item ? `${item.slice(2)}: ` : ''}${problem}`, ...(suggestion ? { suggestion } : {}) });
+    out.push({
+      key,
+      known: key in docs,
+      path: raw.path,
+      message: `${name}${item}: ${problem}`,
+      problem: `${item ? `${item.slice(2)}: ` : ''}${problem}`,
+      ...(suggestion ? { suggestion } : {}),
+    });
   }
   // Unknown keys first: a typo usually explains the rest.
   return [...out.filter((i) => !i.known), ...out.filter((i) => i.known)];

@@ -22,7 +22,11 @@ export const MarginParams = z
      * correlation 0.996, same as α = 1/255) at a quarter of the gradient evaluations
      * (bench/margins-fast-params.ts).
      */
-    stepSize: z.number().positive().max(1).default(4 / 255),
+    stepSize: z
+      .number()
+      .positive()
+      .max(1)
+      .default(4 / 255),
     iMax: z.number().int().min(1).max(10000).default(40),
     jMax: z.number().int().min(0).max(64).default(8),
   })

@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import { SplitName } from './datasets';
 
-export const ModelId = z.number().int().positive();
-
 /** Where a margin model came from. */
 export const ModelSource = z.enum(['imported', 'trained']);
 export type ModelSource = z.infer<typeof ModelSource>;

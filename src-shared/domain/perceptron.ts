@@ -14,7 +14,10 @@ export const PerceptronConfig = z
     alphas: z.array(z.number().positive().max(1000)).min(1).max(64).default([0.5, 1, 2, 4, 8]),
     /** Pruning ratios r in [0, 1). */
     ratios: z.array(z.number().min(0).lt(1)).min(1).max(32).default([0, 0.5, 0.8]),
-    strategies: z.array(PerceptronStrategy).min(1).default([...PerceptronStrategy.options]),
+    strategies: z
+      .array(PerceptronStrategy)
+      .min(1)
+      .default([...PerceptronStrategy.options]),
     /** Number of seeds (0..seeds-1); mean ± std are over these. */
     seeds: z.number().int().min(1).max(100).default(3),
     /** Drop every kept sample whose margin is below ε (the paper's fix for PE at ε > 0). */

@@ -37,10 +37,7 @@ export function flattenConfig(config: Record<string, unknown>, prefix = ''): Rec
 }
 
 /** Rows of key → value per run, keys in order of first appearance; onlyChanged keeps differing keys. */
-export function configDiff(
-  configs: ReadonlyArray<{ run_id: number; config: Record<string, unknown> }>,
-  opts: { onlyChanged?: boolean } = {},
-): ConfigDiff {
+export function configDiff(configs: ReadonlyArray<{ run_id: number; config: Record<string, unknown> }>, opts: { onlyChanged?: boolean } = {}): ConfigDiff {
   if (!Array.isArray(configs)) throw new Error('method/config-diff configDiff: configs must be an array');
   const flat = configs.map((entry, i) => {
     if (!isPlainObject(entry) || !isPlainObject(entry.config)) {

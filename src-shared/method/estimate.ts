@@ -67,7 +67,10 @@ export function referenceThroughput(arch: TrainConfig['arch'], backend: string):
   const ref = REFERENCE_TRAIN_IMG_S[arch];
   if (ref === null || !(backend === 'wasm' || backend === 'cpu')) return null;
   const slow = backend === 'cpu' ? CPU_SLOWDOWN : 1;
-  return { unitSeconds: slow / ref, basis: `README benchmark (${arch} on ${backend}: ${ref / slow < 1 ? (ref / slow).toFixed(2) : ref} training img/s per process)` };
+  return {
+    unitSeconds: slow / ref,
+    basis: `README benchmark (${arch} on ${backend}: ${ref / slow < 1 ? (ref / slow).toFixed(2) : ref} training img/s per process)`,
+  };
 }
 
 export interface TrainEstimate {

@@ -99,10 +99,7 @@ export function runPerceptronTask(config: PerceptronConfig, task: PerceptronTask
  * Mean and std over seeds per (alpha, strategy, ratio), in task order of first appearance.
  * The std is the SAMPLE standard deviation (n − 1 denominator; 0 for a single seed).
  */
-export function aggregatePerceptron(
-  config: PerceptronConfig,
-  results: Array<{ task: PerceptronTask; result: PerceptronTaskResult }>,
-): PerceptronPoint[] {
+export function aggregatePerceptron(config: PerceptronConfig, results: Array<{ task: PerceptronTask; result: PerceptronTaskResult }>): PerceptronPoint[] {
   const groups = new Map<string, { task: PerceptronTask; results: PerceptronTaskResult[] }>();
   for (const { task, result } of results) {
     const key = `${task.alpha}|${task.strategy}|${task.ratio}`;
@@ -136,10 +133,7 @@ export function aggregatePerceptron(
 }
 
 /** Run every task sequentially and aggregate. `onProgress(done, total)` after each task. */
-export function runPerceptronStudy(
-  config: PerceptronConfig,
-  onProgress?: (done: number, total: number) => void,
-): PerceptronPoint[] {
+export function runPerceptronStudy(config: PerceptronConfig, onProgress?: (done: number, total: number) => void): PerceptronPoint[] {
   const tasks = perceptronTasks(config);
   const results: Array<{ task: PerceptronTask; result: PerceptronTaskResult }> = [];
   for (const task of tasks) {
@@ -226,14 +220,7 @@ export interface StudentTraining {
  * `rows` holds y_i·x_i. Returns θ (its norm is meaningless on separable data; its direction is
  * the answer).
  */
-export function trainStudent(
-  rows: Float64Array,
-  n: number,
-  k: number,
-  eps: number,
-  maxSteps: number,
-  tol: number,
-): StudentTraining {
+export function trainStudent(rows: Float64Array, n: number, k: number, eps: number, maxSteps: number, tol: number): StudentTraining {
   const theta = new Float64Array(k);
   if (n === 0) return { theta, steps: 0, converged: true, logLoss: Math.log(Math.LN2) };
   const candidate = new Float64Array(k);
@@ -305,14 +292,7 @@ export function trainStudent(
 }
 
 /** log F(θ); writes the robust margins z_i = rows_i·θ − ε‖θ‖₁ into `z`. */
-export function logAdversarialLoss(
-  rows: Float64Array,
-  n: number,
-  k: number,
-  eps: number,
-  theta: Float64Array,
-  z: Float64Array,
-): number {
+export function logAdversarialLoss(rows: Float64Array, n: number, k: number, eps: number, theta: Float64Array, z: Float64Array): number {
   let l1 = 0;
   for (let j = 0; j < k; j++) l1 += Math.abs(theta[j]);
   const shift = eps * l1;
@@ -371,7 +351,8 @@ function normalisedPseudoGradient(
     let g = out[j];
     if (theta[j] > 0) g += l1Weight;
     else if (theta[j] < 0) g -= l1Weight;
-    else if (g > l1Weight) g -= l1Weight; // subdifferential at 0 is [g − εc, g + εc]
+    else if (g > l1Weight)
+      g -= l1Weight; // subdifferential at 0 is [g − εc, g + εc]
     else if (g < -l1Weight) g += l1Weight;
     else g = 0;
     out[j] = g;

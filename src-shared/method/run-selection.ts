@@ -27,7 +27,13 @@ export function selectForRun(c: TrainConfig, scores: ArrayLike<number>): PruneRe
 }
 
 /** Histogram of `values` over fixed bins [lo, hi) (the last bin closed), one count list per group. */
-export function groupedHistogram(values: ArrayLike<number>, groups: ReadonlyArray<ArrayLike<number>>, lo: number, hi: number, bins: number): { edges: number[]; counts: number[][] } {
+export function groupedHistogram(
+  values: ArrayLike<number>,
+  groups: ReadonlyArray<ArrayLike<number>>,
+  lo: number,
+  hi: number,
+  bins: number,
+): { edges: number[]; counts: number[][] } {
   if (!(hi > lo)) hi = lo + 1e-6;
   const width = (hi - lo) / bins;
   const counts = groups.map(() => new Array<number>(bins).fill(0));

@@ -18,9 +18,7 @@ export function classificationDifficulty(correctByEpoch: ArrayLike<number | bool
   for (let t = 0; t < epochs; t++) {
     const row = correctByEpoch[t]!;
     if (row.length !== n) {
-      throw new Error(
-        `${FILE}: classificationDifficulty: epoch ${t} has ${row.length} samples, epoch 0 has ${n}`,
-      );
+      throw new Error(`${FILE}: classificationDifficulty: epoch ${t} has ${row.length} samples, epoch 0 has ${n}`);
     }
     for (let i = 0; i < n; i++) if (!row[i]) wrongCounts[i]! += 1;
   }
@@ -33,11 +31,7 @@ export function classificationDifficulty(correctByEpoch: ArrayLike<number | bool
  * EL2N_i = mean over ensemble members of ‖softmax(z_i) − onehot(y_i)‖₂ (Paul et al. 2021).
  * `logitsPerModel[m]` is a row-major [n, numClasses] array of logits of ensemble member m.
  */
-export function el2nScores(
-  logitsPerModel: ArrayLike<number>[],
-  labels: ArrayLike<number>,
-  numClasses: number,
-): Float32Array {
+export function el2nScores(logitsPerModel: ArrayLike<number>[], labels: ArrayLike<number>, numClasses: number): Float32Array {
   if (logitsPerModel.length === 0) throw new Error(`${FILE}: el2nScores: empty ensemble`);
   if (!Number.isInteger(numClasses) || numClasses < 2) {
     throw new Error(`${FILE}: el2nScores: numClasses must be an integer ≥ 2, got ${numClasses}`);
@@ -47,9 +41,7 @@ export function el2nScores(
   const probs = new Float64Array(numClasses);
   logitsPerModel.forEach((logits, m) => {
     if (logits.length !== n * numClasses) {
-      throw new Error(
-        `${FILE}: el2nScores: model ${m} has ${logits.length} logits, expected ${n}×${numClasses}`,
-      );
+      throw new Error(`${FILE}: el2nScores: model ${m} has ${logits.length} logits, expected ${n}×${numClasses}`);
     }
     for (let i = 0; i < n; i++) {
       const y = labels[i]!;

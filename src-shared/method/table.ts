@@ -159,12 +159,7 @@ function checkNames(fn: string, what: string, names: unknown, allowEmpty: boolea
 }
 
 /** Group runs by config keys and summarise each metric per group (see the file's conventions). */
-export function groupRuns(
-  rows: readonly RunRow[],
-  groupBy: readonly string[],
-  metrics: readonly string[],
-  opts: GroupRunsOptions = {},
-): GroupedTable {
+export function groupRuns(rows: readonly RunRow[], groupBy: readonly string[], metrics: readonly string[], opts: GroupRunsOptions = {}): GroupedTable {
   const fn = 'groupRuns';
   if (!Array.isArray(rows)) fail(fn, 'rows must be an array');
   const keys = checkNames(fn, 'groupBy', groupBy, true);
@@ -177,7 +172,12 @@ export function groupRuns(
   }
   const statuses = opts.statuses ? new Set(opts.statuses) : null;
 
-  interface Bucket { values: unknown[]; runIds: number[]; pruned: number[]; samples: Record<string, number[]> }
+  interface Bucket {
+    values: unknown[];
+    runIds: number[];
+    pruned: number[];
+    samples: Record<string, number[]>;
+  }
   const buckets = new Map<string, Bucket>();
   rows.forEach((row, index) => {
     if (!isPlainObject(row as unknown)) fail(fn, `rows[${index}] is not an object`);
@@ -194,7 +194,8 @@ export function groupRuns(
     }
     bucket.runIds.push(row.run_id);
     if (row.pruned !== undefined && row.pruned !== null) {
-      if (typeof row.pruned !== 'number' || !(row.pruned >= 0 && row.pruned <= 1)) fail(fn, `${label} pruned must be a fraction in [0, 1], got ${String(row.pruned)}`);
+      if (typeof row.pruned !== 'number' || !(row.pruned >= 0 && row.pruned <= 1))
+        fail(fn, `${label} pruned must be a fraction in [0, 1], got ${String(row.pruned)}`);
       // Shares that agree to 1e-9 are one value (float noise from kept / pool).
       if (!bucket.pruned.some((p) => Math.abs(p - row.pruned!) <= 1e-9)) bucket.pruned.push(row.pruned);
     }
@@ -225,7 +226,7 @@ export function groupRuns(
     let withValue = 0;
     for (const group of groups) {
       const mean = group.metrics[metric]!.mean;
-      if (mean !== null) (bestScore = Math.max(bestScore, sign * mean)), withValue++;
+      if (mean !== null) ((bestScore = Math.max(bestScore, sign * mean)), withValue++);
     }
     // Best among one is no comparison: nothing is bold.
     if (withValue < 2) continue;
@@ -417,11 +418,7 @@ export function toCsv(table: GroupedTable, opts: CsvOptions = {}): string {
     for (const metric of table.metrics) {
       const s = group.metrics[metric]!;
       const percent = percentFor(opts.percent, metric);
-      cells.push(
-        s.mean === null ? '' : csvNumber(s.mean, percent, digits),
-        s.std === null || s.n < 2 ? '' : csvNumber(s.std, percent, digits),
-        String(s.n),
-      );
+      cells.push(s.mean === null ? '' : csvNumber(s.mean, percent, digits), s.std === null || s.n < 2 ? '' : csvNumber(s.std, percent, digits), String(s.n));
     }
     lines.push(cells.map(csvField).join(','));
   }
@@ -459,11 +456,11 @@ export function toMarkdown(table: GroupedTable, opts: FormatOptions = {}): strin
 
 const LATEX_ESCAPES: Record<string, string> = {
   '\\': '\\textbackslash{}',
-  '_': '\\_',
+  _: '\\_',
   '%': '\\%',
   '&': '\\&',
   '#': '\\#',
-  '$': '\\$',
+  $: '\\$',
   '{': '\\{',
   '}': '\\}',
   '~': '\\textasciitilde{}',
@@ -548,7 +545,13 @@ export function metricsToCsv(series: readonly RunMetricPoint[], opts: { lineEndi
 /** The points as a JSON array (non-finite values become null, as JSON has no NaN). */
 export function metricsToJson(series: readonly RunMetricPoint[]): string {
   if (!Array.isArray(series)) fail('metricsToJson', 'series must be an array of metric points');
-  return JSON.stringify(series.map(({ run_id, key, step, value, time }) => ({ run_id, key, step, value, time })), null, 2) + '\n';
+  return (
+    JSON.stringify(
+      series.map(({ run_id, key, step, value, time }) => ({ run_id, key, step, value, time })),
+      null,
+      2,
+    ) + '\n'
+  );
 }
 
 /** The grouped table as JSON (for scripts): groups with their values keyed by group key. */

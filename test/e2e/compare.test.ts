@@ -21,7 +21,13 @@ const EPOCHS = 4;
 
 /** A run's curves: loss falls per step, accuracies rise per epoch; `shift` tells runs apart. */
 function addRun(strategy: string, seed: number, shift: number, kept: number): number {
-  const id = app.runs.create({ kind: 'train', name: `${strategy} seed ${seed}`, config: { strategy, prune_ratio: 0.2, seed, epochs: EPOCHS }, seed, appVersion: 'test' });
+  const id = app.runs.create({
+    kind: 'train',
+    name: `${strategy} seed ${seed}`,
+    config: { strategy, prune_ratio: 0.2, seed, epochs: EPOCHS },
+    seed,
+    appVersion: 'test',
+  });
   const points = [];
   for (let step = 10; step <= 200; step += 10) {
     points.push({ key: 'train/batch_loss', step, value: 2.3 * Math.exp(-step / 120) + 0.4 + shift }, { key: 'train/lr', step, value: 0.1 * (1 - step / 200) });
@@ -45,7 +51,13 @@ function addRun(strategy: string, seed: number, shift: number, kept: number): nu
 beforeAll(async () => {
   served = await startServedApp({ width: 1400, height: 1000 });
   ({ app, server, page } = served);
-  ids.push(addRun('none', 0, 0, 1000), addRun('none', 1, 0.01, 1000), addRun('puma', 0, 0.03, 800), addRun('puma', 1, 0.025, 800), addRun('random', 0, -0.01, 800));
+  ids.push(
+    addRun('none', 0, 0, 1000),
+    addRun('none', 1, 0.01, 1000),
+    addRun('puma', 0, 0.03, 800),
+    addRun('puma', 1, 0.025, 800),
+    addRun('random', 0, -0.01, 800),
+  );
 });
 afterAll(() => served?.close());
 
@@ -54,7 +66,12 @@ const charts = () =>
   page.locator('[data-testid=compare-curve]').evaluateAll((els) =>
     els.map((el) => {
       const canvas = el.querySelector('canvas')!;
-      return { key: el.getAttribute('data-key'), series: Number(canvas.dataset.series), points: Number(canvas.dataset.points), drawn: Number(canvas.dataset.drawn) };
+      return {
+        key: el.getAttribute('data-key'),
+        series: Number(canvas.dataset.series),
+        points: Number(canvas.dataset.points),
+        drawn: Number(canvas.dataset.drawn),
+      };
     }),
   );
 
@@ -87,7 +104,9 @@ describe('Compare in the browser', () => {
     await page.getByTestId('curves-each-run').check();
     await expect.poll(async () => (await charts()).every((c) => c.series === 5)).toBe(true);
     for (const c of await charts()) expect(c.drawn, c.key!).toBe(c.points);
-    expect(await legend.allTextContents()).toEqual(ids.map((id, i) => `#${id} ${['none seed 0', 'none seed 1', 'puma seed 0', 'puma seed 1', 'random seed 0'][i]}`));
+    expect(await legend.allTextContents()).toEqual(
+      ids.map((id, i) => `#${id} ${['none seed 0', 'none seed 1', 'puma seed 0', 'puma seed 1', 'random seed 0'][i]}`),
+    );
 
     // The picker: the paper's three numbers by name, never lr or the batch loss.
     const picker = await page.locator('[data-testid^=metric-]').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')));
@@ -116,7 +135,7 @@ describe('Compare in the browser', () => {
     for (const cell of rows[2]!.slice(3)) expect(cell).not.toContain('±');
   });
 
-  it('the runs list names metrics in words and draws a run\'s accuracies (per epoch) apart from its batch loss (per step)', async () => {
+  it("the runs list names metrics in words and draws a run's accuracies (per epoch) apart from its batch loss (per step)", async () => {
     await page.goto(`${server.url}#/runs`);
     const table = page.getByTestId('runs-table');
     await table.locator(`tr[data-run-id="${ids[0]}"]`).waitFor({ timeout: 30_000 });
@@ -125,7 +144,9 @@ describe('Compare in the browser', () => {
     await table.locator(`tr[data-run-id="${ids[0]}"] td`).nth(1).click();
     const detail = page.getByTestId('run-detail');
     await expect.poll(() => detail.locator('canvas').count()).toBe(2);
-    const shown = await detail.locator('canvas').evaluateAll((cs) => cs.map((c) => [c.getAttribute('data-title'), c.getAttribute('data-series'), c.getAttribute('data-points')]));
+    const shown = await detail
+      .locator('canvas')
+      .evaluateAll((cs) => cs.map((c) => [c.getAttribute('data-title'), c.getAttribute('data-series'), c.getAttribute('data-points')]));
     expect(shown).toEqual([
       ['accuracy (%)', '3', String(3 * EPOCHS)],
       ['Training loss (batch)', '1', '20'],

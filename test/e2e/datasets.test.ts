@@ -24,12 +24,14 @@ afterAll(() => served?.close());
 
 /** Whether a preview canvas has non-black pixels, i.e. an image was really drawn on it. */
 async function drawnCanvases(p: Page): Promise<number> {
-  return p.$$eval('[data-testid=preview-image] canvas', (cs) =>
-    (cs as HTMLCanvasElement[]).filter((c) => {
-      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-      for (let i = 0; i < d.length; i += 4) if (d[i] > 0) return true;
-      return false;
-    }).length,
+  return p.$$eval(
+    '[data-testid=preview-image] canvas',
+    (cs) =>
+      (cs as HTMLCanvasElement[]).filter((c) => {
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        for (let i = 0; i < d.length; i += 4) if (d[i] > 0) return true;
+        return false;
+      }).length,
   );
 }
 

@@ -58,17 +58,20 @@ describe.skipIf(!haveFashion)('experiment manager in the browser', () => {
     await page.getByRole('button', { name: /Queue 4 runs/ }).click();
     await expect
       // queueing resolves the dataset first (a fresh log imports Fashion-MNIST): allow it time
-      .poll(async () => page.url() + ' ' + ((await page.locator('.error').allTextContents()).join(' | ')), { timeout: 30_000 })
+      .poll(async () => page.url() + ' ' + (await page.locator('.error').allTextContents()).join(' | '), { timeout: 30_000 })
       .toMatch(/#\/runs\/\d+ $/);
     const experimentId = Number(/#\/runs\/(\d+)$/.exec(page.url())![1]);
-    const runIds = app.db.prepare('SELECT id FROM runs WHERE experiment_id = ? ORDER BY id').all(experimentId).map((r) => (r as { id: number }).id);
+    const runIds = app.db
+      .prepare('SELECT id FROM runs WHERE experiment_id = ? ORDER BY id')
+      .all(experimentId)
+      .map((r) => (r as { id: number }).id);
     expect(runIds).toHaveLength(4);
 
     // The queue runs them one at a time; the view follows until all four are finished.
     const rows = page.locator('[data-testid=runs-table] tbody tr[data-run-id]');
     await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(4);
     let maxRunning = 0;
-    for (const t0 = Date.now(); ; ) {
+    for (const t0 = Date.now(); ;) {
       const statuses = await rows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.status));
       maxRunning = Math.max(maxRunning, statuses.filter((s) => s === 'running').length);
       if (statuses.some((s) => s === 'failed' || s === 'interrupted' || s === 'cancelled')) {
@@ -92,7 +95,9 @@ describe.skipIf(!haveFashion)('experiment manager in the browser', () => {
     expect(await table.locator('thead th').first().textContent()).toBe('Pruning strategy');
     // n per group (two seeds each) and the share each strategy pruned: none 0 %, random 20 % of
     // the 256-image pool, rounded to whole images (51: 19.92 %).
-    const lead = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 3).map((td) => td.textContent!.trim())));
+    const lead = await table
+      .locator('tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 3).map((td) => td.textContent!.trim())));
     expect(lead.sort()).toEqual([
       ['none', '0', '2'],
       ['random', String(Number(((Math.round(0.2 * 256) / 256) * 100).toFixed(2))), '2'],
@@ -106,7 +111,11 @@ describe.skipIf(!haveFashion)('experiment manager in the browser', () => {
     const curves = page.locator('[data-testid=compare-curve]');
     await expect.poll(() => curves.count()).toBeGreaterThanOrEqual(5);
     const drawn = await curves.evaluateAll((els) =>
-      els.map((el) => ({ key: el.getAttribute('data-key'), series: Number(el.querySelector('canvas')!.dataset.series), drawn: Number(el.querySelector('canvas')!.dataset.drawn) })),
+      els.map((el) => ({
+        key: el.getAttribute('data-key'),
+        series: Number(el.querySelector('canvas')!.dataset.series),
+        drawn: Number(el.querySelector('canvas')!.dataset.drawn),
+      })),
     );
     expect(drawn.map((c) => c.key)).toEqual(expect.arrayContaining(['test/clean_acc', 'test/robust_acc_cw', 'train/batch_loss']));
     for (const c of drawn) {

@@ -30,7 +30,10 @@ const SHOTS = process.env.PUMA_E2E_SCREENSHOTS;
 
 /** The luminance (0 dark … 1 light) of an element's computed background colour. */
 async function luminance(page: Page, selector: string): Promise<number> {
-  const rgb = await page.locator(selector).first().evaluate((el) => getComputedStyle(el).backgroundColor);
+  const rgb = await page
+    .locator(selector)
+    .first()
+    .evaluate((el) => getComputedStyle(el).backgroundColor);
   const [r, g, b] = rgb.match(/\d+(\.\d+)?/g)!.map(Number) as [number, number, number];
   return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
 }
@@ -43,10 +46,15 @@ describe('the Train form', () => {
     expect(await field.textContent()).toMatch(/highest margins first \(§4/);
     expect(await page.getByTestId('train-eps-field').textContent()).toMatch(/pixel scale \[0, 1\]/);
     // Every strategy of the schema, no more, as a select.
-    const strategies = await page.getByTestId('train-strategy').locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    const strategies = await page
+      .getByTestId('train-strategy')
+      .locator('option')
+      .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
     expect(strategies).toEqual([...PRUNING_STRATEGIES]);
     // The time it will take is told before starting, with what the estimate is based on.
-    await expect.poll(() => page.getByTestId('train-estimate').textContent(), { timeout: 10_000 }).toMatch(/^\s*Estimated time: \d+ (s|min \d+ s).*training.*An estimate from the README benchmark/s);
+    await expect
+      .poll(() => page.getByTestId('train-estimate').textContent(), { timeout: 10_000 })
+      .toMatch(/^\s*Estimated time: \d+ (s|min \d+ s).*training.*An estimate from the README benchmark/s);
     // Fixed choices under "All settings" are selects too.
     for (const key of ['schedule', 'margin_method', 'backend', 'nesterov', 'augment']) {
       expect(await page.getByTestId(`train-${key}`).evaluate((el) => el.tagName), key).toBe('SELECT');
@@ -87,7 +95,9 @@ describe('the Train form', () => {
     await expect.poll(() => page.getByTestId('train-dataset').inputValue()).not.toBe('');
     await page.getByTestId('train-dataset').fill('no-such-data');
     await page.getByTestId('train-start').click();
-    await expect.poll(() => page.getByTestId('train-dataset-field').getByTestId('train-dataset-error').textContent()).toMatch(/^Dataset "no-such-data" is not imported/);
+    await expect
+      .poll(() => page.getByTestId('train-dataset-field').getByTestId('train-dataset-error').textContent())
+      .toMatch(/^Dataset "no-such-data" is not imported/);
     expect(await page.getByTestId('train-error').count()).toBe(0);
     // "All settings" is grouped by topic.
     expect(await page.locator('details h4').allTextContents()).toEqual(expect.arrayContaining(['Margins', 'Adversarial training', 'Optimiser and schedule']));
@@ -105,7 +115,10 @@ describe('the Train form', () => {
     expect(await luminance(page, '[data-testid=train-form]')).toBeLessThan(0.2);
     expect(await luminance(page, '[data-testid=train-epochs]')).toBeLessThan(0.2);
     // Text is light on the dark surface.
-    const fg = await page.getByTestId('train-prune_ratio-field').locator('.title').evaluate((el) => getComputedStyle(el).color);
+    const fg = await page
+      .getByTestId('train-prune_ratio-field')
+      .locator('.title')
+      .evaluate((el) => getComputedStyle(el).color);
     const [r, g, b] = fg.match(/\d+/g)!.map(Number) as [number, number, number];
     expect((0.2126 * r + 0.7152 * g + 0.0722 * b) / 255).toBeGreaterThan(0.7);
     if (SHOTS) await page.getByTestId('train-form').screenshot({ path: path.join(SHOTS, 'train-dark.png') });

@@ -53,7 +53,10 @@ beforeAll(async () => {
     ],
   });
   model.compile({ optimizer: tf.train.adam(0.05), loss: tf.losses.softmaxCrossEntropy });
-  const x = tf.tensor4d(Float32Array.from(images, (v) => v / 255), [N, ...SHAPE]);
+  const x = tf.tensor4d(
+    Float32Array.from(images, (v) => v / 255),
+    [N, ...SHAPE],
+  );
   await model.fit(x, tf.oneHot(tf.tensor1d(labels, 'int32'), 3).toFloat(), { epochs: 10, batchSize: 48, verbose: 0, shuffle: false });
   await model.save(fileSaveHandler(path.join(t.dir, 'toy-mlp')));
   await new ModelService(app.db, app.dataDir, datasets).importModel({ path: path.join(t.dir, 'toy-mlp'), name: 'toy-mlp' });
@@ -77,7 +80,12 @@ describe('margins in the browser', () => {
     await expect.poll(() => row.count()).toBe(1);
     expect(await row.textContent()).toMatch(/toy-mlp.*imported.*6×6×1/);
     await page.getByTestId('model-train').waitFor();
-    expect(await page.getByTestId('model-train-arch').locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).toContain('cnn-small');
+    expect(
+      await page
+        .getByTestId('model-train-arch')
+        .locator('option')
+        .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)),
+    ).toContain('cnn-small');
     if (process.env.PUMA_E2E_SCREENSHOTS) await page.screenshot({ path: path.join(process.env.PUMA_E2E_SCREENSHOTS, 'models.png'), fullPage: true });
   });
 
@@ -102,8 +110,14 @@ describe('margins in the browser', () => {
 
     const galleries = page.getByTestId('margin-gallery');
     expect(await galleries.count()).toBe(2);
-    const lowest = (await galleries.nth(0).getByTestId('margin-image').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-margin')))));
-    const highest = (await galleries.nth(1).getByTestId('margin-image').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-margin')))));
+    const lowest = await galleries
+      .nth(0)
+      .getByTestId('margin-image')
+      .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-margin'))));
+    const highest = await galleries
+      .nth(1)
+      .getByTestId('margin-image')
+      .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-margin'))));
     expect(lowest).toHaveLength(12);
     expect(highest).toHaveLength(12);
     // Sorted: lowest ascending, highest descending, and every lowest ≤ every highest.
@@ -118,7 +132,11 @@ describe('margins in the browser', () => {
     // Each thumbnail shows its sample's pixels (grey: R = G = B = the stored byte).
     const firstCaption = (await galleries.nth(1).locator('figcaption').first().textContent())!;
     const index = Number(/#(\d+)/.exec(firstCaption)![1]);
-    const drawn = await galleries.nth(1).locator('canvas').first().evaluate((c: HTMLCanvasElement) => Array.from(c.getContext('2d')!.getImageData(0, 0, 6, 6).data));
+    const drawn = await galleries
+      .nth(1)
+      .locator('canvas')
+      .first()
+      .evaluate((c: HTMLCanvasElement) => Array.from(c.getContext('2d')!.getImageData(0, 0, 6, 6).data));
     expect(drawn.filter((_, q) => q % 4 === 0)).toEqual(Array.from(images.subarray(index * 36, (index + 1) * 36)));
     expect(pageErrors).toEqual([]);
     // The set is listed as complete with its summary.

@@ -52,7 +52,9 @@ describe('PyTorch models on the Models page', () => {
     const row = page.getByTestId('model-row');
     await expect.poll(() => row.count(), { timeout: 30_000 }).toBe(1);
     expect(await row.textContent()).toMatch(/dm-preact.*imported.*32×32×3.*10/);
-    expect(await page.getByTestId('model-pytorch').textContent()).toMatch(/PyTorch preact-resnet18 \(depth 18, width 4\) · normalisation mean 0\.4914, 0\.4822, 0\.4465 \/ std 0\.2471, 0\.2435, 0\.2616/);
+    expect(await page.getByTestId('model-pytorch').textContent()).toMatch(
+      /PyTorch preact-resnet18 \(depth 18, width 4\) · normalisation mean 0\.4914, 0\.4822, 0\.4465 \/ std 0\.2471, 0\.2435, 0\.2616/,
+    );
 
     const out = path.join(dir, 'exported.pt');
     await page.getByTestId('model-export-out').fill(out);
@@ -68,7 +70,9 @@ describe('PyTorch models on the Models page', () => {
     await page.getByTestId('model-path').fill(path.join(dir, 'os_system.pt'));
     await page.getByTestId('model-name').fill('evil');
     await page.getByTestId('model-import-button').click();
-    await expect.poll(() => page.getByTestId('models-error').textContent(), { timeout: 30_000 }).toMatch(/os_system\.pt \(data\.pkl\): the pickle names the global posix\.system/);
+    await expect
+      .poll(() => page.getByTestId('models-error').textContent(), { timeout: 30_000 })
+      .toMatch(/os_system\.pt \(data\.pkl\): the pickle names the global posix\.system/);
     expect(await page.getByTestId('model-row').count()).toBe(1);
     expect(pageErrors).toEqual([]);
   });

@@ -48,10 +48,13 @@ async function shot(name: string): Promise<void> {
 /** Waits on the run page until the run ends; a failed run reports its error. */
 async function waitFinished(runId: number): Promise<void> {
   await expect
-    .poll(async () => {
-      const run = app.runs.get(runId);
-      return run.status === 'failed' || run.status === 'interrupted' ? `${run.status}: ${run.error}` : run.status;
-    }, { timeout: 300_000, interval: 1000 })
+    .poll(
+      async () => {
+        const run = app.runs.get(runId);
+        return run.status === 'failed' || run.status === 'interrupted' ? `${run.status}: ${run.error}` : run.status;
+      },
+      { timeout: 300_000, interval: 1000 },
+    )
     .toBe('finished');
   await expect.poll(() => page.getByTestId('train-status').textContent(), { timeout: 30_000 }).toBe('finished');
 }
@@ -144,7 +147,11 @@ describe.skipIf(!haveFashion)("the researcher's main path", () => {
     const curves = page.locator('[data-testid=compare-curve]');
     await expect.poll(() => curves.count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
     const drawn = await curves.evaluateAll((els) =>
-      els.map((el) => ({ key: el.getAttribute('data-key'), series: Number(el.querySelector('canvas')!.dataset.series), drawn: Number(el.querySelector('canvas')!.dataset.drawn) })),
+      els.map((el) => ({
+        key: el.getAttribute('data-key'),
+        series: Number(el.querySelector('canvas')!.dataset.series),
+        drawn: Number(el.querySelector('canvas')!.dataset.drawn),
+      })),
     );
     expect(drawn.map((c) => c.key)).toEqual(expect.arrayContaining(['train/batch_loss', 'test/clean_acc', 'test/robust_acc_pgd']));
     for (const c of drawn) {

@@ -51,8 +51,24 @@ beforeAll(async () => {
   app = new PumaApp({ dbPath: path.join(t.dir, 'e2e.db'), launcher: forkJobLauncher(), mode: 'browser' });
   await new DatasetService(app.db, app.dataDir).importDataset({ path: src, name: 'toy', classNames: CLASSES });
   const config = {
-    dataset: 'toy', arch: 'mlp', width: 16, depth: 1, method: 'pgd_at', eps: 0.1, attack_steps: 1, batch_size: 40, lr: 0.05, epochs: 1,
-    strategy: 'puma', prune_ratio: RATIO, margin_model_epochs: 2, margin_method: 'fast', eval_subset: 60, eval_attack_steps: 1, backend: 'cpu', workers: 1,
+    dataset: 'toy',
+    arch: 'mlp',
+    width: 16,
+    depth: 1,
+    method: 'pgd_at',
+    eps: 0.1,
+    attack_steps: 1,
+    batch_size: 40,
+    lr: 0.05,
+    epochs: 1,
+    strategy: 'puma',
+    prune_ratio: RATIO,
+    margin_model_epochs: 2,
+    margin_method: 'fast',
+    eval_subset: 60,
+    eval_attack_steps: 1,
+    backend: 'cpu',
+    workers: 1,
   };
   ({ runId } = await app.training.start(config, 'PUMA on toy'));
   const status = await app.runner.waitFor(runId);
@@ -106,18 +122,34 @@ describe("a PUMA run's margin set in the browser", () => {
     expect(await radius.getAttribute('data-total')).toBe(String(TRAIN - pruned));
     expect(Number(await radius.getAttribute('data-bars'))).toBe(40);
 
-    for (const [id, count] of [['gallery-pruned', 12], ['gallery-kept', 12], ['gallery-anti', Math.min(12, result.pruning!.anti_adversarial)]] as const) {
+    for (const [id, count] of [
+      ['gallery-pruned', 12],
+      ['gallery-kept', 12],
+      ['gallery-anti', Math.min(12, result.pruning!.anti_adversarial)],
+    ] as const) {
       const images = page.getByTestId(id).getByTestId('margin-image');
       expect(await images.count(), id).toBe(count);
       // True class first, then the margin model's prediction.
       const caption = (await images.first().locator('figcaption').textContent())!;
-      expect(CLASSES.some((c) => caption.startsWith(c)), caption).toBe(true);
+      expect(
+        CLASSES.some((c) => caption.startsWith(c)),
+        caption,
+      ).toBe(true);
       expect(caption).toMatch(/→ (top|middle|bottom)/);
     }
-    const anti = await page.getByTestId('gallery-anti').getByTestId('margin-image').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-radius'))));
+    const anti = await page
+      .getByTestId('gallery-anti')
+      .getByTestId('margin-image')
+      .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-radius'))));
     for (const r of anti) expect(r).toBeLessThan(0);
-    const prunedMargins = await page.getByTestId('gallery-pruned').getByTestId('margin-image').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-margin'))));
-    const keptMargins = await page.getByTestId('gallery-kept').getByTestId('margin-image').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-margin'))));
+    const prunedMargins = await page
+      .getByTestId('gallery-pruned')
+      .getByTestId('margin-image')
+      .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-margin'))));
+    const keptMargins = await page
+      .getByTestId('gallery-kept')
+      .getByTestId('margin-image')
+      .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-margin'))));
     expect(Math.min(...prunedMargins)).toBeGreaterThanOrEqual(Math.max(...keptMargins));
     expect(pageErrors).toEqual([]);
 
@@ -134,7 +166,10 @@ describe("a PUMA run's margin set in the browser", () => {
     await expect.poll(() => row.count()).toBe(1);
     const provenance = row.getByTestId('model-provenance');
     expect(await provenance.textContent()).toMatch(new RegExp(`trained by\\s+run #${runId}\\s+for its margins`));
-    expect(await provenance.locator('a').evaluateAll((els) => els.map((e) => e.getAttribute('href')))).toEqual([`#/train/${runId}`, `#/margins/${result.margin_set_id}`]);
+    expect(await provenance.locator('a').evaluateAll((els) => els.map((e) => e.getAttribute('href')))).toEqual([
+      `#/train/${runId}`,
+      `#/margins/${result.margin_set_id}`,
+    ]);
   });
 
   it("shows another run's selection of the same set on request", async () => {

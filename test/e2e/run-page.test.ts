@@ -74,7 +74,8 @@ describe.skipIf(!haveFashion)('Home and the run page in the browser', () => {
 
     // The phases, each reported with its own fraction while the run goes.
     const phase = (id: string) => page.locator(`[data-testid=run-phase][data-phase=${id}]`);
-    await expect.poll(() => page.getByTestId('run-phase').evaluateAll((els) => els.map((e) => e.getAttribute('data-phase'))), { timeout: 60_000 })
+    await expect
+      .poll(() => page.getByTestId('run-phase').evaluateAll((els) => els.map((e) => e.getAttribute('data-phase'))), { timeout: 60_000 })
       .toEqual(['margin_model', 'margins', 'training', 'evaluation']);
     // The elapsed time runs while the job does.
     await expect.poll(() => page.getByTestId('run-seconds').textContent(), { timeout: 60_000 }).toMatch(/^\d+ s$/);
@@ -128,7 +129,8 @@ describe.skipIf(!haveFashion)('Home and the run page in the browser', () => {
       await shot('run-dark.png');
       await page.emulateMedia({ colorScheme: 'light' });
     }
-    if (process.env.PUMA_E2E_SCREENSHOTS) await page.getByTestId('run-config').screenshot({ path: path.join(process.env.PUMA_E2E_SCREENSHOTS, 'run-config.png') });
+    if (process.env.PUMA_E2E_SCREENSHOTS)
+      await page.getByTestId('run-config').screenshot({ path: path.join(process.env.PUMA_E2E_SCREENSHOTS, 'run-config.png') });
 
     // Clone: the Train form, filled with this run's config.
     await page.getByTestId('run-clone').click();

@@ -56,7 +56,10 @@ describe('event subscriptions', () => {
         if (sidebar.includes(href)) await page.locator(`nav a[href="${href}"]`).click();
         else await page.evaluate((h) => (location.hash = h), href);
         await expect.poll(() => page.evaluate(() => location.hash)).toBe(href);
-        await page.locator(runPages.get(href) ?? 'main h2').first().waitFor();
+        await page
+          .locator(runPages.get(href) ?? 'main h2')
+          .first()
+          .waitFor();
       }
       await page.locator('nav a[href="#/home"]').click();
       await page.locator('main h2').first().waitFor();

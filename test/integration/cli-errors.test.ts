@@ -38,7 +38,9 @@ describe('puma errors', () => {
     const db = path.join(dir, 'no-such-folder', 'log.db');
     const r = puma('runs', 'list', '--json', '--db', db);
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe(`puma: --db ${db}: the folder ${path.dirname(db)} does not exist; create it first, or pick another place for the experiment log`);
+    expect(r.stderr.trim()).toBe(
+      `puma: --db ${db}: the folder ${path.dirname(db)} does not exist; create it first, or pick another place for the experiment log`,
+    );
     expect(r.stdout).toBe('');
     expect(fs.existsSync(path.dirname(db))).toBe(false);
   });
@@ -62,7 +64,9 @@ describe('puma errors', () => {
     const db = path.join(tmp(), 'log.db');
     const missing = puma('train', '--resume', '42', '--json', '--db', db);
     expect(missing.status).toBe(2);
-    expect(missing.stderr.trim()).toMatch(/^puma: Run 42 does not exist in the experiment log .*log\.db; `puma runs list` \(or the Runs page\) shows its runs\.$/);
+    expect(missing.stderr.trim()).toMatch(
+      /^puma: Run 42 does not exist in the experiment log .*log\.db; `puma runs list` \(or the Runs page\) shows its runs\.$/,
+    );
     expect(missing.stdout).toBe('');
     const notAnId = puma('train', '--resume', 'abc', '--db', db);
     expect(notAnId.status).toBe(2);

@@ -24,7 +24,9 @@ describe('puma train: settings errors in words', () => {
   it('a bad value names the field in words, its key and the value', () => {
     const r = puma('train', '--preset', 'laptop', '--set', 'strategy=pumaa', '--set', 'prune_ratio=1.5', '--json');
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain("Pruning strategy (strategy): must be one of none, random, pe, pd, pe_pd, puma, online_puma, got \"pumaa\" — did you mean 'puma'?");
+    expect(r.stderr).toContain(
+      'Pruning strategy (strategy): must be one of none, random, pe, pd, pe_pd, puma, online_puma, got "pumaa" — did you mean \'puma\'?',
+    );
     expect(r.stderr).toContain('Pruning ratio r (prune_ratio): must be at most 0.99, got 1.5');
   });
 
@@ -41,7 +43,7 @@ describe('puma perceptron: settings errors in words', () => {
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim()).toBe(
-      "puma: Invalid perceptron settings: Pruning ratios r (ratios), item 2: must be below 1, got 1.5; Strategies (strategies), item 2: must be one of none, pe, pd, got \"pee\" — did you mean 'pe'?",
+      'puma: Invalid perceptron settings: Pruning ratios r (ratios), item 2: must be below 1, got 1.5; Strategies (strategies), item 2: must be one of none, pe, pd, got "pee" — did you mean \'pe\'?',
     );
   });
 });

@@ -105,7 +105,9 @@ describe('datasets operations', () => {
   });
 
   it('refuses paths outside the allowed roots, naming the path and the roots', async () => {
-    expect(browserImportRoots({ PUMA_DATA_ROOTS: `/srv/a${path.delimiter}/srv/b` })).toEqual(expect.arrayContaining(['/usr/share/datasets', '/tmp', '/media', '/mnt', '/srv/a', '/srv/b']));
+    expect(browserImportRoots({ PUMA_DATA_ROOTS: `/srv/a${path.delimiter}/srv/b` })).toEqual(
+      expect.arrayContaining(['/usr/share/datasets', '/tmp', '/media', '/mnt', '/srv/a', '/srv/b']),
+    );
     await expect(app.dispatch('datasets.import', { path: '/etc', name: 'etc' })).rejects.toThrow(/\/etc: refused: the path is outside/);
     await expect(app.dispatch('datasets.import', { path: '/etc', name: 'etc' })).rejects.toMatchObject({ status: 400 });
     // a symlink inside an allowed root that points outside is refused too

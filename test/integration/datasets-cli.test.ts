@@ -28,7 +28,14 @@ beforeAll(() => {
   const idx = path.join(dir, 'digits');
   fs.mkdirSync(idx);
   write(idx, 'train-images-idx3-ubyte', idxFile([40, 4, 4], pseudoBytes(40 * 16, 5)));
-  write(idx, 'train-labels-idx1-ubyte', idxFile([40], Uint8Array.from({ length: 40 }, (_, i) => i % 10)));
+  write(
+    idx,
+    'train-labels-idx1-ubyte',
+    idxFile(
+      [40],
+      Uint8Array.from({ length: 40 }, (_, i) => i % 10),
+    ),
+  );
 });
 afterAll(() => cleanup?.());
 

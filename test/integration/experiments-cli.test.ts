@@ -39,7 +39,20 @@ describe('puma sweep + puma export', () => {
   let runIds: number[];
 
   it('queues and runs the grid, printing one JSON object', async () => {
-    const r = await puma(['sweep', '--config', path.join(dir, 'perceptron.json'), '--grid', 'eps=0,0.05', '--grid', 'k=20,30', '--set', 'maxSteps=150', '--json', '--db', db]);
+    const r = await puma([
+      'sweep',
+      '--config',
+      path.join(dir, 'perceptron.json'),
+      '--grid',
+      'eps=0,0.05',
+      '--grid',
+      'k=20,30',
+      '--set',
+      'maxSteps=150',
+      '--json',
+      '--db',
+      db,
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');

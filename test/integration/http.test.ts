@@ -149,7 +149,10 @@ describe('requests that change state', () => {
     }
     expect(await concurrency()).toBe(before);
     // our own page may (both spellings of the host)
-    const ok = await request('POST', '/api/queue.settings', { body: { concurrency: before + 1 }, headers: { cookie, origin: ourOrigin(), 'sec-fetch-site': 'same-origin' } });
+    const ok = await request('POST', '/api/queue.settings', {
+      body: { concurrency: before + 1 },
+      headers: { cookie, origin: ourOrigin(), 'sec-fetch-site': 'same-origin' },
+    });
     expect(ok.status).toBe(200);
     expect(await concurrency()).toBe(before + 1);
     await request('POST', '/api/queue.settings', { body: { concurrency: before }, headers: bearer() });
@@ -161,7 +164,9 @@ describe('requests that change state', () => {
     for (const site of ['cross-site', 'same-site']) {
       const r = await request('POST', '/api/queue.settings', { body: { concurrency: before + 2 }, headers: { cookie, 'sec-fetch-site': site } });
       expect(r.status, site).toBe(403);
-      expect((await request('POST', '/api/queue.settings', { body: { concurrency: before + 2 }, headers: { ...bearer(), 'sec-fetch-site': site } })).status).toBe(403);
+      expect(
+        (await request('POST', '/api/queue.settings', { body: { concurrency: before + 2 }, headers: { ...bearer(), 'sec-fetch-site': site } })).status,
+      ).toBe(403);
     }
     // the event stream too: a foreign page cannot subscribe
     expect((await request('GET', '/api/events', { headers: { cookie, 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
@@ -179,11 +184,17 @@ describe('requests that change state', () => {
     const cookie = await sessionCookie();
     const before = await concurrency();
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', '']) {
-      const r = await request('POST', '/api/queue.settings', { body: JSON.stringify({ concurrency: before + 4 }), headers: { ...bearer(), 'content-type': type } });
+      const r = await request('POST', '/api/queue.settings', {
+        body: JSON.stringify({ concurrency: before + 4 }),
+        headers: { ...bearer(), 'content-type': type },
+      });
       expect(r.status, type).toBe(415);
       expect(JSON.parse(r.body).error).toMatch(/Content-Type: application\/json/);
     }
-    const withCharset = await request('POST', '/api/queue.get', { body: {}, headers: { cookie, origin: ourOrigin(), 'content-type': 'application/json; charset=utf-8' } });
+    const withCharset = await request('POST', '/api/queue.get', {
+      body: {},
+      headers: { cookie, origin: ourOrigin(), 'content-type': 'application/json; charset=utf-8' },
+    });
     expect(withCharset.status).toBe(200);
     expect(await concurrency()).toBe(before);
   });
@@ -196,7 +207,13 @@ describe('requests that change state', () => {
     // chunked (no Content-Length): counted while it arrives
     const chunked = await new Promise<number>((resolve, reject) => {
       const req = http.request(
-        { host: '127.0.0.1', port: server.port, method: 'POST', path: '/api/runs.list', headers: { ...bearer(), 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+        {
+          host: '127.0.0.1',
+          port: server.port,
+          method: 'POST',
+          path: '/api/runs.list',
+          headers: { ...bearer(), 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        },
         (res) => (res.resume(), res.on('end', () => resolve(res.statusCode ?? 0))),
       );
       req.on('error', reject);
@@ -248,7 +265,7 @@ describe('requests that change state', () => {
 });
 
 describe('error answers', () => {
-  it('answers an unknown id with 404, a clash with 409, each with the service\'s message', async () => {
+  it("answers an unknown id with 404, a clash with 409, each with the service's message", async () => {
     const missing = await request('POST', '/api/runs.get', { body: { id: 99999 }, headers: bearer() });
     expect(missing.status).toBe(404);
     expect(JSON.parse(missing.body).error).toBe('Run 99999 does not exist in the experiment log.');
@@ -267,7 +284,11 @@ describe('error answers', () => {
 
   it('carry no stack trace and no path outside the user folders', async () => {
     const id = app.runs.create({ kind: 'perceptron', name: 'failing', config: {}, appVersion: 'test' });
-    app.runs.finish(id, 'failed', `Error: could not read /opt/secret/place/weights.bin and ${allowed}/mine.npy\n    at readIt (/usr/lib/node_modules/x/index.js:10:5)`);
+    app.runs.finish(
+      id,
+      'failed',
+      `Error: could not read /opt/secret/place/weights.bin and ${allowed}/mine.npy\n    at readIt (/usr/lib/node_modules/x/index.js:10:5)`,
+    );
     const r = await request('POST', '/api/runs.get', { body: { id }, headers: bearer() });
     expect(r.status).toBe(200);
     const error = JSON.parse(r.body).result.error as string;
@@ -362,7 +383,14 @@ describe('the path policy over HTTP', () => {
     fs.symlinkSync(path.join(outside, 'x.bin'), path.join(modelDir, 'linked.bin'));
     cases.push(['linked.bin', /links outside the folder of model\.json/]);
     for (const [p, why] of cases) {
-      fs.writeFileSync(path.join(modelDir, 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: { class_name: 'Sequential', config: { layers: [] } }, weightsManifest: [{ paths: [p], weights }] }));
+      fs.writeFileSync(
+        path.join(modelDir, 'model.json'),
+        JSON.stringify({
+          format: 'layers-model',
+          modelTopology: { class_name: 'Sequential', config: { layers: [] } },
+          weightsManifest: [{ paths: [p], weights }],
+        }),
+      );
       const r = await post('models.import', { path: modelDir, name: `evil ${p}` });
       expect(r.status, p).toBe(400);
       expect(r.error, p).toMatch(why);

@@ -44,7 +44,10 @@ function writeLog(file: string): void {
   const repo = new RunsRepo(db);
   for (let i = 0; i < 12; i++) {
     const id = repo.create({ kind: 'perceptron', name: `kept ${i}`, config: { k: i }, appVersion: 'test' });
-    repo.addMetrics(id, Array.from({ length: 150 }, (_, s) => ({ key: 'loss', step: s, value: 1 / (s + 1) })));
+    repo.addMetrics(
+      id,
+      Array.from({ length: 150 }, (_, s) => ({ key: 'loss', step: s, value: 1 / (s + 1) })),
+    );
     repo.finish(id, 'finished');
   }
   db.close();
@@ -168,7 +171,13 @@ describe('a full log', () => {
       new Promise<{ status: number; body: { error?: string } }>((resolve, reject) => {
         const data = JSON.stringify(body);
         const req = http.request(
-          { host: '127.0.0.1', port: server.port, method: 'POST', path: `/api/${op}`, headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` } },
+          {
+            host: '127.0.0.1',
+            port: server.port,
+            method: 'POST',
+            path: `/api/${op}`,
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
+          },
           (res) => {
             let text = '';
             res.on('data', (c) => (text += c));
@@ -252,7 +261,9 @@ describe.skipIf(!canMountTmpfs)('puma serve on a disk that fills during a run', 
       });
       return { status: r.status, body: (await r.json()) as { result?: unknown; error?: string } };
     };
-    const started = await api('perceptron.start', { config: { k: 200, alphas: [1, 2, 4, 8], ratios: [0, 0.5, 0.8], strategies: ['none', 'pe', 'pd'], seeds: 10, maxSteps: 3000 } });
+    const started = await api('perceptron.start', {
+      config: { k: 200, alphas: [1, 2, 4, 8], ratios: [0, 0.5, 0.8], strategies: ['none', 'pe', 'pd'], seeds: 10, maxSteps: 3000 },
+    });
     expect(started.status).toBe(200);
     fillDisk(path.join(m.dir, 'filler'));
     let run: RunSummary | undefined;

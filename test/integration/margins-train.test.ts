@@ -95,7 +95,11 @@ describe('training a margin model in the app', () => {
     expect(again.id).toBe(info.id);
     expect(((await app.dispatch('models.list', {})) as ModelInfo[]).filter((m) => m.provenance.runId === runId)).toHaveLength(1);
     // The CLI registers the same way (idempotent here).
-    const cli = spawnSync(process.execPath, ['bin/puma.mjs', 'models', 'add-run', String(runId), '--json', '--backend', 'cpu', '--db', path.join(dir, 'log.db')], { encoding: 'utf8', cwd: path.resolve(__dirname, '../..') });
+    const cli = spawnSync(
+      process.execPath,
+      ['bin/puma.mjs', 'models', 'add-run', String(runId), '--json', '--backend', 'cpu', '--db', path.join(dir, 'log.db')],
+      { encoding: 'utf8', cwd: path.resolve(__dirname, '../..') },
+    );
     expect(cli.stderr).toBe('');
     expect(cli.status).toBe(0);
     expect((JSON.parse(cli.stdout.trim()) as { model_id: number }).model_id).toBe(info.id);

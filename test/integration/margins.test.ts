@@ -24,7 +24,7 @@ let labels: number[];
 /** Class k = brightest third of the image (with noise), so a small MLP gives mixed margins. */
 function syntheticDataset(): { images: Uint8Array; labels: number[] } {
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const img = new Uint8Array(N * 36);
   const lab: number[] = [];
   for (let i = 0; i < N; i++) {
@@ -62,7 +62,10 @@ describe('margin models and margin jobs', () => {
     });
     // Teach it a little so clean accuracy is above chance.
     model.compile({ optimizer: tf.train.adam(0.05), loss: 'sparseCategoricalCrossentropy' });
-    const x = tf.tensor4d(Float32Array.from(images, (v) => v / 255), [N, ...SHAPE]);
+    const x = tf.tensor4d(
+      Float32Array.from(images, (v) => v / 255),
+      [N, ...SHAPE],
+    );
     await model.fit(x, tf.tensor1d(labels, 'float32'), { epochs: 15, batchSize: 64, verbose: 0, shuffle: false });
     await model.save(fileSaveHandler(path.join(dir, 'exported')));
     expect(fs.existsSync(path.join(dir, 'exported', 'model.json'))).toBe(true);
@@ -118,7 +121,15 @@ describe('margin models and margin jobs', () => {
     // The stored margins equal a direct DeepFool over the whole part, in dataset order.
     const stored = margins.read(setId);
     const model = await margins.models.load('toy-mlp');
-    const direct = computeDeepFoolMargins(model, tf.tensor4d(Float32Array.from(images, (v) => v / 255), [N, ...SHAPE]), labels, { norm: 'linf' });
+    const direct = computeDeepFoolMargins(
+      model,
+      tf.tensor4d(
+        Float32Array.from(images, (v) => v / 255),
+        [N, ...SHAPE],
+      ),
+      labels,
+      { norm: 'linf' },
+    );
     expect(stored.length).toBe(N);
     for (let i = 0; i < N; i++) expect(stored[i]).toBeCloseTo(direct.margins[i]!, 4);
     expect(stored.some((m) => m < 0) && stored.some((m) => m > 0)).toBe(true);
@@ -142,7 +153,15 @@ describe('margin models and margin jobs', () => {
     const stored = margins.read(started.marginSetId);
     const model = await margins.models.load('toy-mlp');
     const { computeFastMargins } = await import('../../src-main/engine/margins');
-    const direct = computeFastMargins(model, tf.tensor4d(Float32Array.from(images, (v) => v / 255), [N, ...SHAPE]), labels, params);
+    const direct = computeFastMargins(
+      model,
+      tf.tensor4d(
+        Float32Array.from(images, (v) => v / 255),
+        [N, ...SHAPE],
+      ),
+      labels,
+      params,
+    );
     for (let i = 0; i < N; i++) expect(stored[i]).toBeCloseTo(direct.margins[i]!, 4);
     // Another method is another margin set.
     expect(started.marginSetId).not.toBe(margins.list().find((s) => s.method === 'deepfool')!.id);
@@ -152,7 +171,25 @@ describe('margin models and margin jobs', () => {
     const out = path.join(dir, 'm.npy');
     const cli = spawnSync(
       process.execPath,
-      ['bin/puma.mjs', 'margins', '--dataset', 'toy', '--model', 'toy-mlp', '--method', 'deepfool', '--eps', '0.05', '--chunk-size', '4', '--out', out, '--json', '--db', path.join(dir, 'log.db')],
+      [
+        'bin/puma.mjs',
+        'margins',
+        '--dataset',
+        'toy',
+        '--model',
+        'toy-mlp',
+        '--method',
+        'deepfool',
+        '--eps',
+        '0.05',
+        '--chunk-size',
+        '4',
+        '--out',
+        out,
+        '--json',
+        '--db',
+        path.join(dir, 'log.db'),
+      ],
       { encoding: 'utf8', cwd: path.resolve(__dirname, '../..') },
     );
     expect(cli.stderr).toBe('');

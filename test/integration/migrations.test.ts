@@ -43,14 +43,20 @@ function upgraded(file: string): Db {
 }
 
 const insertRun = (db: Db, id: number, kind = 'train') =>
-  db.prepare(`INSERT INTO runs (id, kind, name, config_json, status, app_version, created_at) VALUES (?, ?, 'r', '{"epochs":2}', 'finished', 't', ?)`).run(id, kind, now);
+  db
+    .prepare(`INSERT INTO runs (id, kind, name, config_json, status, app_version, created_at) VALUES (?, ?, 'r', '{"epochs":2}', 'finished', 't', ?)`)
+    .run(id, kind, now);
 const insertDataset = (db: Db, id: number) =>
   db
-    .prepare(`INSERT INTO datasets (id, name, format, source_path, hash, storage_dir, height, width, channels, classes_json, splits_json, created_at) VALUES (?, ?, 'idx', '/x', 'h', '/s', 2, 2, 1, '["a","b"]', '{}', ?)`)
+    .prepare(
+      `INSERT INTO datasets (id, name, format, source_path, hash, storage_dir, height, width, channels, classes_json, splits_json, created_at) VALUES (?, ?, 'idx', '/x', 'h', '/s', 2, 2, 1, '["a","b"]', '{}', ?)`,
+    )
     .run(id, `d${id}`, now);
 const insertModel = (db: Db, id: number) =>
   db
-    .prepare(`INSERT INTO models (id, name, source, provenance_json, height, width, channels, num_classes, dropped_softmax, hash, storage_dir, params, created_at) VALUES (?, ?, 'imported', '{}', 2, 2, 1, 2, 0, 'mh', '/m', 10, ?)`)
+    .prepare(
+      `INSERT INTO models (id, name, source, provenance_json, height, width, channels, num_classes, dropped_softmax, hash, storage_dir, params, created_at) VALUES (?, ?, 'imported', '{}', 2, 2, 1, 2, 0, 'mh', '/m', 10, ?)`,
+    )
     .run(id, `m${id}`, now);
 
 describe('the migration list', () => {
@@ -81,7 +87,9 @@ describe('each migration from the version before, with data', () => {
     const db = upgraded(file);
     expect(db.prepare('SELECT id, name, classes_json FROM datasets').all()).toEqual([{ id: 4, name: 'd4', classes_json: '["a","b"]' }]);
     insertModel(db, 2);
-    db.prepare(`INSERT INTO margin_sets (id, dataset_id, split, model_id, method, params_json, key, count, chunk_size, chunks_total, status, created_at) VALUES (1, 4, 'train', 2, 'fast', '{}', 'k', 4, 4, 1, 'pending', ?)`).run(now);
+    db.prepare(
+      `INSERT INTO margin_sets (id, dataset_id, split, model_id, method, params_json, key, count, chunk_size, chunks_total, status, created_at) VALUES (1, 4, 'train', 2, 'fast', '{}', 'k', 4, 4, 1, 'pending', ?)`,
+    ).run(now);
     // the set belongs to its dataset: deleting the dataset deletes it
     db.prepare('DELETE FROM datasets WHERE id = 4').run();
     expect(db.prepare('SELECT COUNT(*) AS n FROM margin_sets').get()).toEqual({ n: 0 });
@@ -92,7 +100,9 @@ describe('each migration from the version before, with data', () => {
       insertRun(db, 5);
       insertDataset(db, 1);
       insertModel(db, 2);
-      db.prepare(`INSERT INTO margin_sets (id, dataset_id, split, model_id, method, params_json, key, count, chunk_size, chunks_total, status, created_at) VALUES (6, 1, 'train', 2, 'deepfool', '{}', 'k6', 4, 4, 1, 'complete', ?)`).run(now);
+      db.prepare(
+        `INSERT INTO margin_sets (id, dataset_id, split, model_id, method, params_json, key, count, chunk_size, chunks_total, status, created_at) VALUES (6, 1, 'train', 2, 'deepfool', '{}', 'k6', 4, 4, 1, 'complete', ?)`,
+      ).run(now);
     });
     const db = upgraded(file);
     expect(db.prepare('SELECT id, key, status FROM margin_sets').all()).toEqual([{ id: 6, key: 'k6', status: 'complete' }]);
@@ -106,12 +116,18 @@ describe('each migration from the version before, with data', () => {
       db.prepare(`INSERT INTO experiments (id, name, kind, config_json, created_at) VALUES (1, 'sweep', 'train', '{}', ?)`).run(now);
       insertRun(db, 8);
       db.prepare('UPDATE runs SET experiment_id = 1 WHERE id = 8').run();
-      for (const [step, value] of [[1, 0.2], [2, 0.6], [3, 0.4]] as const) {
+      for (const [step, value] of [
+        [1, 0.2],
+        [2, 0.6],
+        [3, 0.4],
+      ] as const) {
         db.prepare(`INSERT INTO metrics (run_id, key, step, value, time) VALUES (8, 'test/clean_acc', ?, ?, ?)`).run(step, value, now);
       }
     });
     const db = upgraded(file);
-    expect(db.prepare('SELECT key, max_value, min_value FROM best_metrics WHERE run_id = 8').all()).toEqual([{ key: 'test/clean_acc', max_value: 0.6, min_value: 0.2 }]);
+    expect(db.prepare('SELECT key, max_value, min_value FROM best_metrics WHERE run_id = 8').all()).toEqual([
+      { key: 'test/clean_acc', max_value: 0.6, min_value: 0.2 },
+    ]);
     const experiments = new ExperimentsRepo(db);
     expect(experiments.getExperiment(1)).toMatchObject({ id: 1, name: 'sweep', description: '' });
     // the trigger keeps the best values from now on

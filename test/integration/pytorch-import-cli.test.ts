@@ -13,7 +13,10 @@ import { tempDir } from '../helpers/tmp';
 import { cifarBatch, write } from '../unit/datasets/writers';
 
 const FIXTURES = path.resolve('test/fixtures/pytorch');
-const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8')) as { images: number[]; models: Record<string, { logits: number[][] }> };
+const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8')) as {
+  images: number[];
+  models: Record<string, { logits: number[][] }>;
+};
 
 let dir: string;
 let cleanup: () => void;
@@ -49,7 +52,21 @@ describe('puma models import FILE.pt', () => {
   ])('%s: --arch auto, scored on its own predictions', (file, extra, arch) => {
     const name = file.replace(/\W/g, '_');
     datasetFor(file, `ds_${name}`);
-    const r = puma('models', 'import', path.join(FIXTURES, file), '--name', name, '--arch', 'auto', ...extra, '--evaluate-on', `ds_${name}`, '--robust-eps', '0', '--json');
+    const r = puma(
+      'models',
+      'import',
+      path.join(FIXTURES, file),
+      '--name',
+      name,
+      '--arch',
+      'auto',
+      ...extra,
+      '--evaluate-on',
+      `ds_${name}`,
+      '--robust-eps',
+      '0',
+      '--json',
+    );
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);

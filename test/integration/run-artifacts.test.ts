@@ -32,11 +32,23 @@ describe('migration 0006', () => {
       for (const m of migrations.filter((x) => x.version <= 5).sort((a, b) => a.version - b.version)) old.transaction(() => m.up(old))();
       old.pragma('user_version = 5');
       const now = new Date().toISOString();
-      old.prepare(`INSERT INTO runs (id, kind, name, config_json, status, app_version, created_at) VALUES (7, 'margins', 'm', '{}', 'finished', 't', ?)`).run(now);
-      old.prepare(`INSERT INTO datasets (id, name, format, source_path, hash, storage_dir, height, width, channels, classes_json, splits_json, created_at) VALUES (1, 'd', 'idx', '/x', 'h', '/s', 2, 2, 1, '["a","b"]', '{}', ?)`).run(now);
-      old.prepare(`INSERT INTO models (id, name, source, provenance_json, height, width, channels, num_classes, dropped_softmax, hash, storage_dir, params, created_at) VALUES (3, 'mm', 'imported', '{}', 2, 2, 1, 2, 0, 'mh', '/m', 10, ?)`).run(now);
       old
-        .prepare(`INSERT INTO margin_sets (id, dataset_id, split, model_id, method, params_json, key, count, chunk_size, chunks_total, status, last_run_id, created_at) VALUES (5, 1, 'train', 3, 'fast', '{"norm":"linf"}', 'k5', 4, 4, 1, 'pending', 7, ?)`)
+        .prepare(`INSERT INTO runs (id, kind, name, config_json, status, app_version, created_at) VALUES (7, 'margins', 'm', '{}', 'finished', 't', ?)`)
+        .run(now);
+      old
+        .prepare(
+          `INSERT INTO datasets (id, name, format, source_path, hash, storage_dir, height, width, channels, classes_json, splits_json, created_at) VALUES (1, 'd', 'idx', '/x', 'h', '/s', 2, 2, 1, '["a","b"]', '{}', ?)`,
+        )
+        .run(now);
+      old
+        .prepare(
+          `INSERT INTO models (id, name, source, provenance_json, height, width, channels, num_classes, dropped_softmax, hash, storage_dir, params, created_at) VALUES (3, 'mm', 'imported', '{}', 2, 2, 1, 2, 0, 'mh', '/m', 10, ?)`,
+        )
+        .run(now);
+      old
+        .prepare(
+          `INSERT INTO margin_sets (id, dataset_id, split, model_id, method, params_json, key, count, chunk_size, chunks_total, status, last_run_id, created_at) VALUES (5, 1, 'train', 3, 'fast', '{"norm":"linf"}', 'k5', 4, 4, 1, 'pending', 7, ?)`,
+        )
         .run(now);
       old.prepare(`INSERT INTO margin_chunks VALUES (5, 0, 0, 4, ?, 8, 4, 4, 0.5)`).run(Buffer.from(new Float32Array([0.1, -0.2, 0.3, 0.4]).buffer));
       old.close();
@@ -63,11 +75,35 @@ describe('recordRunArtifacts', () => {
     const t = tempDir('puma-artifacts-fail-');
     try {
       const db = openDatabase(path.join(t.dir, 'log.db'));
-      const runId = Number(db.prepare(`INSERT INTO runs (kind, config_json, status, app_version, created_at) VALUES ('train', '{}', 'running', 't', 'now')`).run().lastInsertRowid);
+      const runId = Number(
+        db.prepare(`INSERT INTO runs (kind, config_json, status, app_version, created_at) VALUES ('train', '{}', 'running', 't', 'now')`).run().lastInsertRowid,
+      );
       const summary = { count: 2, mean: 0, quantiles: { p01: 0, p10: 0, p50: 0, p90: 0, p99: 0 }, fraction_negative: 0, fraction_below_eps: 0 };
       const ids = recordRunArtifacts(db, runId, {
-        marginModel: { name: 'm', source: 'trained', provenance: { runId, role: 'margin_model' }, inputShape: [2, 2, 1], numClasses: 2, droppedSoftmax: false, hash: 'h', storageDir: '/x', params: 3, accuracy: null },
-        marginSet: { key: 'k', datasetId: 42, split: 'train', method: 'fast', params: MarginParams.parse({}), count: 2, subset: null, generatedId: null, file: '/x.npy', summary },
+        marginModel: {
+          name: 'm',
+          source: 'trained',
+          provenance: { runId, role: 'margin_model' },
+          inputShape: [2, 2, 1],
+          numClasses: 2,
+          droppedSoftmax: false,
+          hash: 'h',
+          storageDir: '/x',
+          params: 3,
+          accuracy: null,
+        },
+        marginSet: {
+          key: 'k',
+          datasetId: 42,
+          split: 'train',
+          method: 'fast',
+          params: MarginParams.parse({}),
+          count: 2,
+          subset: null,
+          generatedId: null,
+          file: '/x.npy',
+          summary,
+        },
         marginSetFile: null,
       });
       expect(ids).toEqual({ margin_model_id: null, margin_set_id: null });
@@ -116,8 +152,23 @@ afterAll(() => {
 
 const SUBSET = 200;
 const base = {
-  dataset: 'toy', arch: 'mlp', width: 16, depth: 1, method: 'pgd_at', eps: 0.1, attack_steps: 1, batch_size: 40,
-  epochs: 1, margin_model_epochs: 2, margin_method: 'fast', train_subset: SUBSET, eval_subset: 60, eval_attack_steps: 1, backend: 'cpu', workers: 1, lr: 0.05,
+  dataset: 'toy',
+  arch: 'mlp',
+  width: 16,
+  depth: 1,
+  method: 'pgd_at',
+  eps: 0.1,
+  attack_steps: 1,
+  batch_size: 40,
+  epochs: 1,
+  margin_model_epochs: 2,
+  margin_method: 'fast',
+  train_subset: SUBSET,
+  eval_subset: 60,
+  eval_attack_steps: 1,
+  backend: 'cpu',
+  workers: 1,
+  lr: 0.05,
 };
 
 async function train(over: Record<string, unknown>): Promise<{ runId: number; result: TrainRunResult }> {
@@ -136,11 +187,26 @@ describe("a PUMA run's margin model and margin set", () => {
     expect(modelId).toEqual(expect.any(Number));
     expect(setId).toEqual(expect.any(Number));
     const model = ((await app.dispatch('models.list', {})) as ModelInfo[]).find((m) => m.id === modelId)!;
-    expect(model).toMatchObject({ source: 'trained', inputShape: [6, 6, 1], numClasses: 3, provenance: { runId: first.runId, role: 'margin_model', architecture: 'mlp' } });
+    expect(model).toMatchObject({
+      source: 'trained',
+      inputShape: [6, 6, 1],
+      numClasses: 3,
+      provenance: { runId: first.runId, role: 'margin_model', architecture: 'mlp' },
+    });
     expect(model.accuracy!.clean).toBeGreaterThanOrEqual(0);
     expect(fs.existsSync(path.join(model.storageDir, 'model.json'))).toBe(true);
     const set = (await app.dispatch('margins.get', { id: setId! })) as MarginSetInfo;
-    expect(set).toMatchObject({ modelId, runId: first.runId, runKind: 'train', status: 'complete', count: SUBSET, subset: SUBSET, generatedId: null, method: 'fast', split: 'train' });
+    expect(set).toMatchObject({
+      modelId,
+      runId: first.runId,
+      runKind: 'train',
+      status: 'complete',
+      count: SUBSET,
+      subset: SUBSET,
+      generatedId: null,
+      method: 'fast',
+      split: 'train',
+    });
     // The set's file is the margins the run pruned with.
     expect(readNpyFloat32(set.file!).data.length).toBe(SUBSET);
     expect(first.result.margins!.path).toBe(set.file);
@@ -163,7 +229,10 @@ describe("a PUMA run's margin model and margin set", () => {
     // The selection of each run, recomputed from its config: exact counts.
     const setId = first.result.margin_set_id!;
     const margins = readNpyFloat32(sets[0]!.file!).data;
-    for (const [run, ratio] of [[first, 0.25], [second, 0.5]] as const) {
+    for (const [run, ratio] of [
+      [first, 0.25],
+      [second, 0.5],
+    ] as const) {
       const sel = (await app.dispatch('margins.selection', { id: setId, runId: run.runId, count: 8 })) as MarginSelection;
       const pruned = Math.round(ratio * SUBSET);
       expect(sel).toMatchObject({ runId: run.runId, poolSize: SUBSET, kept: SUBSET - pruned, pruned, strategy: 'puma', eq2Eps: 0.1, matchesRun: true });
@@ -200,7 +269,7 @@ describe("a PUMA run's margin model and margin set", () => {
     expect(((await app.dispatch('margins.selection', { id: setId })) as MarginSelection).runId).toBe(first.runId);
   }, 240_000);
 
-  it('references the margin set a run names by file, and registers a margin_model run\'s final model once', async () => {
+  it("references the margin set a run names by file, and registers a margin_model run's final model once", async () => {
     const set = (await app.dispatch('margins.get', { id: first.result.margin_set_id! })) as MarginSetInfo;
     const byFile = await train({ strategy: 'puma', prune_ratio: 0.1, margin_set: set.file });
     expect(byFile.result).toMatchObject({ margin_set_id: set.id, margin_model_id: set.modelId });
@@ -211,11 +280,22 @@ describe("a PUMA run's margin model and margin set", () => {
     const pe = await train({ strategy: 'pe', score: 'margin', prune_ratio: 0.2 });
     expect(pe.result.margin_set_id).toBe(set.id);
     const peSel = (await app.dispatch('margins.selection', { id: set.id, runId: pe.runId })) as MarginSelection;
-    expect(peSel).toMatchObject({ strategy: 'pe', kept: SUBSET - 40, pruned: 40, antiAdversarial: 0, meanRadius: null, radiusHistogram: null, eq2Eps: null, matchesRun: true });
+    expect(peSel).toMatchObject({
+      strategy: 'pe',
+      kept: SUBSET - 40,
+      pruned: 40,
+      antiAdversarial: 0,
+      meanRadius: null,
+      radiusHistogram: null,
+      eq2Eps: null,
+      matchesRun: true,
+    });
     expect(peSel.galleries.antiAdversarial).toEqual([]);
 
     // margin_model = an earlier run: its final model, registered by `models add-run` above, is referenced, not copied.
-    const finals = ((await app.dispatch('models.list', {})) as ModelInfo[]).filter((m) => m.provenance.runId === first.runId && m.provenance.role !== 'margin_model');
+    const finals = ((await app.dispatch('models.list', {})) as ModelInfo[]).filter(
+      (m) => m.provenance.runId === first.runId && m.provenance.role !== 'margin_model',
+    );
     expect(finals).toHaveLength(1);
     const fromModel = await train({ strategy: 'puma', prune_ratio: 0.2, margin_model: first.runId });
     const model = ((await app.dispatch('models.list', {})) as ModelInfo[]).find((m) => m.id === fromModel.result.margin_model_id)!;
@@ -237,14 +317,20 @@ describe("a PUMA run's margin model and margin set", () => {
     expect(stopped).toMatchObject({ margin_set_id: first.result.margin_set_id, margin_model_id: first.result.margin_model_id });
     training.resume(runId);
     expect(await app.runner.waitFor(runId)).toBe('finished');
-    expect(app.runs.get(runId).result).toMatchObject({ status: 'finished', margin_set_id: first.result.margin_set_id, margin_model_id: first.result.margin_model_id });
+    expect(app.runs.get(runId).result).toMatchObject({
+      status: 'finished',
+      margin_set_id: first.result.margin_set_id,
+      margin_model_id: first.result.margin_model_id,
+    });
   }, 180_000);
 
   it('leaves both ids null for a strategy that needs no margins, and rejects a selection of a set no train run used', async () => {
     const plain = await train({ strategy: 'random', prune_ratio: 0.2 });
     expect(plain.result.margin_model_id).toBeNull();
     expect(plain.result.margin_set_id).toBeNull();
-    await expect(app.dispatch('margins.selection', { id: first.result.margin_set_id!, runId: plain.runId })).rejects.toThrow(/strategy random\) selects no samples by margin/);
+    await expect(app.dispatch('margins.selection', { id: first.result.margin_set_id!, runId: plain.runId })).rejects.toThrow(
+      /strategy random\) selects no samples by margin/,
+    );
     await expect(app.dispatch('margins.selection', { id: 999 })).rejects.toThrow(/No margin set with id 999/);
     // Without the margin model's files the selection still comes, without predicted classes, saying why.
     const model = ((await app.dispatch('models.list', {})) as ModelInfo[]).find((m) => m.id === first.result.margin_model_id)!;

@@ -75,7 +75,10 @@ describe('experiment log', () => {
     const db = openDatabase(path.join(tmp(), 'log.db'));
     const repo = new RunsRepo(db);
     const id = repo.create({ kind: 'train', config: {}, appVersion: 'test' });
-    repo.addMetrics(id, Array.from({ length: 1000 }, (_, i) => ({ key: 'acc', step: i, value: i / 1000 })));
+    repo.addMetrics(
+      id,
+      Array.from({ length: 1000 }, (_, i) => ({ key: 'acc', step: i, value: i / 1000 })),
+    );
     const [s] = repo.metrics(id, ['acc'], 100);
     expect(s.points.length).toBeLessThanOrEqual(101);
     expect(s.points.length).toBeGreaterThanOrEqual(90);
@@ -104,7 +107,23 @@ describe('experiment log', () => {
     // A real `puma perceptron` process with a study long enough to be killed mid-way.
     const cli = spawn(
       process.execPath,
-      [path.resolve('bin/puma.mjs'), 'perceptron', '--k', '50', '--alphas', '1,2,4,8,16', '--seeds', '100', '--max-steps', '3000', '--tol', '1e-12', '--json', '--db', file],
+      [
+        path.resolve('bin/puma.mjs'),
+        'perceptron',
+        '--k',
+        '50',
+        '--alphas',
+        '1,2,4,8,16',
+        '--seeds',
+        '100',
+        '--max-steps',
+        '3000',
+        '--tol',
+        '1e-12',
+        '--json',
+        '--db',
+        file,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';

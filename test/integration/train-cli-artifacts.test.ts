@@ -28,8 +28,28 @@ describe.skipIf(!haveFashion)('puma train with PUMA, then margins list and model
     const SUBSET = 300;
     const out = json(
       puma(
-        'train', '--preset', 'laptop', '--set', 'strategy=puma', '--set', 'prune_ratio=0.2', '--set', 'epochs=1', '--set', `train_subset=${SUBSET}`,
-        '--set', 'epoch_size=128', '--set', 'eval_subset=32', '--set', 'eval_attack_steps=1', '--set', 'attack_steps=1', '--json', '--db', db,
+        'train',
+        '--preset',
+        'laptop',
+        '--set',
+        'strategy=puma',
+        '--set',
+        'prune_ratio=0.2',
+        '--set',
+        'epochs=1',
+        '--set',
+        `train_subset=${SUBSET}`,
+        '--set',
+        'epoch_size=128',
+        '--set',
+        'eval_subset=32',
+        '--set',
+        'eval_attack_steps=1',
+        '--set',
+        'attack_steps=1',
+        '--json',
+        '--db',
+        db,
       ),
     ) as { run_id: number; status: string; margin_model_id: number | null; margin_set_id: number | null };
     expect(out.status).toBe('finished');
@@ -39,7 +59,16 @@ describe.skipIf(!haveFashion)('puma train with PUMA, then margins list and model
     const { margin_sets: sets } = json(puma('margins', 'list', '--json', '--db', db)) as { margin_sets: Array<Record<string, unknown>> };
     const set = sets.find((s) => s.id === out.margin_set_id);
     expect(set, JSON.stringify(sets)).toBeDefined();
-    expect(set).toMatchObject({ dataset: 'fashion-mnist', method: 'fast', count: SUBSET, subset: SUBSET, run_id: out.run_id, run_kind: 'train', model_id: out.margin_model_id, status: 'complete' });
+    expect(set).toMatchObject({
+      dataset: 'fashion-mnist',
+      method: 'fast',
+      count: SUBSET,
+      subset: SUBSET,
+      run_id: out.run_id,
+      run_kind: 'train',
+      model_id: out.margin_model_id,
+      status: 'complete',
+    });
 
     const { models } = json(puma('models', 'list', '--json', '--db', db)) as { models: Array<Record<string, unknown>> };
     const model = models.find((m) => m.id === out.margin_model_id);

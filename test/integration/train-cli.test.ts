@@ -14,8 +14,24 @@ const puma = (...args: string[]) =>
 describe.skipIf(!haveFashion)('puma train', () => {
   it('runs the laptop preset with --set overrides and prints exactly one JSON object', () => {
     const r = puma(
-      'train', '--preset', 'laptop', '--set', 'epochs=1', '--set', 'train_subset=256', '--set', 'epoch_size=128',
-      '--set', 'eval_subset=32', '--set', 'eval_attack_steps=1', '--set', 'attack_steps=1', '--json', '--db', path.join(t.dir, 'log.db'),
+      'train',
+      '--preset',
+      'laptop',
+      '--set',
+      'epochs=1',
+      '--set',
+      'train_subset=256',
+      '--set',
+      'epoch_size=128',
+      '--set',
+      'eval_subset=32',
+      '--set',
+      'eval_attack_steps=1',
+      '--set',
+      'attack_steps=1',
+      '--json',
+      '--db',
+      path.join(t.dir, 'log.db'),
     );
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');

@@ -87,9 +87,7 @@ describe.skipIf(!haveFashion)('train job killed by the OS and resumed', () => {
 
     // The killed attempt's points past its checkpoint were dropped at the resume: every key has
     // each step once, the same steps as the uninterrupted run, and the same number of points.
-    const duplicates = app.db
-      .prepare('SELECT key, step, COUNT(*) AS n FROM metrics WHERE run_id = ? GROUP BY key, step HAVING n > 1')
-      .all(runId);
+    const duplicates = app.db.prepare('SELECT key, step, COUNT(*) AS n FROM metrics WHERE run_id = ? GROUP BY key, step HAVING n > 1').all(runId);
     expect(duplicates, why).toEqual([]);
     const stepsOf = (id: number) =>
       app.db.prepare('SELECT key, COUNT(*) AS n, MAX(step) AS last FROM metrics WHERE run_id = ? GROUP BY key ORDER BY key').all(id);

@@ -22,7 +22,10 @@ export async function benchCommand(argv: string[]): Promise<void> {
   } catch (e) {
     throw new CliError(`${e instanceof Error ? e.message : String(e)}\n${BENCH_USAGE}`);
   }
-  const models = values.models?.split(',').map((m) => m.trim()).filter(Boolean);
+  const models = values.models
+    ?.split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
   const unknown = models?.filter((m) => !(BENCH_MODELS as readonly string[]).includes(m)) ?? [];
   if (models != null && (models.length === 0 || unknown.length > 0)) {
     throw new CliError(`--models expects a comma-separated list of ${BENCH_MODELS.join(', ')}, got '${values.models}'.`);

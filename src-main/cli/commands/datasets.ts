@@ -74,7 +74,8 @@ async function importCommand(argv: string[]): Promise<void> {
     json: { type: 'boolean', default: false },
     db: { type: 'string' },
   });
-  if (positionals.length !== 1) throw new CliError(`puma datasets import needs exactly one PATH (a file or folder), got ${positionals.length}.\n\n${DATASETS_USAGE}`);
+  if (positionals.length !== 1)
+    throw new CliError(`puma datasets import needs exactly one PATH (a file or folder), got ${positionals.length}.\n\n${DATASETS_USAGE}`);
   if (!values.name?.trim()) throw new CliError('puma datasets import needs --name NAME.');
   const format = DatasetFormatOrAuto.safeParse(values.format ?? 'auto');
   if (!format.success) throw new CliError(`--format must be one of ${DatasetFormatOrAuto.options.join(', ')}, got '${values.format}'.`);

@@ -15,7 +15,11 @@ export const EXPORT_USAGE = `  puma export (--runs ID,... | --experiment ID) --g
               [--caption TEXT] [--label tab:x]
   puma export (--runs ID,... | --experiment ID) --raw [--format csv|json] [--out FILE]`;
 
-const list = (raw: string | undefined): string[] => (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const list = (raw: string | undefined): string[] =>
+  (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 function runIds(raw: string | undefined): number[] | undefined {
   if (raw === undefined) return undefined;
@@ -51,7 +55,8 @@ export async function exportCommand(argv: string[]): Promise<void> {
   if (!ids === (experimentId === undefined)) throw new CliError('puma export needs exactly one of --runs ID,... or --experiment ID.');
   const format = values.format ?? (values.out ? formatFromFileName(values.out) : null) ?? (values.raw ? 'csv' : 'csv');
   const digits = values.digits !== undefined ? Number(values.digits) : undefined;
-  if (digits !== undefined && (!Number.isInteger(digits) || digits < 0 || digits > 12)) throw new CliError(`--digits expects an integer 0..12, got '${values.digits}'.`);
+  if (digits !== undefined && (!Number.isInteger(digits) || digits < 0 || digits > 12))
+    throw new CliError(`--digits expects an integer 0..12, got '${values.digits}'.`);
 
   const app = openCliApp(values.db);
   let text: string;

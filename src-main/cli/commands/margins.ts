@@ -50,7 +50,19 @@ async function listCommand(argv: string[]): Promise<void> {
     }));
     if (values.json) print({ margin_sets: rows });
     else if (rows.length === 0) console.log('No margin sets yet.');
-    else console.table(rows.map((r) => ({ id: r.id, dataset: `${r.dataset}/${r.split}${r.subset !== null ? ` (first ${r.subset})` : ''}`, model: r.model, method: r.method, count: r.count, status: r.status, run: r.run_id, mean: r.mean })));
+    else
+      console.table(
+        rows.map((r) => ({
+          id: r.id,
+          dataset: `${r.dataset}/${r.split}${r.subset !== null ? ` (first ${r.subset})` : ''}`,
+          model: r.model,
+          method: r.method,
+          count: r.count,
+          status: r.status,
+          run: r.run_id,
+          mean: r.mean,
+        })),
+      );
   } finally {
     app.close();
   }
@@ -129,7 +141,9 @@ export async function marginsCommand(argv: string[]): Promise<void> {
     const out = { margin_set_id: started.marginSetId, ...summary };
     if (values.json) print(out);
     else {
-      console.log(`margin set ${started.marginSetId}: ${summary.count} margins, mean ${summary.mean.toFixed(5)}, ${(summary.fraction_negative * 100).toFixed(1)}% negative`);
+      console.log(
+        `margin set ${started.marginSetId}: ${summary.count} margins, mean ${summary.mean.toFixed(5)}, ${(summary.fraction_negative * 100).toFixed(1)}% negative`,
+      );
       console.table(summary.quantiles);
       if (values.out) console.log(`wrote ${path.resolve(values.out)}`);
     }

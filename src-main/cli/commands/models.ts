@@ -59,27 +59,46 @@ export async function modelsCommand(argv: string[]): Promise<void> {
           role: m.source === 'imported' ? null : (m.provenance.role ?? 'final'),
           arch: m.provenance.architecture ?? null,
           dataset: datasetId === null ? null : (datasets.get(datasetId) ?? null),
-          accuracies: m.accuracy ? { clean: m.accuracy.clean, robust: m.accuracy.robust, robust_eps: m.accuracy.robustEps, count: m.accuracy.count, split: m.accuracy.split } : null,
+          accuracies: m.accuracy
+            ? { clean: m.accuracy.clean, robust: m.accuracy.robust, robust_eps: m.accuracy.robustEps, count: m.accuracy.count, split: m.accuracy.split }
+            : null,
         };
       });
       if (values.json) print({ models: rows });
-      else console.table(rows.map((m) => ({ id: m.id, name: m.name, source: m.source, run: m.run_id, input: m.inputShape.join('x'), classes: m.numClasses, clean: m.accuracy?.clean ?? null, robust: m.accuracy?.robust ?? null })));
+      else
+        console.table(
+          rows.map((m) => ({
+            id: m.id,
+            name: m.name,
+            source: m.source,
+            run: m.run_id,
+            input: m.inputShape.join('x'),
+            classes: m.numClasses,
+            clean: m.accuracy?.clean ?? null,
+            robust: m.accuracy?.robust ?? null,
+          })),
+        );
       return;
     }
     if (sub === 'add-run') {
-      if (positionals.length !== 1 || !/^\d+$/.test(positionals[0]!)) throw new CliError(`puma models add-run expects one RUN_ID (a finished train run).\n${MODELS_USAGE}`);
+      if (positionals.length !== 1 || !/^\d+$/.test(positionals[0]!))
+        throw new CliError(`puma models add-run expects one RUN_ID (a finished train run).\n${MODELS_USAGE}`);
       const runId = Number(positionals[0]);
       if (!app.runs.exists(runId)) throw new CliError(`Run ${runId} does not exist in the experiment log.`);
       await initEngine(values.backend);
       const info = await models.addTrainRun(app.runs.get(runId), values.name);
       if (values.json) print({ model_id: info.id, ...info });
-      else console.log(`margin model ${info.id} "${info.name}" from train run ${runId}: clean accuracy ${info.accuracy?.clean ?? '—'}, robust ${info.accuracy?.robust ?? '—'}`);
+      else
+        console.log(
+          `margin model ${info.id} "${info.name}" from train run ${runId}: clean accuracy ${info.accuracy?.clean ?? '—'}, robust ${info.accuracy?.robust ?? '—'}`,
+        );
       return;
     }
     if (sub === 'export') {
       if (positionals.length !== 1) throw new CliError(`puma models export expects one MODEL (id or name).\n${MODELS_USAGE}`);
       const format = values.format;
-      if (!format || !(EXPORT_FORMATS as readonly string[]).includes(format)) throw new CliError(`--format: '${format ?? ''}' is not one of ${EXPORT_FORMATS.join(', ')}.`);
+      if (!format || !(EXPORT_FORMATS as readonly string[]).includes(format))
+        throw new CliError(`--format: '${format ?? ''}' is not one of ${EXPORT_FORMATS.join(', ')}.`);
       if (!values.out) throw new CliError('puma models export needs --out FILE.');
       await initEngine(values.backend);
       let result;
@@ -93,7 +112,8 @@ export async function modelsCommand(argv: string[]): Promise<void> {
       return;
     }
     if (sub !== 'import') throw new CliError(`Unknown 'models' subcommand '${sub ?? ''}'.\n${MODELS_USAGE}`);
-    if (positionals.length !== 1) throw new CliError(`puma models import expects one PATH (a model.json or its folder, or a .pt/.pth/.safetensors file).\n${MODELS_USAGE}`);
+    if (positionals.length !== 1)
+      throw new CliError(`puma models import expects one PATH (a model.json or its folder, or a .pt/.pth/.safetensors file).\n${MODELS_USAGE}`);
     if (!values.name) throw new CliError('puma models import needs --name NAME.');
     const arch = values.arch;
     if (arch !== undefined && arch !== 'auto' && !(PYTORCH_ARCHS as readonly string[]).includes(arch)) {
@@ -119,7 +139,10 @@ export async function modelsCommand(argv: string[]): Promise<void> {
       evaluateCount: values['evaluate-count'] === undefined ? undefined : parseNumber('evaluate-count', values['evaluate-count'], 0),
     });
     if (values.json) print({ model_id: info.id, ...info });
-    else console.log(`imported margin model ${info.id} "${info.name}": input ${info.inputShape.join('x')}, ${info.numClasses} classes, ${info.params} parameters${info.droppedSoftmax ? ', final softmax dropped' : ''}`);
+    else
+      console.log(
+        `imported margin model ${info.id} "${info.name}": input ${info.inputShape.join('x')}, ${info.numClasses} classes, ${info.params} parameters${info.droppedSoftmax ? ', final softmax dropped' : ''}`,
+      );
   } finally {
     app.close();
   }

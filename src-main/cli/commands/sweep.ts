@@ -83,7 +83,13 @@ export async function sweep(argv: string[]): Promise<void> {
       const logged = Object.keys(app.runs.get(runIds[0]!).latest);
       const metrics = TABLE_METRICS.filter((m) => logged.some((k) => metricInfo(k).name === m));
       const metric = metrics.length ? metrics.join(',') : (logged.sort()[0] ?? 'clean_acc');
-      console.log(`Compare: puma export --experiment ${experimentId} --group-by ${Object.keys(grid).filter((k) => k !== 'seed').join(',') || 'seed'} --metrics ${metric} --format md`);
+      console.log(
+        `Compare: puma export --experiment ${experimentId} --group-by ${
+          Object.keys(grid)
+            .filter((k) => k !== 'seed')
+            .join(',') || 'seed'
+        } --metrics ${metric} --format md`,
+      );
     }
     if (!values['no-wait'] && statuses.some((s) => s !== 'finished')) process.exitCode = 1;
   } finally {

@@ -62,7 +62,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     } else {
       let base: Record<string, unknown>;
       let source: string;
-      if (values.config !== undefined) (base = readConfigFile(values.config)), (source = values.config);
+      if (values.config !== undefined) ((base = readConfigFile(values.config)), (source = values.config));
       else {
         try {
           base = readPresetRaw(values.preset!);

@@ -8,7 +8,6 @@
 import * as tf from '@tensorflow/tfjs';
 
 export type AttackLoss = 'ce' | 'cw' | 'trades-kl';
-export const ATTACK_LOSSES: readonly AttackLoss[] = ['ce', 'cw', 'trades-kl'];
 
 /** CE per sample from logits [n, C] and int32 labels [n]. */
 export function crossEntropyPerSample(logits: tf.Tensor2D, y: tf.Tensor1D): tf.Tensor1D {
@@ -43,12 +42,7 @@ export function tradesKlPerSample(logits: tf.Tensor2D, pNat: tf.Tensor2D): tf.Te
   });
 }
 
-export function attackLossPerSample(
-  loss: AttackLoss,
-  logits: tf.Tensor2D,
-  y: tf.Tensor1D,
-  pNat?: tf.Tensor2D,
-): tf.Tensor1D {
+export function attackLossPerSample(loss: AttackLoss, logits: tf.Tensor2D, y: tf.Tensor1D, pNat?: tf.Tensor2D): tf.Tensor1D {
   switch (loss) {
     case 'ce':
       return crossEntropyPerSample(logits, y);

@@ -18,11 +18,7 @@ export function toLogitsFn(model: ClassifierLike): LogitsFn {
 }
 
 /** Labels as an int32 tensor of length n, validated against the number of classes when given. */
-export function labelsToTensor(
-  where: string,
-  y: tf.Tensor1D | ArrayLike<number>,
-  n: number,
-): tf.Tensor1D {
+export function labelsToTensor(where: string, y: tf.Tensor1D | ArrayLike<number>, n: number): tf.Tensor1D {
   if (y instanceof tf.Tensor) {
     if (y.rank !== 1 || y.shape[0] !== n) {
       throw new Error(`${where}: labels must have shape [${n}], got [${y.shape.join(', ')}]`);

@@ -65,12 +65,7 @@ function project(xAdv: tf.Tensor4D, x: tf.Tensor4D, radius: tf.Tensor4D): tf.Ten
  * The general L∞ attack; FGSM and BIM are special cases. Returns a new tensor (caller disposes);
  * x and y are left untouched.
  */
-export function linfAttack(
-  model: ClassifierLike,
-  x: tf.Tensor4D,
-  y: tf.Tensor1D | ArrayLike<number>,
-  options: LinfAttackOptions,
-): tf.Tensor4D {
+export function linfAttack(model: ClassifierLike, x: tf.Tensor4D, y: tf.Tensor1D | ArrayLike<number>, options: LinfAttackOptions): tf.Tensor4D {
   checkImages(FILE, x);
   const f = toLogitsFn(model);
   const n = x.shape[0];
@@ -96,8 +91,7 @@ export function linfAttack(
       options.stepSize !== undefined
         ? (tf.fill([n, 1, 1, 1], options.stepSize) as tf.Tensor4D)
         : (tf.mul(radius, options.relativeStepSize ?? 2.5 / Math.max(steps, 1)) as tf.Tensor4D);
-    const pNat =
-      loss === 'trades-kl' ? (options.pNat ? options.pNat.clone() : tf.softmax(f(x))) : undefined;
+    const pNat = loss === 'trades-kl' ? (options.pNat ? options.pNat.clone() : tf.softmax(f(x))) : undefined;
     return { radius, isAdversarial, isAnti, step, pNat };
   });
 
@@ -159,11 +153,6 @@ export function bimAttack(
 }
 
 /** PGD-k (Madry et al.): k steps from a uniform random start in the ball (by default). */
-export function pgdAttack(
-  model: ClassifierLike,
-  x: tf.Tensor4D,
-  y: tf.Tensor1D | ArrayLike<number>,
-  options: LinfAttackOptions,
-): tf.Tensor4D {
+export function pgdAttack(model: ClassifierLike, x: tf.Tensor4D, y: tf.Tensor1D | ArrayLike<number>, options: LinfAttackOptions): tf.Tensor4D {
   return linfAttack(model, x, y, { randomStart: 'uniform', ...options });
 }

@@ -17,7 +17,10 @@ export function padOrCrop4d(x: tf.Tensor4D, amounts: Array<[number, number]>): t
     y = tf.slice(y, begin, size);
   }
   if (needsPad) {
-    y = tf.pad(y, amounts.map(([a, b]) => [Math.max(0, a), Math.max(0, b)] as [number, number]));
+    y = tf.pad(
+      y,
+      amounts.map(([a, b]) => [Math.max(0, a), Math.max(0, b)] as [number, number]),
+    );
   }
   return y;
 }

@@ -36,11 +36,6 @@ function dataIdName(t: tf.Tensor): number {
   return n;
 }
 
-/** Clears the flipped-filter cache (frees its tensors). */
-export function clearFilterCache(): void {
-  for (const [key, entry] of [...filterCache]) dropCacheEntry(key, entry);
-}
-
 /** w[k0h::sh, k0w::sw] flipped spatially, as [mh, mw, co, ci]. Built with a row gather (fast on wasm). */
 export function flippedSubFilter(filter: tf.Tensor4D, k0h: number, k0w: number, sh: number, sw: number): tf.Tensor4D {
   const key = `${dataIdName(filter)}:${k0h}:${k0w}:${sh}:${sw}`;

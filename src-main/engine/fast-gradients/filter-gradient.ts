@@ -49,7 +49,14 @@ function addProductInto(be: WasmHeapBackend, product: tf.TensorInfo, out: tf.Ten
  * tap, into x transposed to [ci, K] (one buffer per stride phase). The zero margins of the grid
  * make every out-of-image read hit a zero, so no im2col is materialised.
  */
-function conv2dFilterGradientGemm(be: WasmHeapBackend, matmul: tf.KernelConfig, x: tf.Tensor4D, dy: tf.Tensor4D, info: tf.backend_util.Conv2DInfo, tuning: FilterGradientTuning): tf.Tensor4D {
+function conv2dFilterGradientGemm(
+  be: WasmHeapBackend,
+  matmul: tf.KernelConfig,
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  info: tf.backend_util.Conv2DInfo,
+  tuning: FilterGradientTuning,
+): tf.Tensor4D {
   const [n, h, w, ci] = x.shape;
   const [, oh, ow, co] = dy.shape;
   const [kh, kw] = [info.filterHeight, info.filterWidth];
@@ -100,10 +107,12 @@ function conv2dFilterGradientGemm(be: WasmHeapBackend, matmul: tf.KernelConfig, 
     const cell = gh * gw;
     const groupImages = Math.max(1, Math.floor(tuning.block / cell));
     const xPtr = heapPointer(x);
-    const phasePtrs = phaseViews.map((row, rh) => row.map((_, rw) => {
-      const buffer = phaseBuffers.get(`${rh},${rw}`);
-      return buffer == null ? -1 : heapPointer(buffer);
-    }));
+    const phasePtrs = phaseViews.map((row, rh) =>
+      row.map((_, rw) => {
+        const buffer = phaseBuffers.get(`${rh},${rw}`);
+        return buffer == null ? -1 : heapPointer(buffer);
+      }),
+    );
     for (let b = 0; simd != null && b < n; b++) {
       const group = Math.floor(b / groupImages);
       const groupK = Math.min(groupImages, n - group * groupImages) * cell;
@@ -114,7 +123,17 @@ function conv2dFilterGradientGemm(be: WasmHeapBackend, matmul: tf.KernelConfig, 
           const dst = phasePtrs[rh][rw];
           if (dst < 0) continue;
           const src = xPtr + ((b * h + rh) * w + rw) * ci * 4;
-          simd.transpose_block(src, sw * ci * 4, Math.ceil((w - rw) / sw), ci, dst + imageBase * 4, groupK * 4, Math.ceil((h - rh) / sh), sh * w * ci * 4, gw * 4);
+          simd.transpose_block(
+            src,
+            sw * ci * 4,
+            Math.ceil((w - rw) / sw),
+            ci,
+            dst + imageBase * 4,
+            groupK * 4,
+            Math.ceil((h - rh) / sh),
+            sh * w * ci * 4,
+            gw * 4,
+          );
         }
       }
     }
@@ -191,7 +210,14 @@ const IM2COL_MAX_FLOATS = 8 * 1024 * 1024;
  * dL/dW of a conv with few input channels (first layers): one GEMM of the transposed patches
  * A [kh*kw*ci, P] with dy itself as B [P, co] (P = n*oh*ow); the product is dW's layout.
  */
-function conv2dFilterGradientIm2col(be: WasmHeapBackend, matmul: tf.KernelConfig, x: tf.Tensor4D, dy: tf.Tensor4D, info: tf.backend_util.Conv2DInfo, tuning: FilterGradientTuning): tf.Tensor4D {
+function conv2dFilterGradientIm2col(
+  be: WasmHeapBackend,
+  matmul: tf.KernelConfig,
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  info: tf.backend_util.Conv2DInfo,
+  tuning: FilterGradientTuning,
+): tf.Tensor4D {
   const [n, h, w, ci] = x.shape;
   const [, oh, ow, co] = dy.shape;
   const [kh, kw] = [info.filterHeight, info.filterWidth];

@@ -20,7 +20,14 @@ export const conv2dBiasReluKernel: KernelFunc = ({ inputs, attrs = {}, backend }
   const { strides, pad } = attrs as unknown as ConvBiasReluAttrs;
   return fused.kernelFunc({
     inputs: { x: inputs.x, filter: inputs.filter, bias: inputs.bias },
-    attrs: { strides, pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined as unknown as string, activation: 'relu' } as unknown as tf.NamedAttrMap,
+    attrs: {
+      strides,
+      pad,
+      dataFormat: 'NHWC',
+      dilations: [1, 1],
+      dimRoundingMode: undefined as unknown as string,
+      activation: 'relu',
+    } as unknown as tf.NamedAttrMap,
     backend,
   });
 };

@@ -10,12 +10,7 @@ import { flippedSubFilter } from './filter-cache';
  * the (undilated) dy with the sub-filter w[k0::s], then the phases are interleaved. This avoids
  * convolving the zeros of a stride-dilated dy (4x the work for stride 2).
  */
-export function conv2dInputGradient(
-  dy: tf.Tensor4D,
-  filter: tf.Tensor4D,
-  inputShape: [number, number, number, number],
-  attrs: tf.NamedAttrMap,
-): tf.Tensor4D {
+export function conv2dInputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: [number, number, number, number], attrs: tf.NamedAttrMap): tf.Tensor4D {
   return tf.tidy(() => {
     const info = convInfo(inputShape, filter.shape, attrs);
     const [n, h, w, ci] = inputShape;
@@ -46,7 +41,12 @@ export function conv2dInputGradient(
         const flipped = flippedSubFilter(filter, ph.k0, pw.k0, sh, sw);
         // Padding goes to the conv itself (XNNPACK pads implicitly); only cropping needs a slice.
         const crop = (a: number) => Math.max(0, -a);
-        const cropped = padOrCrop4d(dy, [[0, 0], [-crop(ph.before), -crop(ph.after)], [-crop(pw.before), -crop(pw.after)], [0, 0]]);
+        const cropped = padOrCrop4d(dy, [
+          [0, 0],
+          [-crop(ph.before), -crop(ph.after)],
+          [-crop(pw.before), -crop(pw.after)],
+          [0, 0],
+        ]);
         const pad: [[number, number], [number, number], [number, number], [number, number]] = [
           [0, 0],
           [Math.max(0, ph.before), Math.max(0, ph.after)],

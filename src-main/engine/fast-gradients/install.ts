@@ -12,7 +12,15 @@ import { WASM } from './common';
 import { batchNormGradient } from './batch-norm';
 import { CONV2D_BIAS_RELU_KERNEL, conv2dBiasReluGradient, conv2dBiasReluKernel } from './fused';
 import { originalKernels, patchedGradients, state } from './registry';
-import { fastBatchMatMul, fastConv2DBackpropFilter, fastConv2DBackpropInput, fastLeadingReduce, fastMaxPoolGrad, reluGradientConfig, sharedIdentity } from './simple-kernels';
+import {
+  fastBatchMatMul,
+  fastConv2DBackpropFilter,
+  fastConv2DBackpropInput,
+  fastLeadingReduce,
+  fastMaxPoolGrad,
+  reluGradientConfig,
+  sharedIdentity,
+} from './simple-kernels';
 import { filterGradientTuning, type FilterGradientTuning } from './tuning';
 
 /** Kernels this module replaces (or adds) on the wasm backend. */
@@ -85,7 +93,8 @@ export function installFastGradients(tuning: Partial<FilterGradientTuning> = {})
       tf.unregisterKernel('Identity', WASM);
       tf.registerKernel({ ...identity, kernelFunc: sharedIdentity });
     }
-    if (tf.getKernel(CONV2D_BIAS_RELU_KERNEL, WASM) == null) tf.registerKernel({ kernelName: CONV2D_BIAS_RELU_KERNEL, backendName: WASM, kernelFunc: conv2dBiasReluKernel });
+    if (tf.getKernel(CONV2D_BIAS_RELU_KERNEL, WASM) == null)
+      tf.registerKernel({ kernelName: CONV2D_BIAS_RELU_KERNEL, backendName: WASM, kernelFunc: conv2dBiasReluKernel });
     if (!patchedGradients.has(CONV2D_BIAS_RELU_KERNEL)) {
       patchedGradients.add(CONV2D_BIAS_RELU_KERNEL);
       tf.registerGradient(conv2dBiasReluGradient);
@@ -97,15 +106,4 @@ export function installFastGradients(tuning: Partial<FilterGradientTuning> = {})
     }
   });
   state.installed = true;
-}
-
-/** Restores the stock wasm kernels (used by benchmarks and tests to compare). */
-export function uninstallFastGradients(): void {
-  if (!state.installed) return;
-  for (const name of FAST_WASM_KERNELS) {
-    if (tf.getKernel(name, WASM) != null) tf.unregisterKernel(name, WASM);
-    const original = originalKernels.get(name);
-    if (original != null) tf.registerKernel(original);
-  }
-  state.installed = false;
 }

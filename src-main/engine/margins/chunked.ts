@@ -4,14 +4,11 @@
  * [k·chunkSize, min((k+1)·chunkSize, count)).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { MarginMethod } from '../../../src-shared/domain/margins';
 import type { ClassifierLike } from '../attacks/model';
 import { computeDeepFoolMargins, type DeepFoolOptions, type MarginResult } from './deepfool';
 import { computeFastMargins, type FastMarginOptions } from './fast';
 
 const FILE = 'src-main/engine/margins/chunked.ts';
-
-export type { MarginMethod };
 
 export interface MarginBatch {
   /** Row-major images in [0, 1], shape [n, h, w, c]. */
@@ -42,8 +39,7 @@ export interface MarginProgress {
 }
 
 export type MarginMethodSpec =
-  | { method: 'deepfool'; params?: Omit<DeepFoolOptions, 'returnPerturbed'> }
-  | { method: 'fast'; params: Omit<FastMarginOptions, 'returnPerturbed'> };
+  { method: 'deepfool'; params?: Omit<DeepFoolOptions, 'returnPerturbed'> } | { method: 'fast'; params: Omit<FastMarginOptions, 'returnPerturbed'> };
 
 export type ChunkedMarginOptions = MarginMethodSpec & {
   model: ClassifierLike;
@@ -75,9 +71,7 @@ function marginsOfBatch(spec: MarginMethodSpec, model: ClassifierLike, batch: Ma
   const [n, h, w, c] = batch.shape as [number, number, number, number];
   const x = tf.tensor4d(batch.x, [n, h, w, c]);
   try {
-    return spec.method === 'deepfool'
-      ? computeDeepFoolMargins(model, x, batch.y, spec.params)
-      : computeFastMargins(model, x, batch.y, spec.params);
+    return spec.method === 'deepfool' ? computeDeepFoolMargins(model, x, batch.y, spec.params) : computeFastMargins(model, x, batch.y, spec.params);
   } finally {
     x.dispose();
   }
@@ -117,7 +111,9 @@ export async function computeMarginsChunked(options: ChunkedMarginOptions): Prom
         throw new Error(`${FILE}: readBatch(${offset + b}, ${want}) returned shape [${shape.join(', ')}], expected [${want}, h, w, c]`);
       }
       if (batch.x.length !== shape.reduce((a, v) => a * v, 1) || batch.y.length !== want) {
-        throw new Error(`${FILE}: readBatch(${offset + b}, ${want}) returned ${batch.x.length} pixel values and ${batch.y.length} labels for shape [${shape.join(', ')}]`);
+        throw new Error(
+          `${FILE}: readBatch(${offset + b}, ${want}) returned ${batch.x.length} pixel values and ${batch.y.length} labels for shape [${shape.join(', ')}]`,
+        );
       }
       const result = marginsOfBatch(spec, model, batch);
       margins.set(result.margins, b);

@@ -32,12 +32,7 @@ export function gatherRows(data: Float32Array, indices: ArrayLike<number>, d: nu
 }
 
 /** Logits of the given flat images (shape [rows, h, w, c]) as a host array. */
-export function logitsOf(
-  f: LogitsFn,
-  images: Float32Array,
-  rows: number,
-  imageShape: [number, number, number],
-): { data: Float32Array; classes: number } {
+export function logitsOf(f: LogitsFn, images: Float32Array, rows: number, imageShape: [number, number, number]): { data: Float32Array; classes: number } {
   const logits = tf.tidy(() => f(tf.tensor4d(images, [rows, ...imageShape])));
   const data = logits.dataSync() as Float32Array;
   const classes = logits.shape[1];

@@ -59,12 +59,7 @@ export interface MarginResult {
   perturbed?: tf.Tensor4D;
 }
 
-export function computeDeepFoolMargins(
-  model: ClassifierLike,
-  x: tf.Tensor4D,
-  y: tf.Tensor1D | ArrayLike<number>,
-  options: DeepFoolOptions = {},
-): MarginResult {
+export function computeDeepFoolMargins(model: ClassifierLike, x: tf.Tensor4D, y: tf.Tensor1D | ArrayLike<number>, options: DeepFoolOptions = {}): MarginResult {
   checkImages(FILE, x);
   const norm = options.norm ?? 'linf';
   if (norm !== 'linf' && norm !== 'l2') throw new Error(`${FILE}: norm must be 'linf' or 'l2', got '${String(norm)}'`);
@@ -94,7 +89,10 @@ export function computeDeepFoolMargins(
     }
     const row = Array.from(startLogits.subarray(i * classes, (i + 1) * classes), (v, k) => [v, k] as const);
     row.sort((a, b) => b[0] - a[0]);
-    const top = row.slice(0, Math.min(candidates, classes)).map(([, k]) => k).filter((k) => k !== labels[i]);
+    const top = row
+      .slice(0, Math.min(candidates, classes))
+      .map(([, k]) => k)
+      .filter((k) => k !== labels[i]);
     others.push(Int32Array.from(top));
   }
 
@@ -169,17 +167,12 @@ export function computeDeepFoolMargins(
       if (box) {
         // Coordinates already on the box edge cannot move further out: drop them from w.
         const flat = replicated.reshape([rows, d]);
-        const blocked = tf.logicalOr(
-          tf.logicalAnd(tf.lessEqual(flat, box[0]), tf.less(g, 0)),
-          tf.logicalAnd(tf.greaterEqual(flat, box[1]), tf.greater(g, 0)),
-        );
+        const blocked = tf.logicalOr(tf.logicalAnd(tf.lessEqual(flat, box[0]), tf.less(g, 0)), tf.logicalAnd(tf.greaterEqual(flat, box[1]), tf.greater(g, 0)));
         g = tf.where(blocked, tf.zerosLike(g), g);
       }
       return g;
     });
-    const norms = tf.tidy(() =>
-      norm === 'linf' ? tf.sum(tf.abs(rowGrads), 1) : tf.sqrt(tf.sum(tf.square(rowGrads), 1)),
-    );
+    const norms = tf.tidy(() => (norm === 'linf' ? tf.sum(tf.abs(rowGrads), 1) : tf.sqrt(tf.sum(tf.square(rowGrads), 1))));
     const normValues = norms.dataSync() as Float32Array;
 
     // Per sample, the closest linearised boundary (the farthest violated one when misclassified).
@@ -203,10 +196,7 @@ export function computeDeepFoolMargins(
       // After the first step a sample that has not flipped may sit on a boundary whose overshoot
       // the box clipping ate; LTS4 and foolbox add 1e-4 to every step's distance for this.
       const push = iter > 0 ? STALL_PUSH : 0;
-      coefficients[j] =
-        norm === 'linf'
-          ? rowGap[r]! / (nr + DENOMINATOR_EPS) + push
-          : (rowGap[r]! / (nr + DENOMINATOR_EPS) + push) / (nr + DENOMINATOR_EPS);
+      coefficients[j] = norm === 'linf' ? rowGap[r]! / (nr + DENOMINATOR_EPS) + push : (rowGap[r]! / (nr + DENOMINATOR_EPS) + push) / (nr + DENOMINATOR_EPS);
     }
     const steps = tf.tidy(() => {
       const chosen = tf.gather(rowGrads, tf.tensor1d(bestRow, 'int32'));

@@ -28,12 +28,7 @@ export interface FastMarginOptions {
   returnPerturbed?: boolean;
 }
 
-export function computeFastMargins(
-  model: ClassifierLike,
-  x: tf.Tensor4D,
-  y: tf.Tensor1D | ArrayLike<number>,
-  options: FastMarginOptions,
-): MarginResult {
+export function computeFastMargins(model: ClassifierLike, x: tf.Tensor4D, y: tf.Tensor1D | ArrayLike<number>, options: FastMarginOptions): MarginResult {
   checkImages(FILE, x);
   const { stepSize, iMax, jMax } = options;
   if (!(stepSize > 0) || !Number.isFinite(stepSize)) throw new Error(`${FILE}: stepSize must be > 0, got ${stepSize}`);

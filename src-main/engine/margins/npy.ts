@@ -51,7 +51,8 @@ export function decodeNpyFloat32(bytes: Uint8Array, source = 'buffer'): { data: 
     .filter((s) => s.length > 0)
     .map((d) => {
       // a negative or fractional dimension is no array (it would size a typed array wrongly)
-      if (!/^\d+$/.test(d) || !Number.isSafeInteger(Number(d))) fail(`shape (${shapeMatch![1]!.trim()}) has dimension '${d}'; dimensions are whole numbers ≥ 0`);
+      if (!/^\d+$/.test(d) || !Number.isSafeInteger(Number(d)))
+        fail(`shape (${shapeMatch![1]!.trim()}) has dimension '${d}'; dimensions are whole numbers ≥ 0`);
       return Number(d);
     });
   const count = shape.reduce((a, b) => a * b, 1);

@@ -6,8 +6,6 @@ import { conv2dBiasRelu, fastGradientsInstalled } from '../fast-gradients';
 import { normalSamplerSeed } from '../random-seed';
 import { TRAIN_ARCHITECTURES as ARCHITECTURES } from '../../../src-shared/domain/training';
 
-export { NormalizeLayer } from './normalize-layer';
-
 // The architectures built here are the ones a training config may name (one list, in src-shared).
 export { ARCHITECTURES };
 export type Architecture = (typeof ARCHITECTURES)[number];
@@ -100,9 +98,7 @@ function validate(arch: string, opts: CreateModelOptions): asserts arch is Archi
   }
   const norm = opts.normalization;
   if (norm != null && (norm.mean.length !== s[2] || norm.std.length !== s[2])) {
-    throw new Error(
-      `models/index.ts: normalization needs one mean and one std per input channel (${s[2]}), got ${norm.mean.length} and ${norm.std.length}`,
-    );
+    throw new Error(`models/index.ts: normalization needs one mean and one std per input channel (${s[2]}), got ${norm.mean.length} and ${norm.std.length}`);
   }
   if (arch === 'wrn' && opts.depth != null && (opts.depth - 4) % 6 !== 0) {
     throw new Error(`models/index.ts: wrn depth must be 6n+4 (e.g. 16, 28, 34), got ${opts.depth}`);
@@ -155,7 +151,12 @@ export function createModel(arch: string, opts: CreateModelOptions): tf.LayersMo
       const w = opts.width ?? 64;
       x = b.act(b.bn(b.conv(x, w, 3, 1, false)), 'relu');
       let inF = w;
-      for (const [mult, stride] of [[1, 1], [2, 2], [4, 2], [8, 2]] as const) {
+      for (const [mult, stride] of [
+        [1, 1],
+        [2, 2],
+        [4, 2],
+        [8, 2],
+      ] as const) {
         x = basicBlock(b, x, w * mult, stride, inF);
         x = basicBlock(b, x, w * mult, 1, w * mult);
         inF = w * mult;
@@ -167,7 +168,12 @@ export function createModel(arch: string, opts: CreateModelOptions): tf.LayersMo
       const w = opts.width ?? 64;
       x = b.conv(x, w, 3, 1, false);
       let inF = w;
-      for (const [mult, stride] of [[1, 1], [2, 2], [4, 2], [8, 2]] as const) {
+      for (const [mult, stride] of [
+        [1, 1],
+        [2, 2],
+        [4, 2],
+        [8, 2],
+      ] as const) {
         x = preactBlock(b, x, w * mult, stride, inF, 'relu');
         x = preactBlock(b, x, w * mult, 1, w * mult, 'relu');
         inF = w * mult;
@@ -182,7 +188,11 @@ export function createModel(arch: string, opts: CreateModelOptions): tf.LayersMo
       const n = (depth - 4) / 6;
       x = b.conv(x, 16, 3, 1, false);
       let inF = 16;
-      for (const [filters, stride] of [[16 * k, 1], [32 * k, 2], [64 * k, 2]] as const) {
+      for (const [filters, stride] of [
+        [16 * k, 1],
+        [32 * k, 2],
+        [64 * k, 2],
+      ] as const) {
         for (let i = 0; i < n; i++) {
           x = preactBlock(b, x, filters, i === 0 ? stride : 1, inF, 'swish');
           inF = filters;
@@ -193,6 +203,8 @@ export function createModel(arch: string, opts: CreateModelOptions): tf.LayersMo
       break;
     }
   }
-  const logits = tf.layers.dense({ units: opts.numClasses, kernelInitializer: tf.initializers.glorotUniform({ seed: opts.seed }), name: 'logits' }).apply(x) as SymTensor;
+  const logits = tf.layers
+    .dense({ units: opts.numClasses, kernelInitializer: tf.initializers.glorotUniform({ seed: opts.seed }), name: 'logits' })
+    .apply(x) as SymTensor;
   return tf.model({ inputs: input, outputs: logits, name: arch });
 }

@@ -10,12 +10,31 @@ export interface SimdKernels {
   relu_mask(dy: number, y: number, out: number, n: number): void;
   column_sums(src: number, y: number, out: number, rows: number, c: number, partial: number, acc: number): void;
   transpose_block(
-    src: number, pixelStrideBytes: number, count: number, ci: number, dst: number, dstRowBytes: number,
-    rows: number, srcRowStepBytes: number, dstRowStepBytes: number,
+    src: number,
+    pixelStrideBytes: number,
+    count: number,
+    ci: number,
+    dst: number,
+    dstRowBytes: number,
+    rows: number,
+    srcRowStepBytes: number,
+    dstRowStepBytes: number,
   ): void;
   im2col(
-    src: number, h: number, w: number, ci: number, kh: number, kw: number, sh: number, sw: number,
-    top: number, left: number, oh: number, ow: number, dst: number, rowStrideBytes: number,
+    src: number,
+    h: number,
+    w: number,
+    ci: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    top: number,
+    left: number,
+    oh: number,
+    ow: number,
+    dst: number,
+    rowStrideBytes: number,
   ): void;
   scatter_pixels(src: number, count: number, pixelBytes: number, dst: number, dstStrideBytes: number): void;
   maxpool2_grad(x: number, dy: number, out: number, n: number, h: number, w: number, c: number, oh: number, ow: number): void;

@@ -38,7 +38,8 @@ export function fileModelHandler(dir: string): tf.io.IOHandler {
       } catch (e) {
         throw new Error(`${FILE}: ${file} is not valid JSON (${(e as Error).message})`, { cause: e });
       }
-      if (!json.modelTopology || !Array.isArray(json.weightsManifest)) throw new Error(`${FILE}: ${file} is not a TF.js Layers model (no modelTopology / weightsManifest)`);
+      if (!json.modelTopology || !Array.isArray(json.weightsManifest))
+        throw new Error(`${FILE}: ${file} is not a TF.js Layers model (no modelTopology / weightsManifest)`);
       const specs = json.weightsManifest.flatMap((g) => g.weights);
       const buffers = json.weightsManifest.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(dir, p))));
       const all = Buffer.concat(buffers);

@@ -37,7 +37,7 @@ export class CorrectnessRecorder {
     writeCorrectness(runDir, epoch, this.epochSeen, this.epochWrong);
     // CD counts epochs: a sample is wrong in an epoch when any of its draws was misclassified.
     for (let i = 0; i < this.epochSeen.length; i++) {
-      if (this.epochSeen[i]! > 0) (this.seen[i]! += 1), (this.wrong[i]! += this.epochWrong[i]! > 0 ? 1 : 0);
+      if (this.epochSeen[i]! > 0) ((this.seen[i]! += 1), (this.wrong[i]! += this.epochWrong[i]! > 0 ? 1 : 0));
     }
     this.epochSeen.fill(0);
     this.epochWrong.fill(0);

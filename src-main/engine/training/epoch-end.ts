@@ -23,7 +23,14 @@ export function runLearningRate(c: TrainConfig, step: number, totalSteps: number
  * split over the training processes when there are several (same seeds, same result). Its
  * seconds are added to the run's evaluation time.
  */
-export async function evaluateEma(c: TrainConfig, ema: tf.LayersModel, test: EvalSet, pool: EngineWorkerPool | null, state: LoopState, hooks: TrainerHooks): Promise<EvalResult> {
+export async function evaluateEma(
+  c: TrainConfig,
+  ema: tf.LayersModel,
+  test: EvalSet,
+  pool: EngineWorkerPool | null,
+  state: LoopState,
+  hooks: TrainerHooks,
+): Promise<EvalResult> {
   const options: EvalOptions = {
     eps: c.eps,
     steps: c.eval_attack_steps,

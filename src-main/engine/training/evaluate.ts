@@ -81,7 +81,9 @@ export async function evaluateRobustness(model: tf.LayersModel, set: EvalSet, o:
 export async function evaluateCounts(model: tf.LayersModel, set: EvalSet, o: EvalOptions): Promise<EvalCounts> {
   const [n, h, w, c] = set.shape;
   if (set.labels.length !== n || set.images.length !== n * h * w * c) {
-    throw new Error(`src-main/engine/training/evaluate.ts: evaluation set has ${set.labels.length} labels and ${set.images.length} values for shape [${set.shape.join(', ')}]`);
+    throw new Error(
+      `src-main/engine/training/evaluate.ts: evaluation set has ${set.labels.length} labels and ${set.images.length} values for shape [${set.shape.join(', ')}]`,
+    );
   }
   const d = h * w * c;
   let clean = 0;
@@ -140,11 +142,15 @@ export async function evaluateRobustnessParallel(pool: EngineWorkerPool, model: 
   });
   const mine = Math.min(perShard[0]! * o.batchSize, n);
   const share = mine / n;
-  const local = await evaluateCounts(model, { images: set.images.subarray(0, mine * d), labels: set.labels.subarray(0, mine), shape: [mine, h, w, c] }, {
-    ...plain,
-    // progress of this process's part stands for the whole (the workers run alongside)
-    onBatch: onBatch && ((f) => onBatch(f * share)),
-  });
+  const local = await evaluateCounts(
+    model,
+    { images: set.images.subarray(0, mine * d), labels: set.labels.subarray(0, mine), shape: [mine, h, w, c] },
+    {
+      ...plain,
+      // progress of this process's part stands for the whole (the workers run alongside)
+      onBatch: onBatch && ((f) => onBatch(f * share)),
+    },
+  );
   const counts = (await Promise.all(remote)).reduce(
     (k, r) => ({ clean: k.clean + r.counts.clean, pgd: k.pgd + r.counts.pgd, cw: k.cw + r.counts.cw, count: k.count + r.counts.count }),
     local,

@@ -77,7 +77,7 @@ export function onlinePumaBatch(model: tf.LayersModel, x: tf.Tensor4D, labels: t
     let pruned = 0;
     if (o.pruneMargin != null && o.eps > 0) {
       const keep = correctAt(model, x, direction, new Float32Array(n).fill(o.pruneMargin / o.eps), y);
-      for (let i = 0; i < n; i++) if (keep[i]) (weights[i] = 0), pruned++;
+      for (let i = 0; i < n; i++) if (keep[i]) ((weights[i] = 0), pruned++);
       // Never prune a whole batch: the step would have no loss at all.
       if (pruned === n) (weights.fill(1), (pruned = 0));
     }

@@ -73,7 +73,8 @@ export class Sgd {
       if (!m) continue;
       const v = this.variables[Number(m[1])];
       if (!v) throw new Error(`src-main/engine/training/optimizer.ts: checkpoint has momentum for variable ${m[1]}, the model has ${this.variables.length}`);
-      if (data.length !== v.size) throw new Error(`src-main/engine/training/optimizer.ts: momentum ${m[1]} has ${data.length} values, variable ${v.name} ${v.size}`);
+      if (data.length !== v.size)
+        throw new Error(`src-main/engine/training/optimizer.ts: momentum ${m[1]} has ${data.length} values, variable ${v.name} ${v.size}`);
       this.buffers.set(v.name, tf.variable(tf.tensor(data, v.shape), false));
     }
   }

@@ -60,7 +60,10 @@ export async function dataParallelTrainStepAdversarial(
     throw e;
   }
   const parts = [{ weightSum: local.weightSum, loss: local.loss }, ...shards];
-  const total = Math.max(parts.reduce((p, q) => p + q.weightSum, 0), 1e-12);
+  const total = Math.max(
+    parts.reduce((p, q) => p + q.weightSum, 0),
+    1e-12,
+  );
   const share = parts.map((p) => p.weightSum / total);
   const combined = tf.tidy(() =>
     Object.fromEntries(

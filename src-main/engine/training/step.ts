@@ -144,14 +144,7 @@ export function checkFiniteLoss(loss: number, lr: number): void {
 }
 
 /** Attack + loss + gradient + SGD update with learning rate `lr`. */
-export function trainStepAdversarial(
-  model: tf.LayersModel,
-  sgd: Sgd,
-  x: tf.Tensor4D,
-  labels: tf.Tensor1D,
-  o: StepOptions,
-  lr: number,
-): StepResult {
+export function trainStepAdversarial(model: tf.LayersModel, sgd: Sgd, x: tf.Tensor4D, labels: tf.Tensor1D, o: StepOptions, lr: number): StepResult {
   const g = methodGradients(model, sgd.variables, x, labels, o);
   try {
     sgd.apply(Object.fromEntries(sgd.variables.map((v, i) => [v.name, g.grads[i]!])), lr);

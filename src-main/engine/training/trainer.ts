@@ -61,7 +61,16 @@ export interface EpochReport {
 }
 
 export interface TrainerHooks {
-  onBatch?: (p: { epoch: number; batch: number; batches: number; globalStep: number; totalSteps: number; loss: number; lr: number; imagesPerSecond: number }) => void;
+  onBatch?: (p: {
+    epoch: number;
+    batch: number;
+    batches: number;
+    globalStep: number;
+    totalSteps: number;
+    loss: number;
+    lr: number;
+    imagesPerSecond: number;
+  }) => void;
   onEpoch?: (r: EpochReport) => void | Promise<void>;
   onEvalProgress?: (fraction: number) => void;
   /** Checked before every batch; true → checkpoint at the current position and throw TrainingStopped. */
@@ -194,7 +203,10 @@ export async function trainModel(opts: TrainerOptions): Promise<TrainerResult> {
   const checkpointRoot = path.join(runDir, 'checkpoints');
   const live = buildModel(c, data, c.seed);
   const ema = buildModel(c, data, c.seed);
-  const sgd = sgdFor(c, live.trainableWeights.map((w) => w.read() as tf.Variable));
+  const sgd = sgdFor(
+    c,
+    live.trainableWeights.map((w) => w.read() as tf.Variable),
+  );
   const batches = data.pool.batchesPerEpoch;
   const totalSteps = c.epochs * batches;
   const averager = new WeightAverage(live, ema, c.ema_tau, Math.floor(c.warmup_share * totalSteps));
@@ -229,7 +241,16 @@ export async function trainModel(opts: TrainerOptions): Promise<TrainerResult> {
         state.acc.trainSeconds += (performance.now() - t0) / 1000;
         state.globalStep++;
         b++;
-        hooks.onBatch?.({ epoch: state.epoch, batch: b, batches, globalStep: state.globalStep, totalSteps, loss, lr, imagesPerSecond: state.acc.samples / Math.max(state.acc.trainSeconds, 1e-9) });
+        hooks.onBatch?.({
+          epoch: state.epoch,
+          batch: b,
+          batches,
+          globalStep: state.globalStep,
+          totalSteps,
+          loss,
+          lr,
+          imagesPerSecond: state.acc.samples / Math.max(state.acc.trainSeconds, 1e-9),
+        });
         if (hooks.yieldEvery && b % hooks.yieldEvery === 0) await new Promise<void>((r) => setImmediate(r));
       }
       await endEpoch({ config: c, state, epochStart, parts, averager, checkpointRoot, runDir, totalSteps, evaluate, hooks, checkpoints });

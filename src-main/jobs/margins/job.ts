@@ -78,7 +78,15 @@ export const marginsJob: JobHandler = async (ctx, rawConfig) => {
           else reject(new Error(`margin worker failed: ${m.message}`));
         });
         child.on('exit', (code, signal) => reject(new Error(`margin worker ended (${signal ?? `exit code ${code}`})`)));
-        const start: WorkerStart = { type: 'start', dbPath: ctx.dbPath, dataDir: ctx.dataDir, setId: set.id, chunkIndices, batchSize: config.batchSize, backend: config.backend };
+        const start: WorkerStart = {
+          type: 'start',
+          dbPath: ctx.dbPath,
+          dataDir: ctx.dataDir,
+          setId: set.id,
+          chunkIndices,
+          batchSize: config.batchSize,
+          backend: config.backend,
+        };
         child.send(start);
       });
     });
@@ -115,7 +123,18 @@ export const marginsJob: JobHandler = async (ctx, rawConfig) => {
     const samplesPerSecond = doneSamples > resumedSamples ? (doneSamples - resumedSamples) / seconds : null;
     repo.complete(set.id, { file, summary, gradEvalsPerSample: set.count ? totalGrad / set.count : 0, samplesPerSecond });
     ctx.progress(1, `${set.count} / ${set.count} margins`, true);
-    ctx.result({ marginSetId: set.id, file, summary, gradEvalsPerSample: totalGrad / Math.max(1, set.count), samplesPerSecond, chunkSeconds: totalSeconds, gradEvalsThisRun: gradEvals }, true);
+    ctx.result(
+      {
+        marginSetId: set.id,
+        file,
+        summary,
+        gradEvalsPerSample: totalGrad / Math.max(1, set.count),
+        samplesPerSecond,
+        chunkSeconds: totalSeconds,
+        gradEvalsThisRun: gradEvals,
+      },
+      true,
+    );
   } catch (e) {
     if (ctx.cancelled && !(e instanceof JobCancelled)) throw new JobCancelled();
     throw e;

@@ -17,9 +17,7 @@ export interface WorkerStart {
   backend?: string;
 }
 export type FromWorker =
-  | { type: 'chunk'; chunkIndex: number; count: number; gradEvals: number; seconds: number }
-  | { type: 'done' }
-  | { type: 'error'; message: string };
+  { type: 'chunk'; chunkIndex: number; count: number; gradEvals: number; seconds: number } | { type: 'done' } | { type: 'error'; message: string };
 
 let stop = false;
 const send = (m: FromWorker): void => void process.send?.(m);

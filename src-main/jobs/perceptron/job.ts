@@ -1,11 +1,5 @@
 import { PerceptronConfig, type PerceptronPoint } from '../../../src-shared/domain/perceptron';
-import {
-  aggregatePerceptron,
-  perceptronTasks,
-  runPerceptronTask,
-  type PerceptronTask,
-  type PerceptronTaskResult,
-} from '../../../src-shared/method/perceptron';
+import { aggregatePerceptron, perceptronTasks, runPerceptronTask, type PerceptronTask, type PerceptronTaskResult } from '../../../src-shared/method/perceptron';
 import type { JobHandler } from '../context';
 
 export interface PerceptronRunResult {

@@ -145,7 +145,6 @@ export class ByteSource {
     if (n > MAX_SINGLE_READ) throw new Error(`${this.file}: a record of ${formatBytes(n)} is past the limit of ${formatBytes(MAX_SINGLE_READ)} per read`);
     // raw fast path for big reads: one copy from the file, no queue concatenation
     if (!this.decoder && this.queued === 0 && n >= READ_CHUNK / 2) {
-
       if (this.end - this.pos < n) return null;
       const out = new Uint8Array(n);
       let got = 0;

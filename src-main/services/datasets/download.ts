@@ -63,7 +63,7 @@ function md5OfFile(file: string): string {
   const fd = fs.openSync(file, 'r');
   const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
   try {
-    for (let pos = 0; ; ) {
+    for (let pos = 0; ;) {
       const n = fs.readSync(fd, buf, 0, buf.length, pos);
       if (!n) break;
       hash.update(buf.subarray(0, n));
@@ -116,7 +116,8 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     const length = Number(res.headers.get('content-length'));
     const total = Number.isFinite(length) && length > 0 ? start + length : null;
     const max = opts.maxBytes ?? Infinity;
-    const tooLong = (n: number) => new RefusedDownload(`${url}: the server sends ${n} bytes or more, past the ${max} this file can be; refused (wrong file or a hostile server)`);
+    const tooLong = (n: number) =>
+      new RefusedDownload(`${url}: the server sends ${n} bytes or more, past the ${max} this file can be; refused (wrong file or a hostile server)`);
     if (total !== null && total > max) {
       await res.body?.cancel();
       fs.rmSync(part, { force: true });
@@ -204,9 +205,7 @@ export async function downloadKnownDataset(
     if (lastError) offline.push(`${(opts.urlOverride?.(f) ?? f.urls)[0]} → ${dest}`);
   }
   if (offline.length) {
-    throw new OfflineError(
-      `Could not download ${name} (no internet?). Put these files in place by hand, then import again:\n  ${offline.join('\n  ')}`,
-    );
+    throw new OfflineError(`Could not download ${name} (no internet?). Put these files in place by hand, then import again:\n  ${offline.join('\n  ')}`);
   }
   onProgress?.(1, 'downloaded');
   return path.join(dir, spec.importPath);

@@ -67,13 +67,18 @@ export class TrainingPool {
     this.generatedCount = generated?.count ?? 0;
     [this.height, this.width, this.channels] = [original.height, original.width, original.channels];
     if (generated && (generated.height !== this.height || generated.width !== this.width || generated.channels !== this.channels)) {
-      throw new Error(`generated images are ${generated.height}×${generated.width}×${generated.channels}, originals ${this.height}×${this.width}×${this.channels}`);
+      throw new Error(
+        `generated images are ${generated.height}×${generated.width}×${generated.channels}, originals ${this.height}×${this.width}×${this.channels}`,
+      );
     }
     if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) throw new Error(`batch size must be a positive integer, got ${opts.batchSize}`);
     this.batchSize = opts.batchSize;
     this.validationCount = Math.min(opts.validationCount ?? 0, this.originalCount);
     const poolSize = this.originalCount + this.generatedCount;
-    for (const [name, arr] of [['radii', opts.radii], ['weights', opts.weights]] as const) {
+    for (const [name, arr] of [
+      ['radii', opts.radii],
+      ['weights', opts.weights],
+    ] as const) {
       if (arr && arr.length !== poolSize) throw new Error(`${name} has ${arr.length} entries; the pool has ${poolSize} samples`);
     }
     let keep: Uint8Array;
@@ -142,7 +147,10 @@ export class TrainingPool {
   *validation(batchSize = this.batchSize): Generator<PoolBatch> {
     for (let s = 0; s < this.validationCount; s += batchSize) {
       const n = Math.min(batchSize, this.validationCount - s);
-      yield this.makeBatch(Int32Array.from({ length: n }, (_, i) => s + i), null);
+      yield this.makeBatch(
+        Int32Array.from({ length: n }, (_, i) => s + i),
+        null,
+      );
     }
   }
 

@@ -3,14 +3,7 @@
  * queue (order, retry, concurrency), the runs view's table, compare and export. The UI, the HTTP
  * server and `puma sweep` / `puma export` all go through here.
  */
-import type {
-  CompareData,
-  ExperimentSummary,
-  ExportedText,
-  QueueState,
-  RunTableRow,
-  SweepPlan,
-} from '../../../src-shared/api/ops/experiments';
+import type { CompareData, ExperimentSummary, ExportedText, QueueState, RunTableRow, SweepPlan } from '../../../src-shared/api/ops/experiments';
 import type { RunKind, RunStatus } from '../../../src-shared/domain/runs';
 import type { TrainConfig } from '../../../src-shared/domain/training';
 import { configDiff } from '../../../src-shared/method/config-diff';
@@ -302,15 +295,27 @@ export class ExperimentService {
     );
     const byRun = this.repo.seriesFor(ids, req.maxPoints ?? 200, req.keys);
     const series = ids.map((id) => ({ runId: id, series: byRun.get(id) ?? [] }));
-    const changed = configDiff(runs.map((r) => ({ run_id: r.id, config: r.config })), { onlyChanged: true }).rows.map((r) => r.key);
+    const changed = configDiff(
+      runs.map((r) => ({ run_id: r.id, config: r.config })),
+      { onlyChanged: true },
+    ).rows.map((r) => r.key);
     const present = new Set(runs.flatMap((r) => Object.keys(r.latest)));
     let metrics = DEFAULT_TABLE_METRICS.filter((m) => present.has(m));
     // Runs without the paper's numbers (a margins or perceptron run): their own final values, but never curve-only series.
-    if (!metrics.length) metrics = [...present].filter((m) => !metricInfo(m).known || metricInfo(m).table).sort().slice(0, 2);
+    if (!metrics.length)
+      metrics = [...present]
+        .filter((m) => !metricInfo(m).known || metricInfo(m).table)
+        .sort()
+        .slice(0, 2);
     let table: GroupedTable | null = null;
     if (metrics.length) {
       const higherIsBetter = Object.fromEntries(metrics.map((m) => [m, !lowerIsBetter(m)]));
-      table = groupRuns(this.tableRows(ids), changed.filter((k) => k !== 'seed'), metrics, { higherIsBetter, statuses: ['finished'] });
+      table = groupRuns(
+        this.tableRows(ids),
+        changed.filter((k) => k !== 'seed'),
+        metrics,
+        { higherIsBetter, statuses: ['finished'] },
+      );
     }
     return { runs, diff, series, table };
   }

@@ -53,7 +53,9 @@ export function readPreset(file: string): PresetInfo {
 export function listPresets(dir = presetsDir()): PresetInfo[] {
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    files = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
   } catch {
     return [];
   }

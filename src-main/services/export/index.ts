@@ -107,4 +107,4 @@ function checkFormat<T extends string>(format: unknown, choices: readonly T[], f
   return format as T;
 }
 
-export type { RunRow, RunMetricPoint, GroupedTable } from '../../../src-shared/method/table';
+export type { RunRow, RunMetricPoint } from '../../../src-shared/method/table';

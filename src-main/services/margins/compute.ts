@@ -40,7 +40,9 @@ export async function computeAndCommitChunks(opts: {
   const shape = datasets.get(set.datasetId).shape;
   try {
     if (reader.count !== set.count) {
-      throw new Error(`src-main/services/margins/compute.ts: dataset ${set.datasetId} ${set.split} has ${reader.count} samples, margin set ${set.id} was made for ${set.count}`);
+      throw new Error(
+        `src-main/services/margins/compute.ts: dataset ${set.datasetId} ${set.split} has ${reader.count} samples, margin set ${set.id} was made for ${set.count}`,
+      );
     }
     const readBatch = (offset: number, n: number): MarginBatch => {
       const bytes = reader.readRange(offset, n);

@@ -1,2 +1,2 @@
-export { MarginService, type StartRun, type StartedMargins, type MarginStartInput } from './service';
-export { estimatorSpec, identityParams, marginSetKey } from './key';
+export { MarginService } from './service';
+export { estimatorSpec } from './key';

@@ -9,7 +9,11 @@ export function identityParams(method: MarginMethod, p: MarginParams): Record<st
     : { norm: p.norm, stepSize: p.stepSize, iMax: p.iMax, jMax: p.jMax };
 }
 
-export function marginSetKey(part: { datasetId: number; datasetHash: string; split: string; modelId: number; modelHash: string }, method: MarginMethod, p: MarginParams): string {
+export function marginSetKey(
+  part: { datasetId: number; datasetHash: string; split: string; modelId: number; modelHash: string },
+  method: MarginMethod,
+  p: MarginParams,
+): string {
   const canonical = JSON.stringify({ ...part, method, params: identityParams(method, p) });
   return createHash('sha256').update(canonical).digest('hex');
 }

@@ -34,11 +34,15 @@ export async function runSelection(service: MarginService, runs: RunsRepo, req: 
   const run = runs.get(runId);
   if (run.kind !== 'train') throw new BadRequest(`Run ${runId} is a ${run.kind} run; only a train run selects samples`);
   const config = parseTrainConfig(run.config, `run ${runId}`);
-  if (scoreNeeded(config) !== 'margin') throw new BadRequest(`Run ${runId} (strategy ${config.strategy}${config.strategy === 'none' || config.strategy === 'random' || config.strategy === 'online_puma' ? '' : `, score ${config.score}`}) selects no samples by margin`);
+  if (scoreNeeded(config) !== 'margin')
+    throw new BadRequest(
+      `Run ${runId} (strategy ${config.strategy}${config.strategy === 'none' || config.strategy === 'random' || config.strategy === 'online_puma' ? '' : `, score ${config.score}`}) selects no samples by margin`,
+    );
 
   // The run's pool: the first `originals` training samples, then the generated set.
   const dataset = service.datasets.get(set.datasetId);
-  if (service.datasets.get(config.dataset).id !== dataset.id) throw new BadRequest(`Run ${runId} trained on "${config.dataset}", margin set ${set.id} is of "${dataset.name}"`);
+  if (service.datasets.get(config.dataset).id !== dataset.id)
+    throw new BadRequest(`Run ${runId} trained on "${config.dataset}", margin set ${set.id} is of "${dataset.name}"`);
   const trainCount = dataset.splits.train?.count ?? 0;
   const originals = Math.min(config.train_subset ?? trainCount, trainCount);
   const generated: DatasetInfo | null = config.generated != null ? service.datasets.get(config.generated) : null;
@@ -47,8 +51,16 @@ export async function runSelection(service: MarginService, runs: RunsRepo, req: 
   const n = originals + generatedCount;
   const margins = service.read(set.id);
   // A run's own set is in pool order; a whole-split set (a margin job's) is indexed like the dataset.
-  const setIndex = margins.length === n ? (k: number) => k : margins.length === trainCount + generatedCount ? (k: number) => (k < originals ? k : trainCount + (k - originals)) : null;
-  if (!setIndex) throw new BadRequest(`Margin set ${set.id} holds ${margins.length} margins, run ${runId}'s pool has ${n} samples (${originals} training + ${generatedCount} generated)`);
+  const setIndex =
+    margins.length === n
+      ? (k: number) => k
+      : margins.length === trainCount + generatedCount
+        ? (k: number) => (k < originals ? k : trainCount + (k - originals))
+        : null;
+  if (!setIndex)
+    throw new BadRequest(
+      `Margin set ${set.id} holds ${margins.length} margins, run ${runId}'s pool has ${n} samples (${originals} training + ${generatedCount} generated)`,
+    );
   const scores = Float32Array.from({ length: n }, (_, k) => margins[setIndex(k)]!);
 
   const chosen = selectForRun(config, scores);
@@ -62,8 +74,8 @@ export async function runSelection(service: MarginService, runs: RunsRepo, req: 
 
   let lo = Infinity;
   let hi = -Infinity;
-  for (const m of scores) (lo = Math.min(lo, m)), (hi = Math.max(hi, m));
-  if (eq2Eps !== null) (lo = Math.min(lo, -eq2Eps)), (hi = Math.max(hi, eq2Eps));
+  for (const m of scores) ((lo = Math.min(lo, m)), (hi = Math.max(hi, m)));
+  if (eq2Eps !== null) ((lo = Math.min(lo, -eq2Eps)), (hi = Math.max(hi, eq2Eps)));
   const bins = req.bins ?? 60;
   const mh = groupedHistogram(scores, [kept, pruned], lo, hi, bins);
   const rh = radii && eq2Eps !== null ? groupedHistogram(radii, [kept], -eq2Eps, eq2Eps, 40) : null;
@@ -75,7 +87,10 @@ export async function runSelection(service: MarginService, runs: RunsRepo, req: 
   const picks = {
     pruned: spread([...pruned].sort(byMarginDesc), count),
     kept: spread([...kept].sort(byMarginDesc), count),
-    antiAdversarial: spread([...anti].sort((a, b) => radii![a]! - radii![b]!), count),
+    antiAdversarial: spread(
+      [...anti].sort((a, b) => radii![a]! - radii![b]!),
+      count,
+    ),
   };
   const all = [...picks.pruned, ...picks.kept, ...picks.antiAdversarial];
   const original = service.datasets.openSplit(dataset.id, 'train', { preload: false });
@@ -149,7 +164,11 @@ async function predictClasses(
   } catch (e) {
     // The reason (it may name files) goes to the log of the main process, not to the page.
     console.error(`${FILE}: margin model ${modelId}: ${(e as Error).message}`);
-    return { predicted: null, predictedBy: null, note: `No predicted classes: margin model #${modelId} could not be loaded (removed, or its files are missing).` };
+    return {
+      predicted: null,
+      predictedBy: null,
+      note: `No predicted classes: margin model #${modelId} could not be loaded (removed, or its files are missing).`,
+    };
   }
   try {
     const unique = [...new Set(ks)];

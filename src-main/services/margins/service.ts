@@ -74,12 +74,18 @@ export class MarginService {
     const split = dataset.splits[config.split];
     if (!split) throw new BadRequest(`Dataset "${dataset.name}" has no ${config.split} split`);
     if (model.inputShape.some((v, i) => v !== dataset.shape[i])) {
-      throw new Error(`Margin model "${model.name}" takes [${model.inputShape.join(', ')}] images, dataset "${dataset.name}" has [${dataset.shape.join(', ')}]`);
+      throw new Error(
+        `Margin model "${model.name}" takes [${model.inputShape.join(', ')}] images, dataset "${dataset.name}" has [${dataset.shape.join(', ')}]`,
+      );
     }
     if (model.numClasses !== dataset.classes.length) {
       throw new Error(`Margin model "${model.name}" has ${model.numClasses} classes, dataset "${dataset.name}" has ${dataset.classes.length}`);
     }
-    const key = marginSetKey({ datasetId: dataset.id, datasetHash: dataset.hash, split: config.split, modelId: model.id, modelHash: model.hash }, config.method, config.params);
+    const key = marginSetKey(
+      { datasetId: dataset.id, datasetHash: dataset.hash, split: config.split, modelId: model.id, modelHash: model.hash },
+      config.method,
+      config.params,
+    );
     let set = this.repo.getByKey(key);
     if (!set) {
       const id = this.repo.create({
@@ -95,7 +101,8 @@ export class MarginService {
       set = this.get(id);
     }
     if (set.status === 'complete' && set.file && fs.existsSync(set.file)) return { marginSetId: set.id, runId: null, set };
-    const runName = name ?? `Margins ${config.method}${config.method === 'deepfool' ? ` ${config.params.norm}` : ''}: ${dataset.name}/${config.split} × ${model.name}`;
+    const runName =
+      name ?? `Margins ${config.method}${config.method === 'deepfool' ? ` ${config.params.norm}` : ''}: ${dataset.name}/${config.split} × ${model.name}`;
     const runId = this.startRun('margins', { ...config, chunkSize: set.chunkSize, marginSetId: set.id }, runName);
     this.repo.setLastRun(set.id, runId);
     return { marginSetId: set.id, runId, set: this.get(set.id) };
@@ -120,8 +127,8 @@ export class MarginService {
     if (!Number.isInteger(bins) || bins < 1 || bins > 1000) throw new Error(`${FILE}: bins must be an integer in [1, 1000], got ${bins}`);
     let lo = Infinity;
     let hi = -Infinity;
-    for (const m of margins) (lo = Math.min(lo, m)), (hi = Math.max(hi, m));
-    if (opts.eps !== undefined) (lo = Math.min(lo, -opts.eps)), (hi = Math.max(hi, opts.eps));
+    for (const m of margins) ((lo = Math.min(lo, m)), (hi = Math.max(hi, m)));
+    if (opts.eps !== undefined) ((lo = Math.min(lo, -opts.eps)), (hi = Math.max(hi, opts.eps)));
     if (!(hi > lo)) hi = lo + 1e-6;
     const width = (hi - lo) / bins;
     const counts = new Array<number>(bins).fill(0);
@@ -155,7 +162,10 @@ export class MarginService {
         channels: dataset.shape[2],
         classes: dataset.classes,
         lowest: order.slice(0, k).map(item),
-        highest: order.slice(order.length - k).reverse().map(item),
+        highest: order
+          .slice(order.length - k)
+          .reverse()
+          .map(item),
       };
     } finally {
       reader.close();

@@ -1,2 +1,2 @@
-export { ModelService, describeModel, imagesToTensor, type TrainRunForModel } from './service';
-export { dropFinalSoftmax, fileSaveHandler, hashArtifacts, loadModelFromDir, readLayersArtifacts, resolveModelJson, writeLayersArtifacts, type LayersArtifacts } from './files';
+export { ModelService } from './service';
+export { fileSaveHandler, loadModelFromDir } from './files';

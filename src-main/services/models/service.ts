@@ -10,7 +10,16 @@ import { ModelsRepo } from '../../store/repos/models';
 import { DatasetService } from '../datasets';
 import { exportPytorch, pytorchSide, type ExportFormat, type ExportResult } from './pytorch/export';
 import { importPytorch, isPytorchFile } from './pytorch/import';
-import { dropFinalSoftmax, hashArtifacts, loadLayersArtifacts, loadModelFromDir, readLayersArtifacts, resolveModelJson, writeLayersArtifacts, type LayersArtifacts } from './files';
+import {
+  dropFinalSoftmax,
+  hashArtifacts,
+  loadLayersArtifacts,
+  loadModelFromDir,
+  readLayersArtifacts,
+  resolveModelJson,
+  writeLayersArtifacts,
+  type LayersArtifacts,
+} from './files';
 
 const FILE = 'src-main/services/models/service.ts';
 
@@ -61,7 +70,12 @@ export interface StoredModelFiles {
  * `<root>/<hash>/` (written to a temp folder, then renamed into place). Writes no log row, so a
  * job process can call it and leave the row to the main process. The caller disposes `model`.
  */
-export async function storeModelFiles(root: string, artifacts: LayersArtifacts, where: string, prebuilt?: tf.LayersModel): Promise<{ model: tf.LayersModel; files: StoredModelFiles }> {
+export async function storeModelFiles(
+  root: string,
+  artifacts: LayersArtifacts,
+  where: string,
+  prebuilt?: tf.LayersModel,
+): Promise<{ model: tf.LayersModel; files: StoredModelFiles }> {
   let model: tf.LayersModel;
   try {
     // `prebuilt`: the model these artifacts came from (a PyTorch import), not loaded a second time
@@ -206,10 +220,7 @@ export class ModelService {
   }
 
   /** Records a model trained in the app (the training service hands over its LayersModel). */
-  async addTrained(
-    model: tf.LayersModel,
-    opts: { name: string; runId?: number; architecture?: string; accuracy?: ModelAccuracy },
-  ): Promise<ModelInfo> {
+  async addTrained(model: tf.LayersModel, opts: { name: string; runId?: number; architecture?: string; accuracy?: ModelAccuracy }): Promise<ModelInfo> {
     let artifacts: LayersArtifacts | undefined;
     await model.save({
       save: async (a: tf.io.ModelArtifacts) => {
@@ -328,7 +339,11 @@ export class ModelService {
   }
 
   /** Clean (and PGD-20 L∞ robust) accuracy on a dataset's test split, stored with the model. */
-  async evaluate(idOrName: number | string, dataset: number | string, opts: { count?: number; robustEps?: number; split?: 'train' | 'test' } = {}): Promise<ModelAccuracy> {
+  async evaluate(
+    idOrName: number | string,
+    dataset: number | string,
+    opts: { count?: number; robustEps?: number; split?: 'train' | 'test' } = {},
+  ): Promise<ModelAccuracy> {
     const info = this.get(idOrName);
     const model = await loadModelFromDir(info.storageDir);
     try {
@@ -340,7 +355,11 @@ export class ModelService {
     }
   }
 
-  private evaluateLoaded(model: tf.LayersModel, dataset: number | string, opts: { count?: number; robustEps?: number; split?: 'train' | 'test' }): ModelAccuracy {
+  private evaluateLoaded(
+    model: tf.LayersModel,
+    dataset: number | string,
+    opts: { count?: number; robustEps?: number; split?: 'train' | 'test' },
+  ): ModelAccuracy {
     const d = this.datasets.get(dataset);
     const split = opts.split ?? (d.splits.test ? 'test' : 'train');
     const { inputShape } = describeModel(model, FILE);

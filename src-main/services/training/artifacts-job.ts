@@ -71,18 +71,32 @@ async function modelOf(a: JobState, dir: string): Promise<NewModelInfo> {
     const metrics = (source.result as { metrics?: { clean_acc?: number; robust_acc_pgd?: number } | null } | null)?.metrics;
     if (typeof metrics?.clean_acc === 'number') {
       const robust = typeof metrics.robust_acc_pgd === 'number' ? metrics.robust_acc_pgd : null;
-      accuracy = { datasetId: data.dataset.id, split: 'test', count: data.test.labels.length, clean: metrics.clean_acc, robust, robustEps: robust === null ? null : (sourceConfig.eps ?? null) };
+      accuracy = {
+        datasetId: data.dataset.id,
+        split: 'test',
+        count: data.test.labels.length,
+        clean: metrics.clean_acc,
+        robust,
+        robustEps: robust === null ? null : (sourceConfig.eps ?? null),
+      };
     }
     return {
       name: `${sourceConfig.arch ?? 'model'} (run ${c.margin_model})`,
       source: 'trained',
-      provenance: { runId: c.margin_model, architecture: sourceConfig.arch, note: `final EMA model of train run ${c.margin_model}`, role: 'final', datasetId: data.dataset.id },
+      provenance: {
+        runId: c.margin_model,
+        architecture: sourceConfig.arch,
+        note: `final EMA model of train run ${c.margin_model}`,
+        role: 'final',
+        datasetId: data.dataset.id,
+      },
       droppedSoftmax,
       ...files,
       accuracy,
     };
   }
-  if (a.scores.modelEval) accuracy = { datasetId: data.dataset.id, split: 'test', count: a.scores.modelEval.count, clean: a.scores.modelEval.clean, robust: null, robustEps: null };
+  if (a.scores.modelEval)
+    accuracy = { datasetId: data.dataset.id, split: 'test', count: a.scores.modelEval.count, clean: a.scores.modelEval.clean, robust: null, robustEps: null };
   return {
     name: `${c.arch} margin model (run ${a.runId})`,
     source: 'trained',

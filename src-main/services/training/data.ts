@@ -31,7 +31,8 @@ export interface RunData {
 
 export function openRunData(datasets: DatasetService, config: TrainConfig): RunData {
   const dataset = datasets.get(config.dataset);
-  if (dataset.generatedFor != null) throw new Error(`Dataset "${dataset.name}" is a generated set; train on its base dataset and set generated = "${dataset.name}"`);
+  if (dataset.generatedFor != null)
+    throw new Error(`Dataset "${dataset.name}" is a generated set; train on its base dataset and set generated = "${dataset.name}"`);
   if (!dataset.splits.train) throw new Error(`Dataset "${dataset.name}" has no training split`);
   if (!dataset.splits.test) throw new Error(`Dataset "${dataset.name}" has no test split to evaluate on`);
   const generated = config.generated != null ? datasets.get(config.generated) : null;

@@ -49,7 +49,7 @@ function measured(runs: RunsRepo, datasets: DatasetService, arch: string, backen
   return null;
 }
 
-export function estimateTraining(runs: RunsRepo, datasets: DatasetService, raw: unknown): TrainEstimate & { backend: string; workers: number } | null {
+export function estimateTraining(runs: RunsRepo, datasets: DatasetService, raw: unknown): (TrainEstimate & { backend: string; workers: number }) | null {
   const c = parseTrainConfig(raw);
   const backend = c.backend !== 'auto' ? c.backend : plannedBackend().backend;
   const size = datasetSize(datasets, c.dataset);

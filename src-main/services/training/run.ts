@@ -128,7 +128,7 @@ export async function runTrainingJob(ctx: TrainJobContext, rawConfig: unknown): 
     }
     let anti = 0;
     let radiusSum = 0;
-    if (radii) for (const p of kept) (anti += radii[p]! < 0 ? 1 : 0), (radiusSum += radii[p]!);
+    if (radii) for (const p of kept) ((anti += radii[p]! < 0 ? 1 : 0), (radiusSum += radii[p]!));
     result.pruning = {
       pool_size: data.candidates.length,
       kept: kept.length,
@@ -144,7 +144,9 @@ export async function runTrainingJob(ctx: TrainJobContext, rawConfig: unknown): 
     const batchPoints: MetricPoint[] = [];
     // Evaluations happen after some epochs (every eval_every, and the last): the evaluation phase
     // is the count done plus the fraction of the current one, over the count planned.
-    const evalEpochs = Array.from({ length: config.epochs }, (_, e) => e + 1).filter((e) => e === config.epochs || (config.eval_every > 0 && e % config.eval_every === 0));
+    const evalEpochs = Array.from({ length: config.epochs }, (_, e) => e + 1).filter(
+      (e) => e === config.epochs || (config.eval_every > 0 && e % config.eval_every === 0),
+    );
     let lastEpoch = 0; // 0-based epoch of the latest batch
     const res = await trainModel({
       config,
@@ -193,7 +195,13 @@ export async function runTrainingJob(ctx: TrainJobContext, rawConfig: unknown): 
             );
             result.metrics = { clean_acc: r.eval.clean_acc, robust_acc_pgd: r.eval.robust_acc_pgd, robust_acc_cw: r.eval.robust_acc_cw };
           }
-          recordCheckpoint(r.checkpoint, r.globalStep, step, 0, points.filter((p) => Number.isFinite(p.value)));
+          recordCheckpoint(
+            r.checkpoint,
+            r.globalStep,
+            step,
+            0,
+            points.filter((p) => Number.isFinite(p.value)),
+          );
           result.epochs_done = step;
           result.global_step = r.globalStep;
           result.images_per_second = r.imagesPerSecond;
@@ -216,7 +224,11 @@ export async function runTrainingJob(ctx: TrainJobContext, rawConfig: unknown): 
     result.final_model = res.finalModelDir;
     result.resumed_from = res.resumedFrom;
     result.seconds = (performance.now() - started) / 1000;
-    ctx.progress(1, `finished: clean ${(ev.clean_acc * 100).toFixed(1)} %, PGD ${(ev.robust_acc_pgd * 100).toFixed(1)} %, C&W ${(ev.robust_acc_cw * 100).toFixed(1)} %`, true);
+    ctx.progress(
+      1,
+      `finished: clean ${(ev.clean_acc * 100).toFixed(1)} %, PGD ${(ev.robust_acc_pgd * 100).toFixed(1)} %, C&W ${(ev.robust_acc_cw * 100).toFixed(1)} %`,
+      true,
+    );
     result.phases = ctx.phaseSnapshot();
     ctx.result(result, true);
     return result;

@@ -18,10 +18,6 @@ import { loadModel, trainModel, TrainingStopped } from '../../engine/training';
 import type { RunData } from './data';
 import { readMarginFile } from './margin-file';
 
-export interface ScoreNeeds {
-  kind: PruningScore | null;
-}
-
 export function scoreNeeded(c: TrainConfig): PruningScore | null {
   if (c.strategy === 'puma') return 'margin';
   if (isScoredStrategy(c.strategy)) return c.score;
@@ -109,7 +105,8 @@ async function marginsWith(model: tf.LayersModel, c: TrainConfig, data: RunData,
       out.set(margins, info.offset);
       if (hooks.shouldStop()) throw new Error('cancelled');
     },
-    onProgress: (p) => hooks.progress(p.done / p.total, `margins ${p.done} / ${p.total} (${p.samplesPerSecond.toFixed(0)} samples/s)`, 'margins', p.samplesPerSecond),
+    onProgress: (p) =>
+      hooks.progress(p.done / p.total, `margins ${p.done} / ${p.total} (${p.samplesPerSecond.toFixed(0)} samples/s)`, 'margins', p.samplesPerSecond),
   });
   return out;
 }
@@ -127,11 +124,13 @@ export async function computeScores(c: TrainConfig, data: RunData, dataDir: stri
   const file = path.join(root, `${kind}-${key}.npy`);
   const helperDir = path.join(root, `${kind}-${key}-model`);
   // The model behind the margins: a `margin_model` run's final model, else the helper trained here.
-  const modelDir = kind !== 'margin' ? null : c.margin_model != null ? path.join(dataDir, 'runs', String(c.margin_model), 'final') : path.join(helperDir, 'final');
+  const modelDir =
+    kind !== 'margin' ? null : c.margin_model != null ? path.join(dataDir, 'runs', String(c.margin_model), 'final') : path.join(helperDir, 'final');
   let modelEval: ScoreResult['modelEval'] = null;
   if (fs.existsSync(file)) {
     const { data: values } = readNpyFloat32(file);
-    if (values.length === data.candidates.length) return { values, source: 'cache', path: file, key, modelDir: modelDir && fs.existsSync(modelDir) ? modelDir : null, modelEval };
+    if (values.length === data.candidates.length)
+      return { values, source: 'cache', path: file, key, modelDir: modelDir && fs.existsSync(modelDir) ? modelDir : null, modelEval };
   }
   fs.mkdirSync(root, { recursive: true });
   let values: Float32Array;
@@ -141,7 +140,8 @@ export async function computeScores(c: TrainConfig, data: RunData, dataDir: stri
     source = `run ${c.cd_run}`;
   } else if (kind === 'margin' && c.margin_model != null) {
     const dir = path.join(dataDir, 'runs', String(c.margin_model), 'final');
-    if (!fs.existsSync(path.join(dir, 'model.json'))) throw new Error(`margin_model: run ${c.margin_model} has no final model (${dir}); it must be a finished train run`);
+    if (!fs.existsSync(path.join(dir, 'model.json')))
+      throw new Error(`margin_model: run ${c.margin_model} has no final model (${dir}); it must be a finished train run`);
     const model = await loadModel(dir);
     try {
       values = await marginsWith(model, c, data, hooks);
@@ -194,7 +194,12 @@ export async function computeScores(c: TrainConfig, data: RunData, dataDir: stri
 /** CD of each candidate from a run's correctness/epoch-*.u8 files (0 unseen, 1 correct, 2 wrong). */
 export function cdFromRun(runDir: string, data: Pick<RunData, 'candidates' | 'poolSize'>): Float32Array {
   const dir = path.join(runDir, 'correctness');
-  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /^epoch-\d+\.u8$/.test(f)).sort() : [];
+  const files = fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => /^epoch-\d+\.u8$/.test(f))
+        .sort()
+    : [];
   if (files.length === 0) throw new Error(`cd_run: ${dir} holds no per-epoch correctness; train that run with record_correctness = true`);
   const rows = files.map((f) => {
     const bytes = fs.readFileSync(path.join(dir, f));

@@ -36,7 +36,7 @@ export class TrainingService {
     const system = typeof nameOrId === 'string' ? this.datasets.detectSystemDatasets().find((d) => d.name === nameOrId) : undefined;
     if (!system) {
       throw new BadRequest(
-        `Dataset "${nameOrId}" is not imported${typeof nameOrId === 'string' && /fashion/i.test(nameOrId) ? ' and no system copy was found (install Debian\'s dataset-fashion-mnist package or run `puma datasets download fashion-mnist`)' : ''}. Import it first (Datasets page or \`puma datasets import\`).`,
+        `Dataset "${nameOrId}" is not imported${typeof nameOrId === 'string' && /fashion/i.test(nameOrId) ? " and no system copy was found (install Debian's dataset-fashion-mnist package or run `puma datasets download fashion-mnist`)" : ''}. Import it first (Datasets page or \`puma datasets import\`).`,
       );
     }
     await this.datasets.importDataset({ path: system.path, name: system.name, format: system.format });
@@ -50,7 +50,9 @@ export class TrainingService {
     if (config.margin_model != null) this.checkTrainRun(config.margin_model, 'margin_model');
     if (config.cd_run != null) this.checkTrainRun(config.cd_run, 'cd_run');
     this.checkMarginSet(config);
-    const label = name ?? `${config.method} ${config.arch} ${config.strategy}${config.strategy !== 'none' ? ` ${Math.round(config.prune_ratio * 100)}%` : ''} (seed ${config.seed})`;
+    const label =
+      name ??
+      `${config.method} ${config.arch} ${config.strategy}${config.strategy !== 'none' ? ` ${Math.round(config.prune_ratio * 100)}%` : ''} (seed ${config.seed})`;
     const runId = this.app.startRun('train', config, label, { seed: config.seed });
     return { runId, config };
   }
@@ -76,10 +78,14 @@ export class TrainingService {
 
   /** Re-queues the run; its job finds the latest checkpoint and continues exactly from there. */
   resume(id: number): { runId: number } {
-    if (!this.app.runs.exists(id)) throw new NotFound(`Run ${id} does not exist in the experiment log ${this.app.options.dbPath}; \`puma runs list\` (or the Runs page) shows its runs.`);
+    if (!this.app.runs.exists(id))
+      throw new NotFound(`Run ${id} does not exist in the experiment log ${this.app.options.dbPath}; \`puma runs list\` (or the Runs page) shows its runs.`);
     const run = this.app.runs.get(id);
     if (run.kind !== 'train') throw new BadRequest(`Run ${id} is a ${run.kind} run; only train runs can be resumed (start the ${run.kind} run again instead).`);
-    if (!RESUMABLE.has(run.status)) throw new Conflict(`Run ${id} is ${run.status}; only cancelled, interrupted or failed runs can be resumed${run.status === 'finished' ? ' (start a new run to train again)' : ' (wait for it to stop, or cancel it first)'}.`);
+    if (!RESUMABLE.has(run.status))
+      throw new Conflict(
+        `Run ${id} is ${run.status}; only cancelled, interrupted or failed runs can be resumed${run.status === 'finished' ? ' (start a new run to train again)' : ' (wait for it to stop, or cancel it first)'}.`,
+      );
     // The job continues from the checkpoint on disk (none: from the start); what the stopped
     // attempt logged past it would be logged twice.
     const at = readLatestCheckpointPosition(path.join(runDirFor(this.app.dataDir, id), 'checkpoints')) ?? { globalStep: 0, epoch: 0 };

@@ -12,11 +12,20 @@ import { migration0007 } from './0007-checkpoints-everywhere';
  * (no numbers reserved ahead: a log that skipped a reserved number never ran that step, see
  * 0007). `assertInOrder` refuses a list with a gap, a repeat or a step out of place.
  */
-export const migrations: readonly Migration[] = assertInOrder([migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007]);
+export const migrations: readonly Migration[] = assertInOrder([
+  migration0001,
+  migration0002,
+  migration0003,
+  migration0004,
+  migration0005,
+  migration0006,
+  migration0007,
+]);
 
 export function assertInOrder(list: Migration[]): Migration[] {
   list.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`store/migrations: entry ${i + 1} is version ${m.version} (${m.name}); versions must run 1, 2, 3, … with no gap or repeat`);
+    if (m.version !== i + 1)
+      throw new Error(`store/migrations: entry ${i + 1} is version ${m.version} (${m.name}); versions must run 1, 2, 3, … with no gap or repeat`);
   });
   return list;
 }

@@ -48,18 +48,16 @@ export class ExperimentsRepo {
   }
 
   getExperiment(id: number): ExperimentRow {
-    const row = this.db.prepare('SELECT * FROM experiments WHERE id = ?').get(id) as
-      | (Omit<ExperimentRow, 'config'> & { config_json: string })
-      | undefined;
+    const row = this.db.prepare('SELECT * FROM experiments WHERE id = ?').get(id) as (Omit<ExperimentRow, 'config'> & { config_json: string }) | undefined;
     if (!row) throw new NotFound(`Experiment ${id} does not exist in the experiment log.`);
     const { config_json, ...rest } = row;
     return { ...rest, config: JSON.parse(config_json) };
   }
 
   listExperiments(): Array<Omit<ExperimentRow, 'config'> & { run_count: number; statuses: Record<string, number> }> {
-    const rows = this.db
-      .prepare('SELECT id, name, kind, description, created_at FROM experiments ORDER BY id DESC')
-      .all() as Array<Omit<ExperimentRow, 'config'>>;
+    const rows = this.db.prepare('SELECT id, name, kind, description, created_at FROM experiments ORDER BY id DESC').all() as Array<
+      Omit<ExperimentRow, 'config'>
+    >;
     const counts = this.db
       .prepare('SELECT experiment_id AS id, status, COUNT(*) AS n FROM runs WHERE experiment_id IS NOT NULL GROUP BY experiment_id, status')
       .all() as Array<{ id: number; status: string; n: number }>;
@@ -76,18 +74,14 @@ export class ExperimentsRepo {
   }
 
   runIdsOf(experimentId: number): number[] {
-    return (this.db.prepare('SELECT id FROM runs WHERE experiment_id = ? ORDER BY id').all(experimentId) as Array<{ id: number }>).map(
-      (r) => r.id,
-    );
+    return (this.db.prepare('SELECT id FROM runs WHERE experiment_id = ? ORDER BY id').all(experimentId) as Array<{ id: number }>).map((r) => r.id);
   }
 
   /** Queued runs in the order they will start. */
   queuedIds(): number[] {
-    return (
-      this.db
-        .prepare(`SELECT id FROM runs WHERE status = 'queued' ORDER BY COALESCE(queue_position, id), id`)
-        .all() as Array<{ id: number }>
-    ).map((r) => r.id);
+    return (this.db.prepare(`SELECT id FROM runs WHERE status = 'queued' ORDER BY COALESCE(queue_position, id), id`).all() as Array<{ id: number }>).map(
+      (r) => r.id,
+    );
   }
 
   /**
@@ -132,9 +126,9 @@ export class ExperimentsRepo {
    */
   requeue(id: number, status: RunStatus): void {
     if (status === 'queued' || status === 'running') throw new Conflict(`Run ${id} is ${status}; only a stopped run can be retried.`);
-    const last = this.db
-      .prepare(`SELECT MAX(k) AS k FROM (SELECT COALESCE(queue_position, id) AS k FROM runs UNION ALL SELECT MAX(id) FROM runs)`)
-      .get() as { k: number | null };
+    const last = this.db.prepare(`SELECT MAX(k) AS k FROM (SELECT COALESCE(queue_position, id) AS k FROM runs UNION ALL SELECT MAX(id) FROM runs)`).get() as {
+      k: number | null;
+    };
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM metrics WHERE run_id = ?').run(id);
       this.db.prepare('DELETE FROM latest_metrics WHERE run_id = ?').run(id);
@@ -160,9 +154,7 @@ export class ExperimentsRepo {
     if (ids.length === 0) return out;
     const json = JSON.stringify(ids);
     const rows = this.db
-      .prepare(
-        `SELECT id, config_json, tags, notes, COALESCE(queue_position, id) AS qp FROM runs WHERE id IN (SELECT value FROM json_each(?))`,
-      )
+      .prepare(`SELECT id, config_json, tags, notes, COALESCE(queue_position, id) AS qp FROM runs WHERE id IN (SELECT value FROM json_each(?))`)
       .all(json) as Array<{ id: number; config_json: string; tags: string; notes: string; qp: number }>;
     for (const r of rows) out.set(r.id, { config: JSON.parse(r.config_json), tags: r.tags, notes: r.notes, queue_position: r.qp, best: {} });
     const best = this.db
@@ -218,9 +210,7 @@ export class ExperimentsRepo {
 
   /** Runs now running, oldest start first. */
   runningIds(): number[] {
-    return (this.db.prepare(`SELECT id FROM runs WHERE status = 'running' ORDER BY started_at, id`).all() as Array<{ id: number }>).map(
-      (r) => r.id,
-    );
+    return (this.db.prepare(`SELECT id FROM runs WHERE status = 'running' ORDER BY started_at, id`).all() as Array<{ id: number }>).map((r) => r.id);
   }
 
   /** Every stored point of the runs (raw export). */
@@ -247,5 +237,12 @@ export class ExperimentsRepo {
 
 /** "a, b ,,a" → "a,b": trimmed, no empties, no duplicates. */
 export function normaliseTags(text: string): string {
-  return [...new Set(text.split(',').map((t) => t.trim()).filter(Boolean))].join(',');
+  return [
+    ...new Set(
+      text
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    ),
+  ].join(',');
 }

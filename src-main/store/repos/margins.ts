@@ -95,7 +95,18 @@ export class MarginsRepo {
         `INSERT INTO margin_sets (dataset_id, split, model_id, method, params_json, key, count, chunk_size, chunks_total, status, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
       )
-      .run(s.datasetId, s.split, s.modelId, s.method, JSON.stringify(s.params), s.key, s.count, s.chunkSize, Math.ceil(s.count / s.chunkSize), new Date().toISOString());
+      .run(
+        s.datasetId,
+        s.split,
+        s.modelId,
+        s.method,
+        JSON.stringify(s.params),
+        s.key,
+        s.count,
+        s.chunkSize,
+        Math.ceil(s.count / s.chunkSize),
+        new Date().toISOString(),
+      );
     return Number(info.lastInsertRowid);
   }
 
@@ -107,7 +118,23 @@ export class MarginsRepo {
         `INSERT INTO margin_sets (dataset_id, split, model_id, method, params_json, key, count, chunk_size, chunks_total, status, file, summary_json, run_id, subset, generated_id, created_at, completed_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 'complete', ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(s.datasetId, s.split, s.modelId, s.method, JSON.stringify(s.params), s.key, s.count, s.count, s.file, JSON.stringify(s.summary), s.runId, s.subset, s.generatedId, now, now);
+      .run(
+        s.datasetId,
+        s.split,
+        s.modelId,
+        s.method,
+        JSON.stringify(s.params),
+        s.key,
+        s.count,
+        s.count,
+        s.file,
+        JSON.stringify(s.summary),
+        s.runId,
+        s.subset,
+        s.generatedId,
+        now,
+        now,
+      );
     return Number(info.lastInsertRowid);
   }
 
@@ -153,7 +180,17 @@ export class MarginsRepo {
         `INSERT OR REPLACE INTO margin_chunks (set_id, chunk_index, offset, count, margins, grad_evals, forward_evals, converged, seconds)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(setId, c.chunkIndex, c.offset, c.count, Buffer.from(c.margins.buffer, c.margins.byteOffset, c.margins.byteLength), c.gradEvals, c.forwardEvals, c.converged, c.seconds);
+      .run(
+        setId,
+        c.chunkIndex,
+        c.offset,
+        c.count,
+        Buffer.from(c.margins.buffer, c.margins.byteOffset, c.margins.byteLength),
+        c.gradEvals,
+        c.forwardEvals,
+        c.converged,
+        c.seconds,
+      );
   }
 
   /** Every committed chunk in order; margins copied out of the row buffers (aligned). */
@@ -171,7 +208,16 @@ export class MarginsRepo {
     return rows.map((r) => {
       const margins = new Float32Array(r.count);
       new Uint8Array(margins.buffer).set(r.margins.subarray(0, r.count * 4));
-      return { chunkIndex: r.chunk_index, offset: r.offset, count: r.count, margins, gradEvals: r.grad_evals, forwardEvals: r.forward_evals, converged: r.converged, seconds: r.seconds };
+      return {
+        chunkIndex: r.chunk_index,
+        offset: r.offset,
+        count: r.count,
+        margins,
+        gradEvals: r.grad_evals,
+        forwardEvals: r.forward_evals,
+        converged: r.converged,
+        seconds: r.seconds,
+      };
     });
   }
 

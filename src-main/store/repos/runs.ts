@@ -85,16 +85,7 @@ export class RunsRepo {
         `INSERT INTO runs (experiment_id, kind, name, config_json, status, seed, app_version, git_commit, created_at)
          VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
       )
-      .run(
-        run.experimentId ?? null,
-        run.kind,
-        run.name ?? '',
-        JSON.stringify(run.config),
-        run.seed ?? null,
-        run.appVersion,
-        run.gitCommit ?? null,
-        now(),
-      );
+      .run(run.experimentId ?? null, run.kind, run.name ?? '', JSON.stringify(run.config), run.seed ?? null, run.appVersion, run.gitCommit ?? null, now());
     return Number(r.lastInsertRowid);
   }
 
@@ -171,9 +162,7 @@ export class RunsRepo {
 
   nextQueued(): RunRow | undefined {
     // Queue order: an explicit position (set by reordering, migration 0005) else the id.
-    return this.db
-      .prepare(`SELECT * FROM runs WHERE status = 'queued' ORDER BY COALESCE(queue_position, id), id LIMIT 1`)
-      .get() as RunRow | undefined;
+    return this.db.prepare(`SELECT * FROM runs WHERE status = 'queued' ORDER BY COALESCE(queue_position, id), id LIMIT 1`).get() as RunRow | undefined;
   }
 
   /**
@@ -182,16 +171,13 @@ export class RunsRepo {
    */
   claimQueued(id: number): boolean {
     return (
-      this.db
-        .prepare(`UPDATE runs SET status = 'running', pid = NULL, started_at = ?, error = NULL WHERE id = ? AND status = 'queued'`)
-        .run(now(), id).changes === 1
+      this.db.prepare(`UPDATE runs SET status = 'running', pid = NULL, started_at = ?, error = NULL WHERE id = ? AND status = 'queued'`).run(now(), id)
+        .changes === 1
     );
   }
 
   markRunning(id: number, pid: number | null): void {
-    this.db
-      .prepare(`UPDATE runs SET status = 'running', pid = ?, started_at = COALESCE(started_at, ?), error = NULL WHERE id = ?`)
-      .run(pid, now(), id);
+    this.db.prepare(`UPDATE runs SET status = 'running', pid = ?, started_at = COALESCE(started_at, ?), error = NULL WHERE id = ?`).run(pid, now(), id);
   }
 
   setEnvironment(id: number, backend: string, device: string): void {
@@ -199,9 +185,7 @@ export class RunsRepo {
   }
 
   setProgress(id: number, progress: number, text: string, etaSeconds: number | null): void {
-    this.db
-      .prepare('UPDATE runs SET progress = ?, progress_text = ?, eta_seconds = ? WHERE id = ?')
-      .run(progress, text, etaSeconds, id);
+    this.db.prepare('UPDATE runs SET progress = ?, progress_text = ?, eta_seconds = ? WHERE id = ?').run(progress, text, etaSeconds, id);
   }
 
   setResult(id: number, result: unknown): void {
@@ -325,9 +309,7 @@ export class RunsRepo {
    */
   metrics(runId: number, keys?: string[], maxPoints?: number): MetricSeries[] {
     const keyRows = (
-      keys && keys.length
-        ? keys.map((key) => ({ key }))
-        : this.db.prepare('SELECT DISTINCT key FROM metrics WHERE run_id = ? ORDER BY key').all(runId)
+      keys && keys.length ? keys.map((key) => ({ key })) : this.db.prepare('SELECT DISTINCT key FROM metrics WHERE run_id = ? ORDER BY key').all(runId)
     ) as Array<{ key: string }>;
     const count = this.db.prepare('SELECT COUNT(*) AS n FROM metrics WHERE run_id = ? AND key = ?');
     const all = this.db.prepare('SELECT step, value FROM metrics WHERE run_id = ? AND key = ? ORDER BY step');

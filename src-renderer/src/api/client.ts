@@ -2,15 +2,7 @@
  * The renderer's one client of the contract: Electron's window.puma when present, the local
  * HTTP server (browser mode) otherwise. Pages never talk to a transport directly.
  */
-import type {
-  EventMessage,
-  EventName,
-  Events,
-  OperationName,
-  PumaBridge,
-  RequestOf,
-  ResponseOf,
-} from '../../../src-shared/api/contract';
+import type { EventMessage, EventName, Events, OperationName, PumaBridge, RequestOf, ResponseOf } from '../../../src-shared/api/contract';
 
 type Listener = (m: EventMessage) => void;
 

@@ -5,7 +5,6 @@ export function colorAt(i: number): string {
   return BASE[i % BASE.length]!;
 }
 
-
 /** Offer text as a file download (browser mode and Electron alike). */
 export function downloadText(text: string, fileName: string, mime: string): void {
   const url = URL.createObjectURL(new Blob([text], { type: mime }));

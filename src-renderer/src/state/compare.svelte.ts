@@ -85,7 +85,9 @@ export class CompareState {
 
   /** "strategy=puma prune_ratio=0.2", or "all runs" when nothing is grouped. */
   groupLabel = (g: TableGroup): string =>
-    this.table?.groupBy.length ? this.table.groupBy.map((k, j) => `${k}=${g.values[j] === undefined ? '–' : formatGroupValue(g.values[j])}`).join(' ') : 'all runs';
+    this.table?.groupBy.length
+      ? this.table.groupBy.map((k, j) => `${k}=${g.values[j] === undefined ? '–' : formatGroupValue(g.values[j])}`).join(' ')
+      : 'all runs';
 
   /** Curves are drawn per group (mean ± std band) when the table groups by some key. */
   grouped = $derived(!this.eachRun && !!this.table?.groupBy.length && !!this.table.groups.length);
@@ -111,7 +113,10 @@ export class CompareState {
   curves = $derived.by<CurveChart[]>(() => {
     const series = this.data?.series ?? [];
     const pointsOf = (runId: number, key: string) =>
-      (series.find((rs) => rs.runId === runId)?.series.find((s) => s.key === key)?.points ?? []).map((p) => ({ step: p.step, value: metricDisplayValue(key, p.value) }));
+      (series.find((rs) => rs.runId === runId)?.series.find((s) => s.key === key)?.points ?? []).map((p) => ({
+        step: p.step,
+        value: metricDisplayValue(key, p.value),
+      }));
     return this.curveKeys.slice(0, MAX_CHARTS).map((key) => {
       const info = metricInfo(key);
       // An accuracy's band stays within 0–100 %: mean − std below zero is not a value runs can have.

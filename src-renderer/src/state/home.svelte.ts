@@ -49,7 +49,7 @@ export class HomeState {
         if (r) r.progress = e.progress;
       }),
       client.on('datasets.progress', (e) => {
-        if (this.importing?.importId === e.importId) (this.importing.fraction = e.fraction), (this.importing.text = e.text);
+        if (this.importing?.importId === e.importId) ((this.importing.fraction = e.fraction), (this.importing.text = e.text));
       }),
       client.on('datasets.imported', (e) => {
         if (this.importing?.importId === e.importId) {

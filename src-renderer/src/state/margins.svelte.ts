@@ -78,16 +78,32 @@ export class MarginsState {
 
   async refresh(): Promise<void> {
     await this.guard(async () => {
-      [this.models, this.datasets, this.sets] = await Promise.all([client.call('models.list', {}), client.call('datasets.list', {}), client.call('margins.list', {})]);
+      [this.models, this.datasets, this.sets] = await Promise.all([
+        client.call('models.list', {}),
+        client.call('datasets.list', {}),
+        client.call('margins.list', {}),
+      ]);
       this.datasetId ??= this.datasets[0]?.id ?? null;
       this.modelId ??= this.models[0]?.id ?? null;
     });
   }
 
   /** `pytorch`: family and normalisation of a .pt/.pth/.safetensors checkpoint (ignored for model.json). */
-  async importModel(path: string, name: string, evaluateOn: number | null, robustEps: number | null, pytorch: { arch?: ImportModelRequestInput['arch']; normalize?: string } = {}): Promise<void> {
+  async importModel(
+    path: string,
+    name: string,
+    evaluateOn: number | null,
+    robustEps: number | null,
+    pytorch: { arch?: ImportModelRequestInput['arch']; normalize?: string } = {},
+  ): Promise<void> {
     await this.guard(async () => {
-      await client.call('models.import', { path, name, ...(evaluateOn ? { evaluateOn } : {}), ...(robustEps ? { robustEps } : {}), ...(isPytorchFile(path) ? pytorch : {}) });
+      await client.call('models.import', {
+        path,
+        name,
+        ...(evaluateOn ? { evaluateOn } : {}),
+        ...(robustEps ? { robustEps } : {}),
+        ...(isPytorchFile(path) ? pytorch : {}),
+      });
       this.models = await client.call('models.list', {});
     });
   }
@@ -128,7 +144,10 @@ export class MarginsState {
     // A run's set: ±ε of the run's Eq. 2 (its summary's ε), not the form's.
     const eps = set?.runKind === 'train' ? undefined : this.eps;
     await this.guard(async () => {
-      [this.histogram, this.gallery] = await Promise.all([client.call('margins.histogram', { id, bins: 60, ...(eps ? { eps } : {}) }), client.call('margins.gallery', { id, count: 12 })]);
+      [this.histogram, this.gallery] = await Promise.all([
+        client.call('margins.histogram', { id, bins: 60, ...(eps ? { eps } : {}) }),
+        client.call('margins.gallery', { id, count: 12 }),
+      ]);
     });
     if (!set || (set.runKind !== 'train' && set.trainRuns === 0)) {
       // A margin job's set that no train run used has no selection: say so, it is not an error.

@@ -71,7 +71,15 @@ export class ModelTrainState {
   config(): Record<string, unknown> {
     const num = (t: string): unknown => (t.trim() === '' ? null : Number.isFinite(Number(t)) ? Number(t) : t.trim());
     const dataset = /^\d+$/.test(this.dataset) ? Number(this.dataset) : this.dataset;
-    return { arch: this.arch, dataset, epochs: num(this.epochs), method: this.method, eps: num(this.eps), strategy: 'none', train_subset: num(this.trainSubset) };
+    return {
+      arch: this.arch,
+      dataset,
+      epochs: num(this.epochs),
+      method: this.method,
+      eps: num(this.eps),
+      strategy: 'none',
+      train_subset: num(this.trainSubset),
+    };
   }
 
   issuesAt(key: string): FieldIssue[] {

@@ -156,6 +156,5 @@ export class RunsState {
   retry = (id: number): Promise<void> => this.act(() => client.call('runs.retry', { id }));
   move = (id: number, delta: number): Promise<void> => this.act(() => client.call('queue.move', { id, delta }));
   setConcurrency = (n: number): Promise<void> => this.act(() => client.call('queue.settings', { concurrency: n }));
-  saveTagsNotes = (id: number, tags: string, notes: string): Promise<void> =>
-    this.act(() => client.call('runs.update', { id, tags, notes }));
+  saveTagsNotes = (id: number, tags: string, notes: string): Promise<void> => this.act(() => client.call('runs.update', { id, tags, notes }));
 }

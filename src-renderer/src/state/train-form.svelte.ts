@@ -158,7 +158,10 @@ export class TrainFormState {
       // The main process checks what the schema cannot (runs exist, the dataset is imported).
       const named = keyOfMessage(message, ALL_KEYS);
       const key = named ?? (/^Dataset /.test(message) ? 'dataset' : null);
-      if (key) this.issues = [{ key, known: true, path: [key], message, problem: named ? message.slice(message.indexOf(`${named}:`) + named.length + 1).trim() : message }];
+      if (key)
+        this.issues = [
+          { key, known: true, path: [key], message, problem: named ? message.slice(message.indexOf(`${named}:`) + named.length + 1).trim() : message },
+        ];
       else this.error = message;
       return null;
     } finally {

@@ -28,9 +28,7 @@ export interface AppInfo {
 export const coreOperations = {
   'app.info': { request: empty, response: res<AppInfo>() },
   'runs.list': {
-    request: z
-      .object({ kind: RunKind.optional(), experimentId: Id.optional(), limit: z.number().int().min(1).max(100_000).optional() })
-      .strict(),
+    request: z.object({ kind: RunKind.optional(), experimentId: Id.optional(), limit: z.number().int().min(1).max(100_000).optional() }).strict(),
     response: res<RunSummary[]>(),
   },
   'runs.get': { request: z.object({ id: Id }).strict(), response: res<RunDetail>() },

@@ -119,7 +119,9 @@ export const experimentOperations = {
     response: res<RunTableRow[]>(),
   },
   'runs.update': {
-    request: z.object({ id: Id, tags: z.string().max(1000).optional(), notes: z.string().max(20_000).optional(), name: z.string().max(200).optional() }).strict(),
+    request: z
+      .object({ id: Id, tags: z.string().max(1000).optional(), notes: z.string().max(20_000).optional(), name: z.string().max(200).optional() })
+      .strict(),
     response: res<RunTableRow>(),
   },
   'runs.retry': { request: z.object({ id: Id }).strict(), response: res<{ id: number; status: RunStatus }>() },
@@ -132,7 +134,12 @@ export const experimentOperations = {
   },
   'compare.data': {
     request: z
-      .object({ runIds: RunIds.max(200), keys: KeyList.optional(), maxPoints: z.number().int().min(2).max(10_000).optional(), onlyChanged: z.boolean().optional() })
+      .object({
+        runIds: RunIds.max(200),
+        keys: KeyList.optional(),
+        maxPoints: z.number().int().min(2).max(10_000).optional(),
+        onlyChanged: z.boolean().optional(),
+      })
       .strict(),
     response: res<CompareData>(),
   },

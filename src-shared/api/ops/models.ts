@@ -9,7 +9,12 @@ export const modelOperations = {
   'models.import': { request: ImportModelRequest, response: res<ModelInfo>() },
   'models.evaluate': {
     request: z
-      .object({ id: Id, dataset: z.union([Id, z.string().min(1)]), count: z.number().int().positive().optional(), robustEps: z.number().positive().max(1).optional() })
+      .object({
+        id: Id,
+        dataset: z.union([Id, z.string().min(1)]),
+        count: z.number().int().positive().optional(),
+        robustEps: z.number().positive().max(1).optional(),
+      })
       .strict(),
     response: res<ModelInfo>(),
   },

@@ -20,7 +20,7 @@ export const trainingOperations = {
    */
   'training.estimate': {
     request: z.object({ config: z.record(z.string(), z.unknown()) }).strict(),
-    response: res<TrainEstimate & { backend: string; workers: number } | null>(),
+    response: res<(TrainEstimate & { backend: string; workers: number }) | null>(),
   },
   /** Re-queues a cancelled / interrupted / failed train run; it continues from its latest checkpoint. */
   'training.resume': {

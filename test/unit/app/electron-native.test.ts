@@ -112,7 +112,9 @@ describe('finding the installed Electron', () => {
     const binary = path.join(pkg, 'dist', 'electron');
     fs.mkdirSync(path.dirname(binary));
     // a stand-in binary: answers like `ELECTRON_RUN_AS_NODE=1 electron -p process.versions.modules`
-    fs.writeFileSync(binary, '#!/bin/sh\n[ "$ELECTRON_RUN_AS_NODE" = 1 ] && [ "$1" = -p ] && [ "$2" = process.versions.modules ] && echo 143\n', { mode: 0o755 });
+    fs.writeFileSync(binary, '#!/bin/sh\n[ "$ELECTRON_RUN_AS_NODE" = 1 ] && [ "$1" = -p ] && [ "$2" = process.versions.modules ] && echo 143\n', {
+      mode: 0o755,
+    });
     fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'electron', version: '40.8.5', main: 'index.js' }));
     fs.writeFileSync(path.join(pkg, 'index.js'), `module.exports = ${JSON.stringify(binary)};`);
     fs.writeFileSync(path.join(root, 'package.json'), '{}');

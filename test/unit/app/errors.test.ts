@@ -29,7 +29,14 @@ describe('answerFor: the one table from error to answer', () => {
   const cases: Array<[string, unknown, number, string]> = [
     ['an unknown id', new NotFound('Run 9 does not exist in the experiment log.'), 404, 'Run 9 does not exist in the experiment log.'],
     ['a wrong request', new BadRequest('path: refused'), 400, 'path: refused'],
-    ['a wrong config', new ConfigError('training config', [{ key: 'epochs', known: true, path: ['epochs'], problem: 'must be at least 1', message: 'epochs: must be at least 1' }]), 400, 'training config: epochs: must be at least 1'],
+    [
+      'a wrong config',
+      new ConfigError('training config', [
+        { key: 'epochs', known: true, path: ['epochs'], problem: 'must be at least 1', message: 'epochs: must be at least 1' },
+      ]),
+      400,
+      'training config: epochs: must be at least 1',
+    ],
     ['a clash with the log', new Conflict('Run 3 is running; only a stopped run can be retried.'), 409, 'Run 3 is running; only a stopped run can be retried.'],
     ['a fault of the log', new LogError('/x/log.db', 'is damaged', 'restore a backup'), 503, 'experiment log /x/log.db: is damaged — restore a backup'],
     ['a message a service wrote', new Error('The store is busy'), 500, 'The store is busy'],
@@ -67,7 +74,7 @@ describe('the IPC rejection', () => {
   });
 });
 
-describe('IPC answers the app\'s errors through the same table', () => {
+describe("IPC answers the app's errors through the same table", () => {
   it('rejects runs.get of an unknown id with the 404 and its message; a known id resolves', async () => {
     const t = tempDir('puma-ipc-errors-');
     const app = new PumaApp({ dbPath: path.join(t.dir, 'log.db'), launcher: forkJobLauncher(), mode: 'electron' });

@@ -42,7 +42,13 @@ describe('nativeBindingPath', () => {
     expect(file).toBe(path.join('/opt/puma', 'native', 'electron-143-linux-x64', 'better_sqlite3.node'));
     expect(seen).toEqual([file]);
     // another Electron (another ABI) or CPU: another folder, never the Node build
-    const other = nativeBindingPath({ versions: { electron: '39.2.0', modules: '140' }, root: '/opt/puma', platform: 'darwin', arch: 'arm64', exists: () => true });
+    const other = nativeBindingPath({
+      versions: { electron: '39.2.0', modules: '140' },
+      root: '/opt/puma',
+      platform: 'darwin',
+      arch: 'arm64',
+      exists: () => true,
+    });
     expect(other).toBe(path.join('/opt/puma', 'native', 'electron-140-darwin-arm64', 'better_sqlite3.node'));
     expect(other).not.toContain(path.join('node_modules', 'better-sqlite3'));
   });

@@ -45,7 +45,9 @@ const targets = (t: unknown) => (t as Array<string | { target: string }>).map((x
 describe('electron-builder configuration', () => {
   it('is the file electron-builder finds, and passes its schema', async () => {
     const require = createRequire(createRequire(import.meta.url).resolve('app-builder-lib/package.json'));
-    const { getConfig } = require('./out/util/config/load') as { getConfig: (r: object, p: string | null) => Promise<{ configFile: string; result: Record<string, unknown> }> };
+    const { getConfig } = require('./out/util/config/load') as {
+      getConfig: (r: object, p: string | null) => Promise<{ configFile: string; result: Record<string, unknown> }>;
+    };
     const { validateConfiguration } = require('./out/util/config/config') as { validateConfiguration: (c: object, l: object) => Promise<void> };
     const { DebugLogger } = require('builder-util') as { DebugLogger: new (enabled: boolean) => object };
     const found = await getConfig({ packageKey: 'build', configFilename: 'electron-builder', projectDir: root, packageMetadata: null }, null);
@@ -55,10 +57,22 @@ describe('electron-builder configuration', () => {
   });
 
   it('packs the built app, its presets and the Electron build of better-sqlite3', () => {
-    for (const f of ['package.json', 'out/main/index.js', 'out/main/job.js', 'out/main/worker-main.js', 'out/preload/index.cjs', 'out/renderer/index.html', 'out/renderer/assets/index-abc.js', 'resources/presets/laptop.json']) {
+    for (const f of [
+      'package.json',
+      'out/main/index.js',
+      'out/main/job.js',
+      'out/main/worker-main.js',
+      'out/preload/index.cjs',
+      'out/renderer/index.html',
+      'out/renderer/assets/index-abc.js',
+      'resources/presets/laptop.json',
+    ]) {
       expect(packaged(f), f).toBe(true);
     }
-    const electronBuild = path.relative(root, electronBindingFile(root, '143', 'linux', 'x64')).split(path.sep).join('/');
+    const electronBuild = path
+      .relative(root, electronBindingFile(root, '143', 'linux', 'x64'))
+      .split(path.sep)
+      .join('/');
     expect(packaged(electronBuild)).toBe(true);
     // never sources, maps, the Node build, Electron itself or the Node-ABI tfjs bindings
     for (const f of [

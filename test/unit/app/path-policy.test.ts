@@ -99,7 +99,9 @@ describe('resolveInside (files named inside a file)', () => {
     const base = path.join(root, 'model');
     fs.mkdirSync(base);
     expect(resolveInside(base, 'w/1.bin', 'model.json')).toBe(path.join(base, 'w', '1.bin'));
-    expect(() => resolveInside(base, '../../away/secret', 'model.json')).toThrow(/model\.json: refused '..\/..\/away\/secret': it leads outside the folder of model\.json/);
+    expect(() => resolveInside(base, '../../away/secret', 'model.json')).toThrow(
+      /model\.json: refused '..\/..\/away\/secret': it leads outside the folder of model\.json/,
+    );
     expect(() => resolveInside(base, path.join(away, 'secret'), 'model.json')).toThrow(/an absolute path/);
     expect(() => resolveInside(base, 'C:\\Windows\\win.ini', 'model.json')).toThrow(/an absolute path/);
     expect(() => resolveInside(base, '.', 'model.json')).toThrow(/leads outside/);
@@ -112,7 +114,10 @@ describe('resolveInside (files named inside a file)', () => {
     fs.mkdirSync(dest);
     for (const name of ['../escaped.txt', '/tmp/escaped-abs.txt', 'ok/../../escaped.txt']) {
       const tar = write(dir, 'evil.tar', tarFile({ 'fine.txt': Uint8Array.of(1), [name]: Uint8Array.of(2) }));
-      await expect(extractTar(tar, dest, new ExpansionBudget(), async () => {}), name).rejects.toThrow(/evil\.tar: refused .*(leads outside the archive|absolute path)/);
+      await expect(
+        extractTar(tar, dest, new ExpansionBudget(), async () => {}),
+        name,
+      ).rejects.toThrow(/evil\.tar: refused .*(leads outside the archive|absolute path)/);
     }
     expect(fs.existsSync(path.join(dir, 'escaped.txt'))).toBe(false);
     expect(fs.readdirSync(dest)).toEqual(['fine.txt']);
@@ -164,7 +169,12 @@ describe('margin_set given as a margin set id', () => {
       const base = { split: 'train' as const, modelId: 1, datasetId: 1, method: 'deepfool' as const, params: {} as never, count: 4, chunkSize: 4 };
       const done = repo.create({ ...base, key: 'k-done' });
       const file = path.join(app.dataDir, 'margins', `set-${done}.npy`);
-      repo.complete(done, { file, summary: { count: 4, mean: 0, quantiles: { p01: 0, p10: 0, p50: 0, p90: 0, p99: 0 }, fraction_negative: 0, fraction_below_eps: null }, gradEvalsPerSample: 1, samplesPerSecond: null });
+      repo.complete(done, {
+        file,
+        summary: { count: 4, mean: 0, quantiles: { p01: 0, p10: 0, p50: 0, p90: 0, p99: 0 }, fraction_negative: 0, fraction_below_eps: null },
+        gradEvalsPerSample: 1,
+        samplesPerSecond: null,
+      });
       const pending = repo.create({ ...base, key: 'k-pending' });
       app.db.pragma('foreign_keys = ON');
 

@@ -24,7 +24,10 @@ describe('PumaApp builds each service once', () => {
   });
 
   it('picks files with the picker the Electron entry sets on it', async () => {
-    await expect(app.dispatch('dialog.pickPath', { kind: 'file' })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/needs the desktop app/) });
+    await expect(app.dispatch('dialog.pickPath', { kind: 'file' })).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/needs the desktop app/),
+    });
     app.pathPicker = async () => null;
     await expect(app.dispatch('dialog.pickPath', { kind: 'file' })).resolves.toEqual({ path: null });
   });

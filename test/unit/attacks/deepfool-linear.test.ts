@@ -55,7 +55,11 @@ describe('DeepFool on linear classifiers: correctly classified samples', () => {
       const xs = samplesNearHalf(64, rng);
       const labels = xs.map((x) => argmax(logitsOfLinear(model, x)));
       const expected = xs.map((x, i) =>
-        Math.min(...Array.from({ length: CLASSES }, (_, k) => k).filter((k) => k !== labels[i]).map((k) => boundaryDistance(model, x, labels[i]!, k, kind))),
+        Math.min(
+          ...Array.from({ length: CLASSES }, (_, k) => k)
+            .filter((k) => k !== labels[i])
+            .map((k) => boundaryDistance(model, x, labels[i]!, k, kind)),
+        ),
       );
       // The box must not bind: every coordinate moves by at most the (overshot) distance.
       const usable = expected.map((d) => (1 + OVERSHOOT) * d < 0.3);
@@ -120,10 +124,7 @@ describe('DeepFool on linear classifiers: misclassified samples', () => {
     it(`${kind}: negative margin of size (1 + overshoot)·(f_ŷ − f_y)/‖w_ŷ − w_y‖ when one class outscores y`, () => {
       const rng = seedrandom(`df-wrong-${kind}`);
       // Classes 0 and 1 dominate (large bias); the label is the lower of the two.
-      const model = linearClassifier(
-        centeredWeights(rng),
-        [4, 4, -4, -4, -4],
-      );
+      const model = linearClassifier(centeredWeights(rng), [4, 4, -4, -4, -4]);
       const xs = samplesNearHalf(48, rng);
       const labels = xs.map((x) => {
         const z = logitsOfLinear(model, x);
@@ -156,10 +157,7 @@ describe('DeepFool on linear classifiers: misclassified samples', () => {
 
   it('several classes above y: the point ends classified as y with a negative margin', () => {
     const rng = seedrandom('df-wrong-many');
-    const model = linearClassifier(
-      centeredWeights(rng),
-      [0, 0, 0, 0, 0],
-    );
+    const model = linearClassifier(centeredWeights(rng), [0, 0, 0, 0, 0]);
     const xs = samplesNearHalf(40, rng);
     // The label is each sample's lowest-scoring class: every other class is above it.
     const labels = xs.map((xi) => {

@@ -35,13 +35,7 @@ export function logitsOfLinear(model: LinearClassifier, x: ArrayLike<number>): n
 }
 
 /** A tiny labelled image set: Gaussian clusters around class prototypes, clipped to [0, 1]. */
-export function clusteredImages(
-  n: number,
-  classes: number,
-  shape: [number, number, number],
-  noise: number,
-  seed: string,
-): { x: Float32Array; y: Int32Array } {
+export function clusteredImages(n: number, classes: number, shape: [number, number, number], noise: number, seed: string): { x: Float32Array; y: Int32Array } {
   const rng = seedrandom(seed);
   const d = shape[0] * shape[1] * shape[2];
   const prototypes = Array.from({ length: classes }, () => Array.from({ length: d }, () => 0.3 + 0.4 * rng()));
@@ -80,7 +74,7 @@ export async function trainTinyMlp(
 function ranks(values: ArrayLike<number>): Float64Array {
   const order = Array.from({ length: values.length }, (_, i) => i).sort((a, b) => values[a]! - values[b]!);
   const out = new Float64Array(values.length);
-  for (let r = 0; r < order.length; ) {
+  for (let r = 0; r < order.length;) {
     let end = r;
     while (end + 1 < order.length && values[order[end + 1]!] === values[order[r]!]) end++;
     for (let q = r; q <= end; q++) out[order[q]!] = (r + end) / 2;

@@ -4,13 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  computeDeepFoolMargins,
-  computeFastMargins,
-  computeMarginsChunked,
-  type MarginBatch,
-  type MarginResult,
-} from '../../../src-main/engine/margins';
+import { computeDeepFoolMargins, computeFastMargins, computeMarginsChunked, type MarginBatch, type MarginResult } from '../../../src-main/engine/margins';
 import { clusteredImages, spearman, trainTinyMlp, useCpuBackend } from './helpers';
 
 const SHAPE: [number, number, number] = [8, 8, 1];
@@ -170,9 +164,9 @@ describe('computeMarginsChunked', () => {
         onChunk: () => undefined,
       }),
     ).rejects.toThrow(/chunked\.ts.*readBatch\(0, 5\) returned shape \[5, 64\]/);
-    await expect(
-      computeMarginsChunked({ model, readBatch, count: 5, method: 'deepfool', chunkSize: 0, onChunk: () => undefined }),
-    ).rejects.toThrow(/chunked\.ts.*chunkSize/);
+    await expect(computeMarginsChunked({ model, readBatch, count: 5, method: 'deepfool', chunkSize: 0, onChunk: () => undefined })).rejects.toThrow(
+      /chunked\.ts.*chunkSize/,
+    );
   });
 
   it('stops when aborted', async () => {

@@ -48,7 +48,7 @@ beforeAll(async () => {
 
 function lossValues(model: tf.LayersModel | LinearClassifier['fn'], loss: AttackLoss, x: tf.Tensor4D, pNat?: tf.Tensor2D): Float32Array {
   return tf.tidy(() => {
-    const logits = (typeof model === 'function' ? model(x) : (model.predict(x) as tf.Tensor2D));
+    const logits = typeof model === 'function' ? model(x) : (model.predict(x) as tf.Tensor2D);
     return attackLossPerSample(loss, logits, tf.tensor1d(labels, 'int32'), pNat).dataSync() as Float32Array;
   });
 }
@@ -56,7 +56,10 @@ function lossValues(model: tf.LayersModel | LinearClassifier['fn'], loss: Attack
 describe('losses', () => {
   it('computes CE, the C&W margin loss and the TRADES KL per sample', () => {
     tf.tidy(() => {
-      const logits = tf.tensor2d([[3, 1, 2], [3, 1, 2]]);
+      const logits = tf.tensor2d([
+        [3, 1, 2],
+        [3, 1, 2],
+      ]);
       const y = tf.tensor1d([0, 1], 'int32');
       const ce = crossEntropyPerSample(logits, y).arraySync();
       const lse = Math.log(Math.exp(3) + Math.exp(1) + Math.exp(2));
@@ -67,7 +70,13 @@ describe('losses', () => {
       const pNat = tf.softmax(logits);
       const kl = tradesKlPerSample(logits, pNat).arraySync();
       expect(Math.abs(kl[0]!)).toBeLessThan(1e-6);
-      const klOther = tradesKlPerSample(tf.tensor2d([[0, 0, 0], [0, 0, 0]]), pNat).arraySync();
+      const klOther = tradesKlPerSample(
+        tf.tensor2d([
+          [0, 0, 0],
+          [0, 0, 0],
+        ]),
+        pNat,
+      ).arraySync();
       const p = pNat.arraySync()[0]!;
       const expected = p.reduce((s, pk) => s + pk * Math.log(pk / (1 / 3)), 0);
       expect(klOther[0]).toBeCloseTo(expected, 5);

@@ -75,8 +75,12 @@ async function closedPortUrl(file: string): Promise<string> {
 describe('downloadFile', () => {
   it('refuses a response longer than the file can be, announced or streamed, and keeps no partial file', async () => {
     const dest = path.join(dir, 'x.bin');
-    await expect(downloadFile(`${base}/huge`, dest, { maxBytes: 1_000_000 })).rejects.toThrow(/\/huge: the server sends 10000000000 bytes or more, past the 1000000/);
-    await expect(downloadFile(`${base}/endless`, dest, { maxBytes: 1_000_000 })).rejects.toThrow(/\/endless: the server sends 10\d{5} bytes or more, past the 1000000 this file can be; refused/);
+    await expect(downloadFile(`${base}/huge`, dest, { maxBytes: 1_000_000 })).rejects.toThrow(
+      /\/huge: the server sends 10000000000 bytes or more, past the 1000000/,
+    );
+    await expect(downloadFile(`${base}/endless`, dest, { maxBytes: 1_000_000 })).rejects.toThrow(
+      /\/endless: the server sends 10\d{5} bytes or more, past the 1000000 this file can be; refused/,
+    );
     expect(fs.readdirSync(dir)).toEqual([]);
     // within the limit, the same call succeeds
     await downloadFile(`${base}/file`, dest, { md5: MD5, maxBytes: BODY.length });

@@ -94,7 +94,7 @@ describe('bad input is refused with the file and the problem named', () => {
     await expectRejected({ path: file, name: 'x' }, file, /3 images but 2 labels/);
   });
 
-  it('.npz with labels out of range (negative, or past the base dataset\'s classes)', async () => {
+  it(".npz with labels out of range (negative, or past the base dataset's classes)", async () => {
     const neg = write(src, 'neg.npz', zipFile({ 'image.npy': img(2), 'label.npy': lbl([0, -1]) }));
     await expectRejected({ path: neg, name: 'x' }, neg, /label -1 at index 1 is out of range 0\.\.255/);
     const base = await t.service.importDataset({
@@ -143,7 +143,11 @@ describe('bad input is refused with the file and the problem named', () => {
   });
 
   it('a deflated .npz member that declares a size past the limit', async () => {
-    const file = write(src, 'g.npz', zipFile({ 'image.npy': npyFile('|u1', [1000, 32, 32, 3], new Uint8Array(3_072_000)), 'label.npy': lbl(Array(1000).fill(0)) }, { deflate: true }));
+    const file = write(
+      src,
+      'g.npz',
+      zipFile({ 'image.npy': npyFile('|u1', [1000, 32, 32, 3], new Uint8Array(3_072_000)), 'label.npy': lbl(Array(1000).fill(0)) }, { deflate: true }),
+    );
     await expectRejected({ path: file, name: 'x' }, file, /member image\.npy.*expands past 2\.0 MiB.*declares 2\.9 MiB.*bomb/);
   });
 

@@ -105,7 +105,8 @@ describe('CIFAR binary', () => {
 
 describe('IDX', () => {
   function idxSet(dir: string, gzip: boolean) {
-    const h = 5, w = 4;
+    const h = 5,
+      w = 4;
     const trainImgs = pseudoBytes(12 * h * w, 4);
     const trainLabels = Array.from({ length: 12 }, (_, i) => i % 10);
     const testImgs = pseudoBytes(3 * h * w, 5);
@@ -135,10 +136,7 @@ describe('IDX', () => {
     expect(readStored(raw.storageDir, 'test').labels).toEqual(f.testLabels);
     expect(raw.splits.test!.perClass).toEqual(counts(f.testLabels, 10));
     const reader = t.service.openSplit(raw.id, 'train', { preload: false });
-    expect(Array.from(reader.readIndices([3, 4, 10]))).toEqual([
-      ...f.trainImgs.subarray(60, 100),
-      ...f.trainImgs.subarray(200, 220),
-    ]);
+    expect(Array.from(reader.readIndices([3, 4, 10]))).toEqual([...f.trainImgs.subarray(60, 100), ...f.trainImgs.subarray(200, 220)]);
     reader.close();
   });
 });
@@ -180,7 +178,11 @@ describe('npz / npy', () => {
   it('attaches a generated set to its base dataset (classes and shape from the base)', async () => {
     const baseImgs = pseudoBytes(4 * 6 * 7 * 3, 8);
     const base = await t.service.importDataset({
-      path: write(src, 'base.npz', zipFile({ 'image.npy': npyFile('|u1', [4, 6, 7, 3], baseImgs), 'label.npy': npyFile('|u1', [4], Uint8Array.of(0, 1, 2, 2)) })),
+      path: write(
+        src,
+        'base.npz',
+        zipFile({ 'image.npy': npyFile('|u1', [4, 6, 7, 3], baseImgs), 'label.npy': npyFile('|u1', [4], Uint8Array.of(0, 1, 2, 2)) }),
+      ),
       name: 'base',
       classNames: ['a', 'b', 'c'],
     });

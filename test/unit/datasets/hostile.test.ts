@@ -53,14 +53,24 @@ describe('decompression bombs are refused as bombs, in bounded memory', () => {
     expect(ratio).toBeGreaterThan(60);
     expect(ratio).toBeLessThan(100);
     // refused just past the 256 MiB floor: that is all that reached the disk (and it is gone again)
-    await expectImportRejected(t!, { path: file, name: 'x' }, file, /expands past 2[5-9]\d\.\d MiB from [\d.]+ MiB of compressed data \(over 50:1\): refused as a decompression bomb/);
+    await expectImportRejected(
+      t!,
+      { path: file, name: 'x' },
+      file,
+      /expands past 2[5-9]\d\.\d MiB from [\d.]+ MiB of compressed data \(over 50:1\): refused as a decompression bomb/,
+    );
   });
 
   it('a gzip stream past a configured limit, counted while it streams', async () => {
     const src = setup({ maxExpandedBytes: 64 * MiB });
     const file = write(src, 'big.tar.gz', zeroGzip(512, tarHeader('data/train-images-idx3-ubyte', 4 * 1024 ** 3 - 1)));
     const { rise, result } = await peakRssRise(() =>
-      expectImportRejected(t!, { path: file, name: 'x' }, file, /expands past 64\.0 MiB, the limit for decompressed data in one import: refused as a decompression bomb/),
+      expectImportRejected(
+        t!,
+        { path: file, name: 'x' },
+        file,
+        /expands past 64\.0 MiB, the limit for decompressed data in one import: refused as a decompression bomb/,
+      ),
     );
     if (result instanceof Error) throw result;
     expect(rise).toBeLessThan(RSS_BOUND);
@@ -134,7 +144,12 @@ describe('impossible headers and data are refused, naming the file', () => {
   it('a PNG whose data is shorter than its header says (pngjs would fill zeros)', async () => {
     const src = setup();
     write(src, 'cat/a.png', pngFile(2000, 2000, null, { idat: new Uint8Array([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]) }));
-    await expectImportRejected(t!, { path: src, name: 'x' }, path.join(src, 'cat', 'a.png'), /header says 2000×2000 pixels .* only 0: a forged or truncated image/);
+    await expectImportRejected(
+      t!,
+      { path: src, name: 'x' },
+      path.join(src, 'cat', 'a.png'),
+      /header says 2000×2000 pixels .* only 0: a forged or truncated image/,
+    );
   });
 
   it('real PNGs still import, interlaced ones included, pixels exact', async () => {
@@ -152,9 +167,17 @@ describe('impossible headers and data are refused, naming the file', () => {
 
   it('.npy image shapes with negative or fractional dimensions (once stored as width -32 / 32.5)', async () => {
     const src = setup();
-    for (const [name, dim] of [['neg', '-32'], ['frac', '32.5']] as const) {
+    for (const [name, dim] of [
+      ['neg', '-32'],
+      ['frac', '32.5'],
+    ] as const) {
       const file = write(src, `${name}.npz`, zipFile({ 'image.npy': npyWithShape(`(2, 32, ${dim}, 3)`), 'label.npy': lbl([0, 1]) }));
-      await expectImportRejected(t!, { path: file, name: 'x' }, file, new RegExp(`member image\\.npy.*dimension '${dim.replace('.', '\\.')}' of shape .*whole number`));
+      await expectImportRejected(
+        t!,
+        { path: file, name: 'x' },
+        file,
+        new RegExp(`member image\\.npy.*dimension '${dim.replace('.', '\\.')}' of shape .*whole number`),
+      );
     }
   });
 
@@ -166,7 +189,11 @@ describe('impossible headers and data are refused, naming the file', () => {
 
   it('.npy labels of an unsupported dtype, and a header too long to be one', async () => {
     const src = setup();
-    const strings = write(src, 's.npz', zipFile({ 'image.npy': npyFile('|u1', [1, 2, 2, 3], new Uint8Array(12)), 'label.npy': npyFile('<U3', [1], new Uint8Array(12)) }));
+    const strings = write(
+      src,
+      's.npz',
+      zipFile({ 'image.npy': npyFile('|u1', [1, 2, 2, 3], new Uint8Array(12)), 'label.npy': npyFile('<U3', [1], new Uint8Array(12)) }),
+    );
     await expectImportRejected(t!, { path: strings, name: 'x' }, strings, /labels have dtype <U3; an integer dtype is required/);
     // a version 2.0 header declaring 100 MiB
     const long = Buffer.alloc(16);
@@ -187,7 +214,12 @@ describe('impossible headers and data are refused, naming the file', () => {
   it('a stored .npy whose header declares more data than the file holds is refused before reading', async () => {
     const src = setup();
     const file = write(src, 'g.npz', zipFile({ 'image.npy': npyFile('|u1', [1_000_000, 64, 64, 3], new Uint8Array(100)), 'label.npy': lbl([0]) }));
-    await expectImportRejected(t!, { path: file, name: 'x' }, file, /member image\.npy.*truncated: the header declares 12288000000 bytes of data but 100 follow/);
+    await expectImportRejected(
+      t!,
+      { path: file, name: 'x' },
+      file,
+      /member image\.npy.*truncated: the header declares 12288000000 bytes of data but 100 follow/,
+    );
     const file2 = write(src, 'h.npz', zipFile({ 'image.npy': npyFile('|u1', [2, 64, 64, 3], new Uint8Array(100)), 'label.npy': lbl([0, 1]) }));
     await expectImportRejected(t!, { path: file2, name: 'y' }, file2, /truncated: the header declares 24576 bytes of data but 100 follow/);
   });
@@ -223,7 +255,12 @@ describe('impossible headers and data are refused, naming the file', () => {
     write(src, 'train-labels-idx1-ubyte', idxFile([1], Uint8Array.of(0)));
     await expectImportRejected(t!, { path: src, name: 'x' }, path.join(src, 'train-images-idx3-ubyte'), /4096×4097 pixels are past the limit/);
     write(src, 'train-images-idx3-ubyte', idxFile([60000, 28, 28], new Uint8Array(1000)));
-    await expectImportRejected(t!, { path: src, name: 'x' }, path.join(src, 'train-images-idx3-ubyte'), /truncated: the header declares 47040000 bytes of data but 1000 follow/);
+    await expectImportRejected(
+      t!,
+      { path: src, name: 'x' },
+      path.join(src, 'train-images-idx3-ubyte'),
+      /truncated: the header declares 47040000 bytes of data but 1000 follow/,
+    );
   });
 
   it('archives with more entries than any dataset (a tar of 500k+ members, a zip directory claiming 600k)', async () => {

@@ -4,7 +4,10 @@ import type { SplitReader } from '../../../src-main/services/datasets/reader';
 import { tempService } from './helpers';
 import { int64Labels, npyFile, pseudoBytes, write, zipFile } from './writers';
 
-const H = 8, W = 8, C = 3, IMG = H * W * C;
+const H = 8,
+  W = 8,
+  C = 3,
+  IMG = H * W * C;
 let t: ReturnType<typeof tempService>;
 let orig: SplitReader, gen: SplitReader, origDisk: SplitReader, gray: SplitReader;
 let origPixels: Uint8Array, genPixels: Uint8Array;
@@ -16,7 +19,11 @@ beforeAll(async () => {
   origPixels = pseudoBytes(50 * IMG, 11);
   genPixels = pseudoBytes(30 * IMG, 12);
   const mk = (name: string, px: Uint8Array, labels: number[], shape = [H, W, C]) =>
-    write(t.dir, name, zipFile({ 'image.npy': npyFile('|u1', [labels.length, ...shape], px), 'label.npy': npyFile('<i8', [labels.length], int64Labels(labels)) }));
+    write(
+      t.dir,
+      name,
+      zipFile({ 'image.npy': npyFile('|u1', [labels.length, ...shape], px), 'label.npy': npyFile('<i8', [labels.length], int64Labels(labels)) }),
+    );
   const o = await t.service.importDataset({ path: mk('o.npz', origPixels, origLabels), name: 'orig' });
   const g = await t.service.importDataset({ path: mk('g.npz', genPixels, genLabels), name: 'gen', generatedFor: o.id });
   const m = await t.service.importDataset({ path: mk('m.npz', pseudoBytes(20 * 16, 13), origLabels.slice(0, 20), [4, 4, 1]), name: 'gray' });
@@ -39,7 +46,8 @@ function augmented(src: Uint8Array, dy: number, dx: number, flip: boolean): Floa
   const out = new Float32Array(IMG);
   for (let y = 0; y < H; y++)
     for (let x = 0; x < W; x++) {
-      const sy = y + dy, sx = (flip ? W - 1 - x : x) + dx;
+      const sy = y + dy,
+        sx = (flip ? W - 1 - x : x) + dx;
       if (sy < 0 || sy >= H || sx < 0 || sx >= W) continue;
       for (let c = 0; c < C; c++) out[(y * W + x) * C + c] = src[(sy * W + sx) * C + c] / 255;
     }
@@ -152,4 +160,3 @@ describe('TrainingPool', () => {
     expect(() => new TrainingPool(orig, null, { batchSize: 0 })).toThrow(/batch size/);
   });
 });
-

@@ -9,7 +9,11 @@ let t: ReturnType<typeof tempService>;
 let npz: string;
 beforeEach(() => {
   t = tempService();
-  npz = write(t.dir, 'g.npz', zipFile({ 'image.npy': npyFile('|u1', [5, 2, 3, 3], pseudoBytes(90, 1)), 'label.npy': npyFile('<i8', [5], int64Labels([0, 1, 1, 2, 0])) }));
+  npz = write(
+    t.dir,
+    'g.npz',
+    zipFile({ 'image.npy': npyFile('|u1', [5, 2, 3, 3], pseudoBytes(90, 1)), 'label.npy': npyFile('<i8', [5], int64Labels([0, 1, 1, 2, 0])) }),
+  );
 });
 afterEach(() => t.cleanup());
 
@@ -17,7 +21,9 @@ describe('datasets in the log', () => {
   it('migration 0002 creates the datasets table', () => {
     expect(schemaVersion(t.db)).toBeGreaterThanOrEqual(2);
     const cols = (t.db.prepare('PRAGMA table_info(datasets)').all() as { name: string }[]).map((c) => c.name);
-    expect(cols).toEqual(expect.arrayContaining(['id', 'name', 'format', 'source_path', 'hash', 'storage_dir', 'classes_json', 'splits_json', 'generated_for', 'created_at']));
+    expect(cols).toEqual(
+      expect.arrayContaining(['id', 'name', 'format', 'source_path', 'hash', 'storage_dir', 'classes_json', 'splits_json', 'generated_for', 'created_at']),
+    );
   });
 
   it('keeps the manifest as a row, readable after reopening', async () => {

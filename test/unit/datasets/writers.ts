@@ -77,7 +77,10 @@ function crc32(data: Uint8Array): number {
  * `zip64` every size/offset goes through zip64 extra fields and a zip64 end record. A member given
  * as `{ deflated, size }` is written as it is, declaring `size` (forged sizes, bombs).
  */
-export function zipFile(members: Record<string, Uint8Array | { deflated: Uint8Array; size: number }>, opts: { deflate?: boolean; zip64?: boolean } = {}): Uint8Array {
+export function zipFile(
+  members: Record<string, Uint8Array | { deflated: Uint8Array; size: number }>,
+  opts: { deflate?: boolean; zip64?: boolean } = {},
+): Uint8Array {
   const parts: Buffer[] = [];
   const central: Buffer[] = [];
   let offset = 0;

@@ -26,21 +26,24 @@ describe('backend resolution', () => {
   });
 
   // Where tfjs-node is installed the ladder stops there and never reaches the wasm fallback.
-  it.skipIf(nativeInstalled)('the ladder falls through the native backends that are not installed to wasm, saying why (not where tfjs-node is installed)', async () => {
-    const saved = process.env.PUMA_BACKEND;
-    delete process.env.PUMA_BACKEND;
-    try {
-      const info = await initEngine();
-      expect(info.backend).toBe('wasm');
-      expect(tf.getBackend()).toBe('wasm');
-      expect(info.device).toMatch(/wasm/);
-      expect(info.notes.some((n) => n.includes('tfjs-node not available'))).toBe(true);
-      expect(fastGradientsInstalled()).toBe(true);
-      expect(info.versions['tfjs-backend-wasm']).toBe('4.22.0');
-    } finally {
-      if (saved != null) process.env.PUMA_BACKEND = saved;
-    }
-  });
+  it.skipIf(nativeInstalled)(
+    'the ladder falls through the native backends that are not installed to wasm, saying why (not where tfjs-node is installed)',
+    async () => {
+      const saved = process.env.PUMA_BACKEND;
+      delete process.env.PUMA_BACKEND;
+      try {
+        const info = await initEngine();
+        expect(info.backend).toBe('wasm');
+        expect(tf.getBackend()).toBe('wasm');
+        expect(info.device).toMatch(/wasm/);
+        expect(info.notes.some((n) => n.includes('tfjs-node not available'))).toBe(true);
+        expect(fastGradientsInstalled()).toBe(true);
+        expect(info.versions['tfjs-backend-wasm']).toBe('4.22.0');
+      } finally {
+        if (saved != null) process.env.PUMA_BACKEND = saved;
+      }
+    },
+  );
 
   it.runIf(nativeInstalled)('the ladder stops at tfjs-node where it is installed', async () => {
     const saved = process.env.PUMA_BACKEND;

@@ -10,7 +10,14 @@ const meanCrossEntropy = (logits: tf.Tensor2D, y: tf.Tensor1D) => tf.mean(crossE
 const TOL = 1e-4;
 
 function spec(shape: number[], rng: () => number, scale = 1): Spec {
-  return { shape, data: randomArray(shape.reduce((a, b) => a * b, 1), rng, scale) };
+  return {
+    shape,
+    data: randomArray(
+      shape.reduce((a, b) => a * b, 1),
+      rng,
+      scale,
+    ),
+  };
 }
 
 interface ConvCase {
@@ -30,7 +37,15 @@ async function convGradientErrors(c: ConvCase, seed: string): Promise<number[]> 
   const x = spec([c.n, c.h, c.w, c.ci], rng);
   const w = spec([c.k, c.k, c.ci, c.co], rng, 0.5);
   // Weighted sum so every output element has a different upstream gradient.
-  const outShape = tf.tidy(() => tf.conv2d(tf.zeros<tf.Rank.R4>(x.shape as [number, number, number, number]), tf.zeros<tf.Rank.R4>(w.shape as [number, number, number, number]), c.s, c.pad).shape as number[]);
+  const outShape = tf.tidy(
+    () =>
+      tf.conv2d(
+        tf.zeros<tf.Rank.R4>(x.shape as [number, number, number, number]),
+        tf.zeros<tf.Rank.R4>(w.shape as [number, number, number, number]),
+        c.s,
+        c.pad,
+      ).shape as number[],
+  );
   const weights = spec(outShape, rng);
   return compareGradients([x, w], (xt, wt) =>
     tf.sum(tf.mul(tf.conv2d(xt as tf.Tensor4D, wt as tf.Tensor4D, c.s, c.pad), tf.tensor(weights.data, weights.shape))),
@@ -98,7 +113,15 @@ describe('fast wasm gradients match the pure-JS cpu backend', () => {
       const x = spec([c.n, c.h, c.w, c.ci], rng);
       const w = spec([3, 3, c.ci, c.co], rng, 0.5);
       const b = spec([c.co], rng, 0.5);
-      const outShape = tf.tidy(() => tf.conv2d(tf.zeros<tf.Rank.R4>(x.shape as [number, number, number, number]), tf.zeros<tf.Rank.R4>(w.shape as [number, number, number, number]), c.s, c.pad).shape as number[]);
+      const outShape = tf.tidy(
+        () =>
+          tf.conv2d(
+            tf.zeros<tf.Rank.R4>(x.shape as [number, number, number, number]),
+            tf.zeros<tf.Rank.R4>(w.shape as [number, number, number, number]),
+            c.s,
+            c.pad,
+          ).shape as number[],
+      );
       const weights = spec(outShape, rng);
       const f = (xt: tf.Tensor, wt: tf.Tensor, bt: tf.Tensor) =>
         tf.sum(tf.mul(conv2dBiasRelu(xt as tf.Tensor4D, wt as tf.Tensor4D, bt as tf.Tensor1D, [c.s, c.s], c.pad), tf.tensor(weights.data, weights.shape)));
@@ -106,7 +129,17 @@ describe('fast wasm gradients match the pure-JS cpu backend', () => {
       for (const e of errors) expect(e).toBeLessThan(TOL);
       const values = async (backend: 'cpu' | 'wasm') => {
         await useBackend(backend);
-        return tf.tidy(() => conv2dBiasRelu(tf.tensor4d(x.data, x.shape as [number, number, number, number]), tf.tensor4d(w.data, w.shape as [number, number, number, number]), tf.tensor1d(b.data), [c.s, c.s], c.pad)).data();
+        return tf
+          .tidy(() =>
+            conv2dBiasRelu(
+              tf.tensor4d(x.data, x.shape as [number, number, number, number]),
+              tf.tensor4d(w.data, w.shape as [number, number, number, number]),
+              tf.tensor1d(b.data),
+              [c.s, c.s],
+              c.pad,
+            ),
+          )
+          .data();
       };
       const ref = await values('cpu');
       const fast = await values('wasm');
@@ -132,7 +165,9 @@ describe('fast wasm gradients match the pure-JS cpu backend', () => {
     for (const pad of ['same', 'valid'] as const) {
       const outShape = tf.tidy(() => tf.maxPool(tf.zeros<tf.Rank.R4>([2, 9, 8, 5]), 3, 2, pad).shape as number[]);
       const weights = spec(outShape, rng);
-      const errors = await compareGradients([x], (xt) => tf.sum(tf.mul(tf.maxPool(tf.sub(xt, 2) as tf.Tensor4D, 3, 2, pad), tf.tensor(weights.data, weights.shape))));
+      const errors = await compareGradients([x], (xt) =>
+        tf.sum(tf.mul(tf.maxPool(tf.sub(xt, 2) as tf.Tensor4D, 3, 2, pad), tf.tensor(weights.data, weights.shape))),
+      );
       for (const e of errors) expect(e).toBeLessThan(TOL);
     }
   });
@@ -146,7 +181,12 @@ describe('fast wasm gradients match the pure-JS cpu backend', () => {
     for (const e of errors) expect(e).toBeLessThan(TOL);
   });
 
-  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+  for (const [ta, tb] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
     it(`matmul transposeA=${ta} transposeB=${tb} and its gradients`, async () => {
       const rng = makeRng(`mm${ta}${tb}`);
       const a = spec(ta ? [7, 5] : [5, 7], rng);
@@ -171,7 +211,13 @@ describe('fast wasm gradients match the pure-JS cpu backend', () => {
   it('sum and mean over leading axes (keepDims or not) and other axes', async () => {
     const rng = makeRng('reduce');
     const x = spec([4, 3, 5, 6], rng);
-    for (const [axes, keep] of [[[0, 1, 2], false], [[0], true], [[1, 0], false], [[1, 3], false], [[-1], false]] as Array<[number[], boolean]>) {
+    for (const [axes, keep] of [
+      [[0, 1, 2], false],
+      [[0], true],
+      [[1, 0], false],
+      [[1, 3], false],
+      [[-1], false],
+    ] as Array<[number[], boolean]>) {
       const run = async (backend: 'cpu' | 'wasm') => {
         await useBackend(backend);
         return tf.tidy(() => {
@@ -218,7 +264,14 @@ describe('fast wasm gradients match the pure-JS cpu backend', () => {
       // Batch norm over very few values (batch x 1x1 in the last stage) is ill-conditioned in float32,
       // so resnet18 gets 16x16 inputs and a batch of 6.
       const inputShape: [number, number, number] = arch === 'cnn-small' ? [12, 12, 3] : arch === 'resnet18' ? [16, 16, 3] : [8, 8, 3];
-      const opts = { inputShape, numClasses: 10, width: arch === 'wrn' ? 1 : 8, depth: arch === 'wrn' ? 10 : undefined, seed: 7, normalization: { mean: [0.5, 0.4, 0.3], std: [0.2, 0.25, 0.3] } };
+      const opts = {
+        inputShape,
+        numClasses: 10,
+        width: arch === 'wrn' ? 1 : 8,
+        depth: arch === 'wrn' ? 10 : undefined,
+        seed: 7,
+        normalization: { mean: [0.5, 0.4, 0.3], std: [0.2, 0.25, 0.3] },
+      };
       const rng = makeRng(arch);
       const labels = arch === 'resnet18' ? [1, 4, 9, 0, 2, 7] : [1, 4, 9];
       const x = spec([labels.length, ...inputShape], rng);
@@ -241,7 +294,7 @@ describe('fast wasm gradients match the pure-JS cpu backend', () => {
       const ref = await run('cpu');
       const fast = await run('wasm');
       expect(fast.length).toBe(ref.length);
-      if (process.env.PRINT_ERR) console.log(arch, fast.map((g, i) => relativeError(g, ref[i]).toExponential(1)).join(" "));
+      if (process.env.PRINT_ERR) console.log(arch, fast.map((g, i) => relativeError(g, ref[i]).toExponential(1)).join(' '));
       fast.forEach((g, i) => expect(relativeError(g, ref[i]), `gradient #${i}`).toBeLessThan(TOL));
     });
   }
@@ -257,7 +310,9 @@ describe('flipped-filter cache', () => {
       tf.tidy(() => {
         const w = variable ?? tf.tensor4d(wData.data, wData.shape as [number, number, number, number]);
         const xt = tf.tensor4d(x.data, x.shape as [number, number, number, number]);
-        return tf.grad((xi: tf.Tensor) => tf.sum(tf.square(tf.conv2d(xi as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'))))(xt).dataSync() as Float32Array;
+        return tf
+          .grad((xi: tf.Tensor) => tf.sum(tf.square(tf.conv2d(xi as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'))))(xt)
+          .dataSync() as Float32Array;
       });
     await useBackend('cpu');
     const ref1 = inputGrad(w1);

@@ -37,11 +37,7 @@ export interface Spec {
 }
 
 /** Gradients of fn w.r.t. all its inputs, computed on `backend`, returned as plain arrays. */
-export async function gradientsOn(
-  backend: 'cpu' | 'wasm',
-  inputs: Spec[],
-  fn: (...xs: tf.Tensor[]) => tf.Tensor,
-): Promise<Float32Array[]> {
+export async function gradientsOn(backend: 'cpu' | 'wasm', inputs: Spec[], fn: (...xs: tf.Tensor[]) => tf.Tensor): Promise<Float32Array[]> {
   await useBackend(backend);
   return tf.tidy(() => {
     const xs = inputs.map((s) => tf.tensor(s.data, s.shape));

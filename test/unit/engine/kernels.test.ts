@@ -8,7 +8,10 @@ import { trainStepAdversarial, type StepOptions } from '../../../src-main/engine
 // Runs one PGD-AT training step (one attack step, then the update) and lists every kernel dispatched.
 async function kernelsOfTrainingStep(arch: string, inputShape: [number, number, number], width?: number): Promise<Set<string>> {
   const model = createModel(arch, { inputShape, numClasses: 10, width, seed: 1, normalization: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] } });
-  const optimizer = new Sgd(model.trainableWeights.map((w) => w.read() as tf.Variable), { momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
+  const optimizer = new Sgd(
+    model.trainableWeights.map((w) => w.read() as tf.Variable),
+    { momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
+  );
   const x = tf.randomUniform([2, ...inputShape]) as tf.Tensor4D;
   const y = tf.tensor1d([3, 7], 'int32');
   const step: StepOptions = { method: 'pgd_at', eps: 8 / 255, attackSteps: 1, attackStepSize: null, beta: 0, labelSmoothing: 0, seed: 1 };

@@ -5,10 +5,12 @@ import { ARCHITECTURES, createModel } from '../../../src-main/engine/models';
 
 async function roundTrip(model: tf.LayersModel): Promise<tf.LayersModel> {
   let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    artifacts = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   if (artifacts == null) throw new Error('nothing saved');
   return tf.loadLayersModel(tf.io.fromMemory(artifacts));
 }
@@ -29,7 +31,13 @@ describe('model registry', () => {
   for (const arch of ARCHITECTURES) {
     it(`${arch}: logits shape, save/load round trip keeps outputs`, async () => {
       await useBackend('wasm');
-      const model = createModel(arch, { inputShape: [16, 16, 3], numClasses: 7, seed: 3, normalization: { mean: [0.4, 0.5, 0.6], std: [0.2, 0.3, 0.4] }, ...small[arch] });
+      const model = createModel(arch, {
+        inputShape: [16, 16, 3],
+        numClasses: 7,
+        seed: 3,
+        normalization: { mean: [0.4, 0.5, 0.6], std: [0.2, 0.3, 0.4] },
+        ...small[arch],
+      });
       const x = tf.randomUniform([2, 16, 16, 3], 0, 1, 'float32', 5);
       const y = model.predict(x) as tf.Tensor;
       expect(y.shape).toEqual([2, 7]);
@@ -78,11 +86,19 @@ describe('model registry', () => {
   it('a seed fixes every initial weight, seed 0 included (tfjs treats 0 as "no seed" in normal samplers)', async () => {
     await useBackend('wasm');
     for (const seed of [0, 1]) {
-      const [a, b] = [0, 1].map(() => createModel('cnn-small', { inputShape: [12, 12, 3], numClasses: 10, seed }).getWeights().map((w) => Array.from(w.dataSync())));
+      const [a, b] = [0, 1].map(() =>
+        createModel('cnn-small', { inputShape: [12, 12, 3], numClasses: 10, seed })
+          .getWeights()
+          .map((w) => Array.from(w.dataSync())),
+      );
       a!.forEach((w, i) => expect(w).toEqual(b![i]));
     }
-    const other = createModel('cnn-small', { inputShape: [12, 12, 3], numClasses: 10, seed: 1 }).getWeights()[0]!.dataSync();
-    const zero = createModel('cnn-small', { inputShape: [12, 12, 3], numClasses: 10, seed: 0 }).getWeights()[0]!.dataSync();
+    const other = createModel('cnn-small', { inputShape: [12, 12, 3], numClasses: 10, seed: 1 })
+      .getWeights()[0]!
+      .dataSync();
+    const zero = createModel('cnn-small', { inputShape: [12, 12, 3], numClasses: 10, seed: 0 })
+      .getWeights()[0]!
+      .dataSync();
     expect(Array.from(zero)).not.toEqual(Array.from(other));
   });
 

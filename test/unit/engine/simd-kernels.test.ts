@@ -26,7 +26,14 @@ function bothWays(fn: () => tf.Tensor | tf.Tensor[]): [Float32Array[], Float32Ar
 }
 
 function tensor(shape: number[], seed: string, scale = 1): tf.Tensor {
-  return tf.tensor(randomArray(shape.reduce((a, b) => a * b, 1), makeRng(seed), scale), shape);
+  return tf.tensor(
+    randomArray(
+      shape.reduce((a, b) => a * b, 1),
+      makeRng(seed),
+      scale,
+    ),
+    shape,
+  );
 }
 
 describe('wasm SIMD layout kernels', () => {
@@ -61,7 +68,13 @@ describe('wasm SIMD layout kernels', () => {
 
   it('column sums (sumLeading) and the fused ReLU mask + bias sum', async () => {
     await useBackend('wasm');
-    for (const [rows, c] of [[1, 4], [63, 8], [64, 4], [65, 12], [1000, 32]]) {
+    for (const [rows, c] of [
+      [1, 4],
+      [63, 8],
+      [64, 4],
+      [65, 12],
+      [1000, 32],
+    ]) {
       const x = tensor([rows, c], `x${rows}`);
       const [simd, js] = bothWays(() => sumLeading(x, rows, c, 0.5, [c]));
       expect(relativeError(simd[0], js[0])).toBeLessThan(1e-6);
@@ -88,7 +101,13 @@ describe('wasm SIMD layout kernels', () => {
 
   it('batched 2D transpose (permute3 [0,2,1]) for any sizes', async () => {
     await useBackend('wasm');
-    for (const dims of [[1, 1, 1], [2, 5, 7], [3, 8, 12], [1, 4096, 128], [2, 13, 4]] as Array<[number, number, number]>) {
+    for (const dims of [
+      [1, 1, 1],
+      [2, 5, 7],
+      [3, 8, 12],
+      [1, 4096, 128],
+      [2, 13, 4],
+    ] as Array<[number, number, number]>) {
       const x = tensor(dims, `t${dims}`);
       const [simd, js] = bothWays(() => permute3(x, dims, [0, 2, 1], [dims[0], dims[2], dims[1]]));
       expect(Array.from(simd[0])).toEqual(Array.from(js[0]));
@@ -97,7 +116,11 @@ describe('wasm SIMD layout kernels', () => {
 
   it('phase interleave equals the JS copy (odd sizes crop the last phase)', async () => {
     await useBackend('wasm');
-    for (const [n, h, w, c, sh, sw] of [[2, 7, 9, 3, 2, 2], [1, 8, 8, 8, 2, 2], [2, 6, 9, 5, 1, 3]]) {
+    for (const [n, h, w, c, sh, sw] of [
+      [2, 7, 9, 3, 2, 2],
+      [1, 8, 8, 8, 2, 2],
+      [2, 6, 9, 5, 1, 3],
+    ]) {
       const [qh, qw] = [Math.ceil(h / sh), Math.ceil(w / sw)];
       const phases = Array.from({ length: sh }, (_, a) => Array.from({ length: sw }, (_, b) => tensor([n, qh, qw, c], `p${a}${b}${n}${h}`) as tf.Tensor4D));
       const [simd, js] = bothWays(() => interleavePhases(phases, [n, h, w, c]));
@@ -125,7 +148,11 @@ describe('wasm SIMD layout kernels', () => {
   for (const method of ['grid', 'im2col'] as const) {
     it(`conv filter gradient by ${method}: SIMD layout equals the JS layout`, async () => {
       await useBackend('wasm');
-      for (const [h, w, ci, co, k, s, pad] of [[9, 8, 3, 8, 3, 1, 'same'], [10, 9, 8, 4, 3, 2, 'same'], [7, 7, 5, 6, 3, 2, 'valid']] as const) {
+      for (const [h, w, ci, co, k, s, pad] of [
+        [9, 8, 3, 8, 3, 1, 'same'],
+        [10, 9, 8, 4, 3, 2, 'same'],
+        [7, 7, 5, 6, 3, 2, 'valid'],
+      ] as const) {
         const x = tensor([3, h, w, ci], `cx${h}${ci}`) as tf.Tensor4D;
         const outShape = tf.tidy(() => tf.conv2d(x, tf.zeros<tf.Rank.R4>([k, k, ci, co]), s, pad).shape);
         const dy = tensor(outShape, `cdy${h}${ci}`) as tf.Tensor4D;
@@ -140,7 +167,13 @@ describe('wasm SIMD layout kernels', () => {
     it(`our GEMM equals XNNPACK's product in the ${method} filter gradient (row tiles with 1-3 rows left, K blocks)`, async () => {
       await useBackend('wasm');
       // GEMM rows: im2col kh*kw*ci = 27, 9, 1, 18, 45; grid ci = 3, 1, 1, 2, 5
-      for (const [k, ci, co, s] of [[3, 3, 16, 1], [3, 1, 8, 1], [1, 1, 24, 1], [3, 2, 8, 2], [3, 5, 16, 2]]) {
+      for (const [k, ci, co, s] of [
+        [3, 3, 16, 1],
+        [3, 1, 8, 1],
+        [1, 1, 24, 1],
+        [3, 2, 8, 2],
+        [3, 5, 16, 2],
+      ]) {
         const x = tensor([3, 7, 9, ci], `g${k}${ci}${co}${s}`) as tf.Tensor4D;
         const outShape = tf.tidy(() => tf.conv2d(x, tf.zeros<tf.Rank.R4>([k, k, ci, co]), s, 'same').shape);
         const dy = tensor(outShape, `gdy${k}${ci}${co}${s}`) as tf.Tensor4D;

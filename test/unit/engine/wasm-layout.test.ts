@@ -8,9 +8,17 @@ describe('JS data movement on the wasm heap', () => {
   it('permute3 matches tf.transpose for the three supported permutations', async () => {
     await useBackend('wasm');
     const rng = makeRng('perm');
-    for (const dims of [[3, 5, 7], [17, 33, 2], [1, 40, 19]] as Array<[number, number, number]>) {
+    for (const dims of [
+      [3, 5, 7],
+      [17, 33, 2],
+      [1, 40, 19],
+    ] as Array<[number, number, number]>) {
       const x = tf.tensor(randomArray(dims[0] * dims[1] * dims[2], rng), dims);
-      for (const perm of [[2, 1, 0], [1, 0, 2], [0, 2, 1]] as Array<[number, number, number]>) {
+      for (const perm of [
+        [2, 1, 0],
+        [1, 0, 2],
+        [0, 2, 1],
+      ] as Array<[number, number, number]>) {
         const outShape = perm.map((p) => dims[p]);
         const fast = permute3(x, dims, perm, outShape);
         const ref = tf.transpose(x, perm);
@@ -27,7 +35,11 @@ describe('JS data movement on the wasm heap', () => {
     await useBackend('wasm');
     const rng = makeRng('flip');
     const w = tf.tensor4d(randomArray(4 * 3 * 5 * 6, rng), [4, 3, 5, 6]);
-    for (const [k0h, k0w, sh, sw] of [[0, 0, 1, 1], [1, 0, 2, 2], [0, 2, 3, 1]]) {
+    for (const [k0h, k0w, sh, sw] of [
+      [0, 0, 1, 1],
+      [1, 0, 2, 2],
+      [0, 2, 3, 1],
+    ]) {
       const fast = flipSwapFilter(w, k0h, k0w, sh, sw);
       const sub = tf.stridedSlice(w, [k0h, k0w, 0, 0], [4, 3, 5, 6], [sh, sw, 1, 1]);
       const ref = tf.transpose(tf.reverse(sub, [0, 1]), [0, 1, 3, 2]);

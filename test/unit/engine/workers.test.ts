@@ -11,7 +11,7 @@ afterAll(async () => {
 });
 
 describe('engine worker processes', () => {
-  it('a worker computes the training step of its shard with all of the main model\'s weights, batch-norm statistics included', async () => {
+  it("a worker computes the training step of its shard with all of the main model's weights, batch-norm statistics included", async () => {
     await useBackend('wasm');
     const opts = { inputShape: [8, 8, 3] as [number, number, number], numClasses: 4, width: 4, seed: 5 };
     pool = await EngineWorkerPool.start({ workers: 1, backend: 'wasm' });
@@ -28,7 +28,13 @@ describe('engine worker processes', () => {
     // the weights are read before the local step: its training-mode forward moves the statistics
     const sent = pool.shardTrain(0, { weights: modelWeightArrays(model), x: x.dataSync() as Float32Array, xShape: [...x.shape], labels, options });
     await sent.sent;
-    const here = methodGradients(model, model.trainableWeights.map((w) => w.read() as tf.Variable), x, y, options);
+    const here = methodGradients(
+      model,
+      model.trainableWeights.map((w) => w.read() as tf.Variable),
+      x,
+      y,
+      options,
+    );
     const there = await sent.response;
     expect(there.loss).toBeCloseTo(here.loss, 3);
     expect(Array.from(there.correct)).toEqual(Array.from(here.correct));
@@ -40,9 +46,9 @@ describe('engine worker processes', () => {
   it('worker errors come back as clear errors', async () => {
     if (pool == null) throw new Error('pool not started');
     const options: StepOptions = { method: 'standard', eps: 0, attackSteps: 0, attackStepSize: null, beta: 0, labelSmoothing: 0, seed: 1 };
-    await expect(pool.shardTrain(0, { weights: [], x: new Float32Array(8 * 8 * 3), xShape: [1, 8, 8, 3], labels: new Int32Array([0]), options }).response).rejects.toThrow(
-      /engine worker 0: worker-main\.ts: got 0 weight arrays/,
-    );
+    await expect(
+      pool.shardTrain(0, { weights: [], x: new Float32Array(8 * 8 * 3), xShape: [1, 8, 8, 3], labels: new Int32Array([0]), options }).response,
+    ).rejects.toThrow(/engine worker 0: worker-main\.ts: got 0 weight arrays/);
   });
 
   it('rejects a bad worker count', async () => {

@@ -59,16 +59,25 @@ describe('sweep plan', () => {
     const plan = await call<SweepPlan>('experiments.plan', { kind: 'perceptron', base, grid: { eps: [0, 0.1], tol: [1e-3, 1e-4, 1e-5] } });
     expect(plan.count).toBe(6);
     expect(plan.problems).toEqual([]);
-    expect(plan.configs.map((c) => [c.eps, c.tol])).toEqual([[0, 1e-3], [0, 1e-4], [0, 1e-5], [0.1, 1e-3], [0.1, 1e-4], [0.1, 1e-5]]);
+    expect(plan.configs.map((c) => [c.eps, c.tol])).toEqual([
+      [0, 1e-3],
+      [0, 1e-4],
+      [0, 1e-5],
+      [0.1, 1e-3],
+      [0.1, 1e-4],
+      [0.1, 1e-5],
+    ]);
     expect(plan.configs[0]!.filterBelowEps).toBe(false);
   });
 
   it('names the bad key and the runs that have it, and creates nothing', async () => {
     const plan = await call<SweepPlan>('experiments.plan', { kind: 'perceptron', base, grid: { k: [20, 1], eps: [0, -1] } });
-    expect(plan.problems.map((p) => [p.path, p.runs])).toEqual([
-      ['eps', [1, 3]],
-      ['k', [2, 3]],
-    ].sort() as never);
+    expect(plan.problems.map((p) => [p.path, p.runs])).toEqual(
+      [
+        ['eps', [1, 3]],
+        ['k', [2, 3]],
+      ].sort() as never,
+    );
     const before = app.runs.list().length;
     await expect(call('experiments.create', { kind: 'perceptron', base, grid: { k: [1] }, name: 'bad' })).rejects.toThrow(/k: .*runs 1/);
     expect(app.runs.list().length).toBe(before);

@@ -21,7 +21,14 @@ describe('configDiff', () => {
       { key: 'epochs', values: [10, 10], differs: false },
       { key: 'attack.eps', values: [8, 4], differs: true },
       { key: 'attack.steps', values: [10, 10], differs: false },
-      { key: 'layers', values: [[64, 64], [64, 64]], differs: false },
+      {
+        key: 'layers',
+        values: [
+          [64, 64],
+          [64, 64],
+        ],
+        differs: false,
+      },
       { key: 'ema', values: [undefined, true], differs: true },
     ]);
   });

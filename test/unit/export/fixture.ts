@@ -12,12 +12,36 @@ import type { RunRow } from '../../../src-shared/method/table';
  */
 export const paperRows: RunRow[] = [
   { run_id: 1, status: 'finished', config: { strategy: 'none', prune_ratio: 0, seed: 0 }, pruned: 0, metrics: { clean_acc: 0.8777, robust_acc_cw: 0.5849 } },
-  { run_id: 2, status: 'finished', config: { strategy: 'puma', prune_ratio: 0.22, seed: 0 }, pruned: 0.22, metrics: { clean_acc: 0.9056, robust_acc_cw: 0.584 } },
+  {
+    run_id: 2,
+    status: 'finished',
+    config: { strategy: 'puma', prune_ratio: 0.22, seed: 0 },
+    pruned: 0.22,
+    metrics: { clean_acc: 0.9056, robust_acc_cw: 0.584 },
+  },
   { run_id: 3, status: 'finished', config: { strategy: 'none', prune_ratio: 0, seed: 1 }, pruned: 0, metrics: { clean_acc: 0.8787, robust_acc_cw: 0.5857 } },
-  { run_id: 4, status: 'finished', config: { strategy: 'puma', prune_ratio: 0.22, seed: 1 }, pruned: 0.22, metrics: { clean_acc: 0.9065, robust_acc_cw: 0.5842 } },
+  {
+    run_id: 4,
+    status: 'finished',
+    config: { strategy: 'puma', prune_ratio: 0.22, seed: 1 },
+    pruned: 0.22,
+    metrics: { clean_acc: 0.9065, robust_acc_cw: 0.5842 },
+  },
   { run_id: 5, status: 'finished', config: { strategy: 'none', prune_ratio: 0, seed: 2 }, pruned: 0, metrics: { clean_acc: 0.8797, robust_acc_cw: 0.5865 } },
-  { run_id: 6, status: 'finished', config: { strategy: 'puma', prune_ratio: 0.22, seed: 2 }, pruned: 0.22, metrics: { clean_acc: 0.9074, robust_acc_cw: 0.5844 } },
-  { run_id: 7, status: 'finished', config: { strategy: 'pe_22%', prune_ratio: 0.22, seed: 0 }, pruned: 0.22, metrics: { clean_acc: 0.8877, robust_acc_cw: 0.5857 } },
+  {
+    run_id: 6,
+    status: 'finished',
+    config: { strategy: 'puma', prune_ratio: 0.22, seed: 2 },
+    pruned: 0.22,
+    metrics: { clean_acc: 0.9074, robust_acc_cw: 0.5844 },
+  },
+  {
+    run_id: 7,
+    status: 'finished',
+    config: { strategy: 'pe_22%', prune_ratio: 0.22, seed: 0 },
+    pruned: 0.22,
+    metrics: { clean_acc: 0.8877, robust_acc_cw: 0.5857 },
+  },
   { run_id: 8, status: 'finished', config: { strategy: 'pe_22%', prune_ratio: 0.22, seed: 1 }, pruned: 0.22, metrics: { clean_acc: 0.8897 } },
   { run_id: 9, status: 'finished', config: { strategy: 'random', prune_ratio: 0.22, seed: 0 }, pruned: 0.22, metrics: { clean_acc: 0.8764 } },
 ];

@@ -32,7 +32,7 @@ describe('metric names', () => {
     expect(METRICS.map((m) => m.key).sort()).toEqual([...new Set(keys)].sort());
   });
 
-  it('has one label per metric, and the paper\'s three numbers as the table metrics', () => {
+  it("has one label per metric, and the paper's three numbers as the table metrics", () => {
     const labels = METRICS.map((m) => m.label);
     expect(new Set(labels).size).toBe(labels.length);
     expect(TABLE_METRICS).toEqual(['clean_acc', 'robust_acc_pgd', 'robust_acc_cw']);
@@ -54,7 +54,12 @@ describe('metric names', () => {
     expect(metricInfo('train/batch_loss').x).toBe('step');
     expect(metricInfo('test/robust_acc_pgd').x).toBe('epoch');
     expect(metricInfo('margins/samples_per_s').x).toBe('chunk');
-    expect(metricInfo('error_mean/pe/0.5/filtered')).toMatchObject({ x: 'alpha', curve: true, table: true, label: 'Error arccos(R)/π · pe, r = 0.5, filtered' });
+    expect(metricInfo('error_mean/pe/0.5/filtered')).toMatchObject({
+      x: 'alpha',
+      curve: true,
+      table: true,
+      label: 'Error arccos(R)/π · pe, r = 0.5, filtered',
+    });
     expect(metricInfo('error_std/pe/0.5')).toMatchObject({ curve: false, table: false, higherIsBetter: false });
   });
 

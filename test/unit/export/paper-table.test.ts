@@ -33,7 +33,13 @@ function stats(values: number[]): { mean: string; std: string } {
 }
 
 function addRun(strategy: string, r: { seed: number; clean: number; cw: number; pgd: number }, kept: number): number {
-  const id = app.runs.create({ kind: 'train', name: `${strategy} seed ${r.seed}`, config: { strategy, prune_ratio: strategy === 'none' ? 0 : 0.3, seed: r.seed }, seed: r.seed, appVersion: 'test' });
+  const id = app.runs.create({
+    kind: 'train',
+    name: `${strategy} seed ${r.seed}`,
+    config: { strategy, prune_ratio: strategy === 'none' ? 0 : 0.3, seed: r.seed },
+    seed: r.seed,
+    appVersion: 'test',
+  });
   // As runTrainingJob writes them: batch loss per step, the evaluation per epoch.
   app.runs.addMetrics(id, [
     { key: 'train/batch_loss', step: 10, value: 2.1 },
@@ -95,7 +101,9 @@ describe('exports shaped like the paper', () => {
   });
 
   it('names a metric no run has and offers the ones they have', async () => {
-    await expect(exportAs('md', ['clean_accc'])).rejects.toThrow(/no selected run has the metric 'clean_accc'; these runs have clean_acc, robust_acc_cw, robust_acc_pgd/);
+    await expect(exportAs('md', ['clean_accc'])).rejects.toThrow(
+      /no selected run has the metric 'clean_accc'; these runs have clean_acc, robust_acc_cw, robust_acc_pgd/,
+    );
   });
 
   it('compare.data sends the default table with the paper metrics, pruned shares and no std for the single run', async () => {

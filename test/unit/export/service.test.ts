@@ -26,7 +26,9 @@ describe('services/export', () => {
   });
 
   it('exportTable rejects an unknown format, no rows, or no run with the wanted status', () => {
-    expect(() => exportTable({ ...base, format: 'html' as never })).toThrow(/services\/export exportTable: format must be one of csv, md, latex, json, got "html"/);
+    expect(() => exportTable({ ...base, format: 'html' as never })).toThrow(
+      /services\/export exportTable: format must be one of csv, md, latex, json, got "html"/,
+    );
     expect(() => exportTable({ ...base, rows: [], format: 'csv' })).toThrow(/no runs to export/);
     expect(() => exportTable({ ...base, format: 'csv', statuses: ['running'] })).toThrow(/no run has status running/);
   });

@@ -68,7 +68,13 @@ describe('argument parsing', () => {
   it('parseGridArg splits values on top-level commas', () => {
     expect(parseGridArg('strategy=none,puma')).toEqual({ key: 'strategy', values: ['none', 'puma'] });
     expect(parseGridArg('prune_ratio=0,0.22,0.5')).toEqual({ key: 'prune_ratio', values: [0, 0.22, 0.5] });
-    expect(parseGridArg('layers=[1,2],[3,4]')).toEqual({ key: 'layers', values: [[1, 2], [3, 4]] });
+    expect(parseGridArg('layers=[1,2],[3,4]')).toEqual({
+      key: 'layers',
+      values: [
+        [1, 2],
+        [3, 4],
+      ],
+    });
     expect(parseGridArg('opt={"lr":0.1,"m":0.9},{"lr":0.2}')).toEqual({ key: 'opt', values: [{ lr: 0.1, m: 0.9 }, { lr: 0.2 }] });
     expect(parseGridArg('label="a,b",c')).toEqual({ key: 'label', values: ['a,b', 'c'] });
     expect(parseGridArg('ema=true,false')).toEqual({ key: 'ema', values: [true, false] });

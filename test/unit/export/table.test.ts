@@ -45,8 +45,15 @@ describe('meanStd', () => {
 
 describe('meanStdSeries', () => {
   it('averages runs x by x, with a ± std band only where more than one run has the point', () => {
-    const a = [{ step: 1, value: 0.5 }, { step: 2, value: 0.7 }, { step: 3, value: 0.9 }];
-    const b = [{ step: 1, value: 0.7 }, { step: 2, value: 0.7 }];
+    const a = [
+      { step: 1, value: 0.5 },
+      { step: 2, value: 0.7 },
+      { step: 3, value: 0.9 },
+    ];
+    const b = [
+      { step: 1, value: 0.7 },
+      { step: 2, value: 0.7 },
+    ];
     const c = [{ step: 2, value: Number.NaN }];
     const { points, band } = meanStdSeries([b, a, c]);
     expect(points.map((p) => p.step)).toEqual([1, 2, 3]);
@@ -170,7 +177,9 @@ describe('groupRuns', () => {
     expect(t.groups.map((g) => g.pruned)).toEqual([[0.2, 0.25], [0.225], []]);
     expect(t.groups.map(formatPruned)).toEqual(['20–25', '22.5', '']);
     expect(toMarkdown(t, { bold: false }).split('\n')[4]).toBe('| c | – | 1 | 70.00 |');
-    expect(() => groupRuns([{ ...row(6, {}, { acc: 0.5 }), pruned: 1.5 }], [], ['acc'])).toThrow(/run 6 \(rows\[0\]\) pruned must be a fraction in \[0, 1\], got 1.5/);
+    expect(() => groupRuns([{ ...row(6, {}, { acc: 0.5 }), pruned: 1.5 }], [], ['acc'])).toThrow(
+      /run 6 \(rows\[0\]\) pruned must be a fraction in \[0, 1\], got 1.5/,
+    );
   });
 
   it('keeps only the listed statuses when asked', () => {
@@ -213,9 +222,14 @@ describe('formatFixed', () => {
 
 describe('formatters', () => {
   const simple = () =>
-    groupRuns([row(1, { s: 'a' }, { acc: 0.5, loss: 1.25 }), row(2, { s: 'a' }, { acc: 0.7, loss: 1.75 }), row(3, { s: 'b' }, { acc: 0.7, loss: 2 })], ['s'], ['acc', 'loss'], {
-      higherIsBetter: { loss: false },
-    });
+    groupRuns(
+      [row(1, { s: 'a' }, { acc: 0.5, loss: 1.25 }), row(2, { s: 'a' }, { acc: 0.7, loss: 1.75 }), row(3, { s: 'b' }, { acc: 0.7, loss: 2 })],
+      ['s'],
+      ['acc', 'loss'],
+      {
+        higherIsBetter: { loss: false },
+      },
+    );
 
   it('markdown honours percent per metric, digits and bold; "±" only where n > 1', () => {
     const md = toMarkdown(simple(), { percent: { loss: false }, digits: 3, bold: false });
@@ -259,7 +273,7 @@ describe('formatters', () => {
   it('escapes LaTeX special characters in group values and headers', () => {
     expect(escapeLatex('a_b%c&d#e$f{g}h')).toBe('a\\_b\\%c\\&d\\#e\\$f\\{g\\}h');
     expect(escapeLatex('x\\y~z^w')).toBe('x\\textbackslash{}y\\textasciitilde{}z\\textasciicircum{}w');
-    const t = groupRuns([row(1, { 'data_set': '50% {gen} & #1', cfg: { k: [1, 2] } }, { 'acc_%': 0.5 })], ['data_set', 'cfg'], ['acc_%']);
+    const t = groupRuns([row(1, { data_set: '50% {gen} & #1', cfg: { k: [1, 2] } }, { 'acc_%': 0.5 })], ['data_set', 'cfg'], ['acc_%']);
     const latex = toLatex(t);
     // An unlisted metric keeps its name; its "acc" says accuracy, so percent.
     expect(latex).toContain('data\\_set & cfg & n & acc\\_\\% (\\%) \\\\');
@@ -286,7 +300,9 @@ describe('formatters', () => {
     expect(csvField('two\nlines')).toBe('"two\nlines"');
     const t = groupRuns([row(1, { s: 'pe, "22%"', grid: [1, 2] }, { acc: 0.5 })], ['s', 'grid'], ['acc']);
     expect(toCsv(t)).toBe('s,grid,n,Training accuracy (%),Training accuracy (%) std,Training accuracy n\r\n"pe, ""22%""","[1,2]",1,50,,1\r\n');
-    expect(toCsv(t, { percent: false, digits: 1 })).toBe('s,grid,n,Training accuracy,Training accuracy std,Training accuracy n\r\n"pe, ""22%""","[1,2]",1,0.5,,1\r\n');
+    expect(toCsv(t, { percent: false, digits: 1 })).toBe(
+      's,grid,n,Training accuracy,Training accuracy std,Training accuracy n\r\n"pe, ""22%""","[1,2]",1,0.5,,1\r\n',
+    );
   });
 
   it('tableToJson keeps stats with group values keyed by name', () => {

@@ -41,7 +41,16 @@ describe('estimated training time', () => {
   });
 
   it('a measured run predicts its own throughput back, and transfers to other attack steps', () => {
-    const t = throughputFromRun({ id: 7, imagesPerSecond: 120, method: 'trades', attackSteps: 4, workers: 2, pixels: 784, arch: 'cnn-small', backend: 'wasm' })!;
+    const t = throughputFromRun({
+      id: 7,
+      imagesPerSecond: 120,
+      method: 'trades',
+      attackSteps: 4,
+      workers: 2,
+      pixels: 784,
+      arch: 'cnn-small',
+      backend: 'wasm',
+    })!;
     expect(t.basis).toBe('measured in run 7 (cnn-small, wasm, 120 img/s)');
     const same = estimateTrainSeconds(parseTrainConfig({ method: 'trades', attack_steps: 4 }), t, { ...FMNIST, workers: 2 });
     expect(same.images_per_second).toBeCloseTo(120, 6);

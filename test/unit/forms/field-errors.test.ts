@@ -117,10 +117,7 @@ describe('perceptron errors', () => {
     const parsed = PerceptronConfig.safeParse(raw);
     expect(parsed.success).toBe(false);
     const issues = describeIssues(parsed.error!.issues, raw, PERCEPTRON_DOCS, PERCEPTRON_FIELDS);
-    expect(issues.map((i) => i.message)).toEqual([
-      'Dimensions K (k): must be at least 2, got 1',
-      'Data ratios α (alphas), item 2: must be a number, got "x"',
-    ]);
+    expect(issues.map((i) => i.message)).toEqual(['Dimensions K (k): must be at least 2, got 1', 'Data ratios α (alphas), item 2: must be a number, got "x"']);
     expect(issues[1]!.problem).toBe('item 2: must be a number, got "x"');
   });
 });

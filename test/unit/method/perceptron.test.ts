@@ -233,19 +233,10 @@ describe('paper findings (K = 200, averaged over seeds, trained to convergence)'
 
   it('runPerceptronStudy reports progress and one point per (alpha, strategy, ratio)', () => {
     const calls: Array<[number, number]> = [];
-    const points = runPerceptronStudy(cfg({ k: 30, alphas: [1, 2], ratios: [0, 0.5], seeds: 2 }), (d, t) =>
-      calls.push([d, t]),
-    );
+    const points = runPerceptronStudy(cfg({ k: 30, alphas: [1, 2], ratios: [0, 0.5], seeds: 2 }), (d, t) => calls.push([d, t]));
     expect(calls).toHaveLength(2 * 3 * 2);
     expect(calls.at(-1)).toEqual([12, 12]);
-    expect(points.map((p) => `${p.alpha}|${p.strategy}|${p.ratio}`)).toEqual([
-      '1|none|0',
-      '1|pe|0.5',
-      '1|pd|0.5',
-      '2|none|0',
-      '2|pe|0.5',
-      '2|pd|0.5',
-    ]);
+    expect(points.map((p) => `${p.alpha}|${p.strategy}|${p.ratio}`)).toEqual(['1|none|0', '1|pe|0.5', '1|pd|0.5', '2|none|0', '2|pe|0.5', '2|pd|0.5']);
     for (const p of points) {
       expect(p.error_mean).toBeGreaterThan(0);
       expect(p.error_mean).toBeLessThan(0.5);

@@ -11,14 +11,18 @@ describe("a run's selection", () => {
     const r = selectForRun(c, margins);
     expect(r.kept.length).toBe(50 - Math.round(0.3 * 50));
     const keptMax = Math.max(...Array.from(r.kept, (k) => margins[k]!));
-    const prunedMin = Math.min(...Array.from({ length: 50 }, (_, k) => k).filter((k) => !r.kept.includes(k)).map((k) => margins[k]!));
+    const prunedMin = Math.min(
+      ...Array.from({ length: 50 }, (_, k) => k)
+        .filter((k) => !r.kept.includes(k))
+        .map((k) => margins[k]!),
+    );
     expect(prunedMin).toBeGreaterThanOrEqual(keptMax);
     for (const k of r.kept) expect(r.radii![k]).toBeCloseTo(Math.min(0.1, Math.max(-0.1, margins[k]! - 0.01)), 6);
     // Same options as the job's call: identical result for the same seed.
     expect(Array.from(selectPruned(runPruneOptions(c, margins)).kept)).toEqual(Array.from(r.kept));
   });
 
-  it('uses eq2_eps for the radii when set, and the run\'s seed for ties', () => {
+  it("uses eq2_eps for the radii when set, and the run's seed for ties", () => {
     const c = parseTrainConfig({ strategy: 'puma', prune_ratio: 0.5, eps: 0.1, eq2_eps: 0.02 }, 'test');
     const r = selectForRun(c, margins);
     expect(Math.max(...Array.from(r.kept, (k) => r.radii![k]!))).toBeCloseTo(0.02, 6);
@@ -33,7 +37,16 @@ describe("a run's selection", () => {
 describe('groupedHistogram', () => {
   it('counts each group over the same bins, the top edge in the last bin', () => {
     const values = [0, 0.1, 0.2, 0.3, 0.4, 1];
-    const h = groupedHistogram(values, [[0, 1, 5], [2, 3, 4]], 0, 1, 4);
+    const h = groupedHistogram(
+      values,
+      [
+        [0, 1, 5],
+        [2, 3, 4],
+      ],
+      0,
+      1,
+      4,
+    );
     expect(h.edges).toEqual([0, 0.25, 0.5, 0.75, 1]);
     expect(h.counts).toEqual([
       [2, 0, 0, 1],

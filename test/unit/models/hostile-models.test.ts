@@ -143,7 +143,9 @@ describe('PyTorch checkpoints', () => {
     fs.writeFileSync(file, safetensors(header, new Uint8Array(4_000_000)));
     const { rise, result } = await peakRssRise(async () => readCheckpoint(file));
     expect(result).toBeInstanceOf(Error);
-    expect((result as Error).message).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: its tensors hold more than 2\\.0 GiB of float32 weights \\(past 'layer\\d+\\.weight'\\)`));
+    expect((result as Error).message).toMatch(
+      new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: its tensors hold more than 2\\.0 GiB of float32 weights \\(past 'layer\\d+\\.weight'\\)`),
+    );
     expect(rise).toBeLessThan(500 * 1024 * 1024);
   });
 

@@ -44,7 +44,10 @@ afterEach(() => {
 
 async function logits(id: number): Promise<Float32Array> {
   const m = await models.load(id);
-  const x = tf.tensor4d(Float32Array.from(expected.images, (v) => v / 255), expected.shape);
+  const x = tf.tensor4d(
+    Float32Array.from(expected.images, (v) => v / 255),
+    expected.shape,
+  );
   const y = (m.predict(x) as tf.Tensor).dataSync() as Float32Array;
   x.dispose();
   m.dispose();
@@ -128,7 +131,10 @@ describe('the models.export operation', () => {
       fs.copyFileSync(path.join(FIXTURES, 'resnet18_w4.pt'), src);
       const info = (await app.dispatch('models.import', { path: src, name: 'r18' })) as { id: number };
       const out = path.join(t.dir, 'out.safetensors');
-      expect(await app.dispatch('models.export', { id: info.id, format: 'safetensors', out })).toMatchObject({ file: fs.realpathSync(t.dir) + '/out.safetensors', format: 'safetensors' });
+      expect(await app.dispatch('models.export', { id: info.id, format: 'safetensors', out })).toMatchObject({
+        file: fs.realpathSync(t.dir) + '/out.safetensors',
+        format: 'safetensors',
+      });
       expect(fs.existsSync(`${out}.json`)).toBe(true);
       const err = await app.dispatch('models.export', { id: info.id, format: 'pt', out: '/proc/puma-out.pt' }).catch((e: Error) => e);
       expect(err).toMatchObject({ status: 400 });

@@ -50,7 +50,11 @@ afterEach(() => {
   cleanup();
 });
 
-const images = () => tf.tensor4d(Float32Array.from(expected.images, (v) => v / 255), expected.shape);
+const images = () =>
+  tf.tensor4d(
+    Float32Array.from(expected.images, (v) => v / 255),
+    expected.shape,
+  );
 const argmax = (row: number[]) => row.indexOf(Math.max(...row));
 
 /** max |ours − PyTorch's| / max |PyTorch's| over all logits. */
@@ -88,7 +92,12 @@ async function expectRefused(req: ImportModelRequestInput, problem: RegExp, name
 describe('PyTorch checkpoints reproduce PyTorch', () => {
   it.each(Object.keys(expected.models))('%s: --arch auto, logits within 1e-4 of PyTorch', async (file) => {
     const want = expected.models[file]!;
-    const info = await models.importModel({ path: path.join(FIXTURES, file), name: file, arch: 'auto', ...(want.normalize ? { normalize: want.normalize } : {}) });
+    const info = await models.importModel({
+      path: path.join(FIXTURES, file),
+      name: file,
+      arch: 'auto',
+      ...(want.normalize ? { normalize: want.normalize } : {}),
+    });
     expect(info.provenance.architecture).toBe(want.arch);
     expect(info.provenance.pytorch?.width).toBe(want.width);
     if (want.depth) expect(info.provenance.pytorch?.depth).toBe(want.depth);
@@ -129,13 +138,16 @@ describe('PyTorch checkpoints reproduce PyTorch', () => {
     expect(relativeError(logits, expected.models['dm_wrn_10_1_silu.pt']!.logits)).toBeGreaterThan(1e-2);
   });
 
-  it('--evaluate-on a CIFAR-10-binary dataset labelled with PyTorch\'s predictions scores 100 % for each 10-class model', async () => {
+  it("--evaluate-on a CIFAR-10-binary dataset labelled with PyTorch's predictions scores 100 % for each 10-class model", async () => {
     const labels = expected.models['resnet18_w4.pt']!.logits.map(argmax);
     await cifarDataset(labels);
     const r18 = await models.importModel({ path: path.join(FIXTURES, 'resnet18_w4.pt'), name: 'r18', evaluateOn: 'c10' });
     expect(r18.accuracy).toMatchObject({ clean: 1, count: 6, split: 'test', robust: null });
     // the other models' own predictions differ: a fraction matching theirs
-    for (const [file, normalize] of [['preact_dm_wrapped.pt', undefined], ['dm_wrn_10_1_silu.pt', CIFAR10_NORM]] as const) {
+    for (const [file, normalize] of [
+      ['preact_dm_wrapped.pt', undefined],
+      ['dm_wrn_10_1_silu.pt', CIFAR10_NORM],
+    ] as const) {
       const own = expected.models[file]!.logits.map(argmax);
       const agree = own.filter((l, i) => l === labels[i]).length / labels.length;
       const info = await models.importModel({ path: path.join(FIXTURES, file), name: file, evaluateOn: 'c10', ...(normalize ? { normalize } : {}) });
@@ -203,7 +215,10 @@ describe('dtypes and image sizes', () => {
     write(src, 'train-images-idx3-ubyte', idxFile([4, 28, 28], new Uint8Array(4 * 784)));
     write(src, 'train-labels-idx1-ubyte', idxFile([4], Uint8Array.from([0, 1, 2, 3])));
     await datasets.importDataset({ path: src, name: 'digits', format: 'idx' });
-    await expectRefused({ path: path.join(FIXTURES, 'resnet18_w4.pt'), name: 'r', evaluateOn: 'digits' }, /resnet18 takes 32×32×3 images \(its public class pools a fixed final map\), dataset "digits" has 28×28×1/);
+    await expectRefused(
+      { path: path.join(FIXTURES, 'resnet18_w4.pt'), name: 'r', evaluateOn: 'digits' },
+      /resnet18 takes 32×32×3 images \(its public class pools a fixed final map\), dataset "digits" has 28×28×1/,
+    );
   });
 });
 
@@ -222,12 +237,22 @@ describe('malformed PyTorch files are refused, nothing written', () => {
   });
 
   it('an --arch that does not match the key names', async () => {
-    await expectRefused({ path: path.join(FIXTURES, 'resnet18_w4.pt'), name: 'x', arch: 'wrn' }, /--arch wrn asked for, but the key names are those of resnet18/);
+    await expectRefused(
+      { path: path.join(FIXTURES, 'resnet18_w4.pt'), name: 'x', arch: 'wrn' },
+      /--arch wrn asked for, but the key names are those of resnet18/,
+    );
   });
 
   it('a --normalize that is not a preset or MEAN/STD', async () => {
-    await expectRefused({ path: path.join(FIXTURES, 'resnet18_w4.pt'), name: 'x', normalize: '0.5,0.5/0.2' }, /'0\.5,0\.5\/0\.2' is not none, cifar10, cifar100/, '--normalize');
-    await expectRefused({ path: path.join(FIXTURES, 'resnet18_w4.pt'), name: 'x', normalize: '0.5/0.5' }, /normalisation has 1 means and 1 stds, the model takes 3 channels/);
+    await expectRefused(
+      { path: path.join(FIXTURES, 'resnet18_w4.pt'), name: 'x', normalize: '0.5,0.5/0.2' },
+      /'0\.5,0\.5\/0\.2' is not none, cifar10, cifar100/,
+      '--normalize',
+    );
+    await expectRefused(
+      { path: path.join(FIXTURES, 'resnet18_w4.pt'), name: 'x', normalize: '0.5/0.5' },
+      /normalisation has 1 means and 1 stds, the model takes 3 channels/,
+    );
   });
 
   it('unknown keys (an extra tensor) and shape mismatches', async () => {
@@ -245,7 +270,10 @@ describe('malformed PyTorch files are refused, nothing written', () => {
       return file;
     };
     const extra = { ...header, 'extra_head.weight': { ...header['logits.bias']! } };
-    await expectRefused({ path: rewrite(extra, 'extra.safetensors'), name: 'x' }, /1 key of the state_dict that dm-preact-resnet18 does not have \(unknown keys\): extra_head\.weight/);
+    await expectRefused(
+      { path: rewrite(extra, 'extra.safetensors'), name: 'x' },
+      /1 key of the state_dict that dm-preact-resnet18 does not have \(unknown keys\): extra_head\.weight/,
+    );
     const bias = header['logits.bias']!;
     const wrong = { ...header, 'logits.bias': { ...bias, shape: [2, 5] } };
     await expectRefused({ path: rewrite(wrong, 'wrong.safetensors'), name: 'x' }, /'logits\.bias' has shape \[2, 5\], \[10\] expected \(shape mismatch\)/);

@@ -28,14 +28,36 @@ function refused(data: Uint8Array, problem: RegExp): void {
 describe('restricted unpickler', () => {
   it('reads primitive containers (control case)', () => {
     // {'a': [1, True, None, 'x'], 'b': (2.5,)}
-    const data = pickle(...PROTO2, '}', '(', ...binunicode('a'), ']', '(', 'K', 1, 0x88, 'N', ...binunicode('x'), 'e', ...binunicode('b'), 'G', ...Buffer.from([0x40, 0x04, 0, 0, 0, 0, 0, 0]).values(), 0x85, 'u', '.');
+    const data = pickle(
+      ...PROTO2,
+      '}',
+      '(',
+      ...binunicode('a'),
+      ']',
+      '(',
+      'K',
+      1,
+      0x88,
+      'N',
+      ...binunicode('x'),
+      'e',
+      ...binunicode('b'),
+      'G',
+      ...Buffer.from([0x40, 0x04, 0, 0, 0, 0, 0, 0]).values(),
+      0x85,
+      'u',
+      '.',
+    );
     const v = unpickle(data, 'ok.pkl') as PyDict;
     expect(v.get('a')).toEqual([1, true, null, 'x']);
     expect(v.get('b')).toEqual([2.5]);
   });
 
   it('refuses GLOBAL os.system (and never runs it)', () => {
-    refused(pickle(...PROTO2, 'c', 'os\nsystem\n', '(', ...binunicode('touch /tmp/x'), 't', 'R', '.'), /evil\.pt: the pickle names the global os\.system.*refused/);
+    refused(
+      pickle(...PROTO2, 'c', 'os\nsystem\n', '(', ...binunicode('touch /tmp/x'), 't', 'R', '.'),
+      /evil\.pt: the pickle names the global os\.system.*refused/,
+    );
   });
 
   it('refuses STACK_GLOBAL builtins.eval', () => {

@@ -23,7 +23,11 @@ describe('checkpoint records through the job protocol', () => {
     ctx.checkpoint({ globalStep: 32, epoch: 2, batchInEpoch: 0, path: '/runs/7/checkpoints/a' }, [{ key: 'train/loss', step: 2, value: 1.5 }]);
     ctx.checkpoint({ globalStep: 40, epoch: 2, batchInEpoch: 8, path: '/runs/7/checkpoints/b' });
     expect(sent).toEqual([
-      { type: 'checkpoint', checkpoint: { globalStep: 32, epoch: 2, batchInEpoch: 0, path: '/runs/7/checkpoints/a' }, points: [{ key: 'train/loss', step: 2, value: 1.5 }] },
+      {
+        type: 'checkpoint',
+        checkpoint: { globalStep: 32, epoch: 2, batchInEpoch: 0, path: '/runs/7/checkpoints/a' },
+        points: [{ key: 'train/loss', step: 2, value: 1.5 }],
+      },
       { type: 'checkpoint', checkpoint: { globalStep: 40, epoch: 2, batchInEpoch: 8, path: '/runs/7/checkpoints/b' }, points: [] },
     ]);
   });

@@ -61,7 +61,10 @@ describe('margin_set files are checked when the run is configured', () => {
     app = new PumaApp({ dbPath: path.join(t.dir, 'log.db'), launcher: fakeLauncher().launcher, mode: 'browser' });
     const images = npyFile('|u1', [N, 4, 4, 1], pseudoBytes(N * 16, 3));
     const labels = npyFile('<i8', [N], int64Labels(Array.from({ length: N }, (_, i) => i % 2)));
-    await new DatasetService(app.db, app.dataDir).importDataset({ path: write(t.dir, 'toy.npz', zipFile({ 'image.npy': images, 'label.npy': labels })), name: 'toy' });
+    await new DatasetService(app.db, app.dataDir).importDataset({
+      path: write(t.dir, 'toy.npz', zipFile({ 'image.npy': images, 'label.npy': labels })),
+      name: 'toy',
+    });
     training = app.training;
   });
   afterAll(() => {
@@ -116,7 +119,9 @@ describe('margin_set files are checked when the run is configured', () => {
     const file = write(t.dir, 'sweep-inf.npy', margins(Array.from({ length: N }, (_, i) => (i === 2 ? Infinity : 0.1))));
     const experiments = app.experiments;
     const before = app.runs.list({}).length;
-    await expect(experiments.create({ name: 'sw', kind: 'train', base: config(file), grid: { seed: [0, 1] } })).rejects.toThrow(/sweep-inf\.npy: margin Infinity at index 2/);
+    await expect(experiments.create({ name: 'sw', kind: 'train', base: config(file), grid: { seed: [0, 1] } })).rejects.toThrow(
+      /sweep-inf\.npy: margin Infinity at index 2/,
+    );
     expect(app.runs.list({})).toHaveLength(before);
     expect(experiments.listExperiments().map((e) => e.name)).not.toContain('sw');
   });

@@ -23,7 +23,7 @@ export function quadrantSet(n: number, seed: number): ArraySet {
     const qx = k & 1;
     for (let y = 0; y < 8; y++)
       for (let x = 0; x < 8; x++) {
-        const lit = (y >> 2) === qy && (x >> 2) === qx;
+        const lit = y >> 2 === qy && x >> 2 === qx;
         images[i * 64 + y * 8 + x] = Math.min(1, Math.max(0, (lit ? 0.75 : 0.2) + 0.15 * rng.normal()));
       }
   }

@@ -226,7 +226,13 @@ describe('data-parallel training step', () => {
     pool ??= await EngineWorkerPool.start({ workers: 1, backend: 'wasm' });
     await pool.createModel('mlp', { ...shape, width: config.width!, depth: config.depth!, seed });
     const models = [0, 1].map(() => buildModel(config, shape, seed));
-    const sgds = models.map((m) => new Sgd(m.trainableWeights.map((w) => w.read() as tf.Variable), { momentum: 0.9, nesterov: true, weightDecay: 5e-4 }));
+    const sgds = models.map(
+      (m) =>
+        new Sgd(
+          m.trainableWeights.map((w) => w.read() as tf.Variable),
+          { momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
+        ),
+    );
     return { models, sgds };
   }
 
@@ -254,13 +260,24 @@ describe('data-parallel training step', () => {
     const o: StepOptions = { method: 'trades', eps, attackSteps: 3, attackStepSize: null, beta: 3, labelSmoothing: 0, seed: 11, weights: lossWeights };
     const split = await dataParallelTrainStepAdversarial(pool!, models[1]!, sgds[1]!, x, labelArray, o, 0.5);
     // the same step rebuilt in this process: each shard's gradients with that shard's options
-    const shards = [[0, 5], [5, 9]].map(([start, end], s) => {
+    const shards = [
+      [0, 5],
+      [5, 9],
+    ].map(([start, end], s) => {
       const opts = { ...o, eps: eps.slice(start, end), weights: lossWeights.slice(start, end), seed: attackShardSeed(o.seed, s) };
       return methodGradients(models[0]!, sgds[0]!.variables, tf.slice(x, start, end - start!), tf.slice(labels, start, end - start!), opts);
     });
     const total = shards[0]!.weightSum + shards[1]!.weightSum;
-    expect(total).toBeCloseTo(lossWeights.reduce((p, q) => p + q, 0), 5);
-    const grads = Object.fromEntries(sgds[0]!.variables.map((v, i) => [v.name, tf.add(tf.mul(shards[0]!.grads[i]!, shards[0]!.weightSum / total), tf.mul(shards[1]!.grads[i]!, shards[1]!.weightSum / total))]));
+    expect(total).toBeCloseTo(
+      lossWeights.reduce((p, q) => p + q, 0),
+      5,
+    );
+    const grads = Object.fromEntries(
+      sgds[0]!.variables.map((v, i) => [
+        v.name,
+        tf.add(tf.mul(shards[0]!.grads[i]!, shards[0]!.weightSum / total), tf.mul(shards[1]!.grads[i]!, shards[1]!.weightSum / total)),
+      ]),
+    );
     sgds[0]!.apply(grads, 0.5);
     expect(split.loss).toBeCloseTo((shards[0]!.loss * shards[0]!.weightSum + shards[1]!.loss * shards[1]!.weightSum) / total, 3);
     const [a, b] = models.map(weightsOf);

@@ -36,8 +36,14 @@ const eps = 0.2;
 
 function run(pruneMargin: number | null, rows = samples, eq2Eps = 0.1) {
   const model = thresholdModel();
-  const x = tf.tensor4d(rows.map((s) => s[0]), [rows.length, 1, 1, 1]);
-  const labels = tf.tensor1d(rows.map((s) => s[1]), 'int32');
+  const x = tf.tensor4d(
+    rows.map((s) => s[0]),
+    [rows.length, 1, 1, 1],
+  );
+  const labels = tf.tensor1d(
+    rows.map((s) => s[1]),
+    'int32',
+  );
   try {
     return onlinePumaBatch(model, x, labels, { eps, eq2Eps, pruneMargin, attackSteps: 3, attackStepSize: eps, searchSteps: 14, seed: 5 });
   } finally {

@@ -28,7 +28,8 @@ function stoppedRun(steps: number) {
   const id = app.runs.create({ kind: 'train', name: 'stopped', config: { epochs: 4 }, appVersion: 'test' });
   const points = [];
   for (let s = 1; s <= steps; s++) points.push({ key: 'train/batch_loss', step: s, value: 10 - s * 0.1 }, { key: 'train/lr', step: s, value: 0.1 });
-  for (let e = 1; e * BATCHES <= steps; e++) points.push({ key: 'train/loss', step: e, value: 5 - e }, { key: 'test/clean_acc', step: e, value: 0.5 + e * 0.1 });
+  for (let e = 1; e * BATCHES <= steps; e++)
+    points.push({ key: 'train/loss', step: e, value: 5 - e }, { key: 'test/clean_acc', step: e, value: 0.5 + e * 0.1 });
   points.push({ key: 'custom/unplaced', step: 99, value: 1 });
   app.runs.addMetrics(id, points);
   app.runs.finish(id, 'interrupted', 'killed');
@@ -56,7 +57,10 @@ describe('resume drops the stopped attempt’s points past its checkpoint', () =
     expect(steps(app, id, 'test/clean_acc')).toEqual([1, 2]);
     expect(steps(app, id, 'custom/unplaced')).toEqual([99]); // a key of no known axis stays
     // The latest and best values come from what stays.
-    const latest = app.db.prepare(`SELECT step, value FROM latest_metrics WHERE run_id = ? AND key = 'train/batch_loss'`).get(id) as { step: number; value: number };
+    const latest = app.db.prepare(`SELECT step, value FROM latest_metrics WHERE run_id = ? AND key = 'train/batch_loss'`).get(id) as {
+      step: number;
+      value: number;
+    };
     expect(latest.step).toBe(16);
     expect(latest.value).toBeCloseTo(10 - 1.6, 6);
     const best = app.db.prepare(`SELECT min_value AS lo FROM best_metrics WHERE run_id = ? AND key = 'train/batch_loss'`).get(id) as { lo: number };
@@ -64,9 +68,7 @@ describe('resume drops the stopped attempt’s points past its checkpoint', () =
 
     // The resumed job logs steps 17… again: each step once.
     fake.jobs[0]!.emit({ type: 'metrics', points: [17, 18].map((s) => ({ key: 'train/batch_loss', step: s, value: 1 })) });
-    const dup = app.db
-      .prepare(`SELECT key, step, COUNT(*) AS n FROM metrics WHERE run_id = ? GROUP BY key, step HAVING n > 1`)
-      .all(id);
+    const dup = app.db.prepare(`SELECT key, step, COUNT(*) AS n FROM metrics WHERE run_id = ? GROUP BY key, step HAVING n > 1`).all(id);
     expect(dup).toEqual([]);
   });
 

@@ -64,11 +64,23 @@ export function recognise(shapes: Shapes, where: string): Recognised {
   }
   if (has('conv_2d.weight') && has('logits.weight')) {
     const c = blockCounts(keys, (s) => `layer_${s}.`, 4);
-    return { arch: 'dm-preact-resnet18', depth: resnetDepth(c), width: dim('conv_2d.weight', 0), numClasses: dim('logits.weight', 0), inChannels: dim('conv_2d.weight', 1) };
+    return {
+      arch: 'dm-preact-resnet18',
+      depth: resnetDepth(c),
+      width: dim('conv_2d.weight', 0),
+      numClasses: dim('logits.weight', 0),
+      inChannels: dim('conv_2d.weight', 1),
+    };
   }
   if (has('conv1.weight') && has('block1.layer.0.conv1.weight') && has('fc.weight')) {
     const n = blockCounts(keys, () => 'block1.layer.', 1)[0]!;
-    return { arch: 'wrn', depth: 6 * n + 4, width: dim('block1.layer.0.conv1.weight', 0) / 16, numClasses: dim('fc.weight', 0), inChannels: dim('conv1.weight', 1) };
+    return {
+      arch: 'wrn',
+      depth: 6 * n + 4,
+      width: dim('block1.layer.0.conv1.weight', 0) / 16,
+      numClasses: dim('fc.weight', 0),
+      inChannels: dim('conv1.weight', 1),
+    };
   }
   if (has('conv1.weight') && has('layer1.0.conv1.weight') && has('linear.weight')) {
     const c = blockCounts(keys, (s) => `layer${s + 1}.`, 4);
@@ -92,7 +104,13 @@ export interface BuiltTorchModel {
  * by `onWeights` as each layer is built, or later):
  * input [32, 32, C] in [0, 1], the normalisation first when given, logits out.
  */
-export function buildTorchModel(r: Recognised, shapes: Shapes, normalization: { mean: number[]; std: number[] } | null, where: string, onWeights?: OnWeights): BuiltTorchModel {
+export function buildTorchModel(
+  r: Recognised,
+  shapes: Shapes,
+  normalization: { mean: number[]; std: number[] } | null,
+  where: string,
+  onWeights?: OnWeights,
+): BuiltTorchModel {
   const g = new TorchGraph(shapes, where, onWeights);
   try {
     return { model: buildGraph(g, r, shapes, normalization), graph: g };

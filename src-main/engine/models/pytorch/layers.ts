@@ -54,7 +54,8 @@ export class TorchGraph {
   shape(key: string, rank?: number): readonly number[] {
     const s = this.shapes.get(key);
     if (!s) throw new Error(`${this.where}: the state_dict has no '${key}', which this architecture needs (missing key)`);
-    if (rank !== undefined && s.length !== rank) throw new Error(`${this.where}: '${key}' has shape [${s.join(', ')}], a ${rank}-d tensor is expected (shape mismatch)`);
+    if (rank !== undefined && s.length !== rank)
+      throw new Error(`${this.where}: '${key}' has shape [${s.join(', ')}], a ${rank}-d tensor is expected (shape mismatch)`);
     this.used.add(key);
     return s;
   }
@@ -66,13 +67,27 @@ export class TorchGraph {
   /** nn.Conv2d(bias=False) `prefix`: `pad` = [top, bottom, left, right] zeros, then a 'valid' conv. */
   conv(x: Sym, prefix: string, stride: number, pad: [number, number, number, number], inChannels: number): Sym {
     const [out, inC, kh, kw] = this.shape(`${prefix}.weight`, 4) as [number, number, number, number];
-    if (inC !== inChannels) throw new Error(`${this.where}: '${prefix}.weight' takes ${inC} input channels, the layer before gives ${inChannels} (shape mismatch)`);
+    if (inC !== inChannels)
+      throw new Error(`${this.where}: '${prefix}.weight' takes ${inC} input channels, the layer before gives ${inChannels} (shape mismatch)`);
     const useBias = this.has(`${prefix}.bias`);
     if (useBias) this.expect(`${prefix}.bias`, [out]);
     if (pad.some((p) => p > 0)) {
-      x = tf.layers.zeroPadding2d({ padding: [[pad[0], pad[1]], [pad[2], pad[3]]], name: this.name(`${prefix}_pad`) }).apply(x) as Sym;
+      x = tf.layers
+        .zeroPadding2d({
+          padding: [
+            [pad[0], pad[1]],
+            [pad[2], pad[3]],
+          ],
+          name: this.name(`${prefix}_pad`),
+        })
+        .apply(x) as Sym;
     }
-    return this.built(tf.layers.conv2d({ filters: out, kernelSize: [kh, kw], strides: stride, padding: 'valid', useBias, name: this.name(prefix) }), x, 'conv', prefix);
+    return this.built(
+      tf.layers.conv2d({ filters: out, kernelSize: [kh, kw], strides: stride, padding: 'valid', useBias, name: this.name(prefix) }),
+      x,
+      'conv',
+      prefix,
+    );
   }
 
   /** nn.BatchNorm2d `prefix` over `channels`, in inference (running statistics, ε = 1e-5). */

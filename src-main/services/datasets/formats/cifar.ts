@@ -15,10 +15,7 @@ export type CifarVariant = 'cifar10' | 'cifar100';
 export function cifarFiles(dir: string, variant: CifarVariant): { split: SplitName; file: string }[] {
   const names =
     variant === 'cifar10'
-      ? [
-          ...[1, 2, 3, 4, 5].map((i) => ({ split: 'train' as SplitName, name: `data_batch_${i}.bin` })),
-          { split: 'test' as SplitName, name: 'test_batch.bin' },
-        ]
+      ? [...[1, 2, 3, 4, 5].map((i) => ({ split: 'train' as SplitName, name: `data_batch_${i}.bin` })), { split: 'test' as SplitName, name: 'test_batch.bin' }]
       : [
           { split: 'train' as const, name: 'train.bin' },
           { split: 'test' as const, name: 'test.bin' },

@@ -92,7 +92,7 @@ export function checkPng(buf: Buffer, file: string): { width: number; height: nu
     }
   } else expected = height * rowBytes(width);
   const idat: Buffer[] = [];
-  for (let p = 8; p + 8 <= buf.length; ) {
+  for (let p = 8; p + 8 <= buf.length;) {
     const len = buf.readUInt32BE(p);
     const type = buf.toString('latin1', p + 4, p + 8);
     if (type === 'IDAT') idat.push(buf.subarray(p + 8, Math.min(buf.length, p + 8 + len)));

@@ -124,11 +124,7 @@ const LABELS_PER_READ = 1 << 20;
  * The labels of an IDX label file. With `expect`, the count is checked against the image file's
  * before any label is read, and each label against the class count.
  */
-export function readIdxLabels(
-  file: string,
-  budget: ExpansionBudget,
-  expect?: { count: number; imagesFile: string; numClasses: number },
-): Uint8Array {
+export function readIdxLabels(file: string, budget: ExpansionBudget, expect?: { count: number; imagesFile: string; numClasses: number }): Uint8Array {
   const src = ByteSource.open(file, budget);
   try {
     const { dims } = readHeader(src, file);

@@ -197,12 +197,7 @@ export async function readNpz(file: string, ctx: ImportContext, limits: NpyLimit
     const missing = [!imageKey && "'image'", !labelKey && "'label'"].filter(Boolean).join(' and ');
     throw new Error(`${file}: missing key ${missing}; found keys: ${[...byKey.keys()].map((k) => `'${k}'`).join(', ') || 'none'}`);
   }
-  return readImageLabelArrays(
-    zipMemberOpener(file, byKey.get(imageKey)!, ctx.budget),
-    zipMemberOpener(file, byKey.get(labelKey)!, ctx.budget),
-    ctx,
-    limits,
-  );
+  return readImageLabelArrays(zipMemberOpener(file, byKey.get(imageKey)!, ctx.budget), zipMemberOpener(file, byKey.get(labelKey)!, ctx.budget), ctx, limits);
 }
 
 /** The image/label .npy files of a folder (image.npy + label.npy, or the plural names). */

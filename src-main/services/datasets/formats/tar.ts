@@ -14,7 +14,10 @@ function octal(h: Uint8Array, off: number, len: number): number {
     for (let i = off + 1; i < off + len; i++) v = v * 256 + h[i];
     return v;
   }
-  const s = Buffer.from(h.subarray(off, off + len)).toString('latin1').replace(/\0.*$/s, '').trim();
+  const s = Buffer.from(h.subarray(off, off + len))
+    .toString('latin1')
+    .replace(/\0.*$/s, '')
+    .trim();
   return s ? parseInt(s, 8) : 0;
 }
 
@@ -28,12 +31,7 @@ function cstr(h: Uint8Array, off: number, len: number): string {
  * Extracts the regular files of a .tar / .tar.gz / .tgz into `dest`, streaming (the archive is
  * never held in memory). Entry names that would escape `dest` are refused.
  */
-export async function extractTar(
-  file: string,
-  dest: string,
-  budget: ExpansionBudget,
-  progress: (fraction: number) => Promise<void>,
-): Promise<void> {
+export async function extractTar(file: string, dest: string, budget: ExpansionBudget, progress: (fraction: number) => Promise<void>): Promise<void> {
   const src = /\.(t?gz)$/i.test(file) ? ByteSource.gunzip(file, budget) : ByteSource.raw(file);
   const total = src.totalInput;
   let longName: string | null = null;

@@ -35,7 +35,18 @@ export interface Checkpoint {
 }
 
 const ITEM_BYTES: Record<TorchDtype, number> = { float32: 4, float16: 2, bfloat16: 2, float64: 8, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1 };
-const SAFETENSORS_DTYPES: Record<string, TorchDtype> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64', I64: 'int64', I32: 'int32', I16: 'int16', I8: 'int8', U8: 'uint8', BOOL: 'bool' };
+const SAFETENSORS_DTYPES: Record<string, TorchDtype> = {
+  F32: 'float32',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  F64: 'float64',
+  I64: 'int64',
+  I32: 'int32',
+  I16: 'int16',
+  I8: 'int8',
+  U8: 'uint8',
+  BOOL: 'bool',
+};
 /** data.pkl is read whole; a state_dict's is a few hundred KB even for large models. */
 const MAX_PICKLE_BYTES = 64 * 1024 ** 2;
 /** safetensors' own limit on its JSON header. */
@@ -75,7 +86,10 @@ export function readCheckpoint(file: string): Checkpoint {
     const isZip = head[0] === 0x50 && head[1] === 0x4b;
     if (path.extname(file).toLowerCase() === '.safetensors' && !isZip) return finish(file, readSafetensors(file, fd, size), close);
     if (head[0] === 0x80) {
-      fail(file, 'a PyTorch file in the legacy format of torch < 1.6 (a bare pickle, not a zip): refused; load it in PyTorch and save it again with torch.save(model.state_dict(), "model.pt")');
+      fail(
+        file,
+        'a PyTorch file in the legacy format of torch < 1.6 (a bare pickle, not a zip): refused; load it in PyTorch and save it again with torch.save(model.state_dict(), "model.pt")',
+      );
     }
     if (!isZip) fail(file, 'neither a PyTorch zip checkpoint (.pt/.pth of torch ≥ 1.6) nor a .safetensors file');
     return finish(file, readTorchZip(file, fd, size), close);
@@ -94,16 +108,22 @@ function readTorchZip(file: string, fd: number, _size: number): { root: PyValue;
   }
   const pkl = entries.filter((e) => /^[^/]+\/data\.pkl$/.test(e.name));
   if (entries.some((e) => /^[^/]+\/(constants\.pkl|code\/)/.test(e.name))) {
-    fail(file, 'a TorchScript archive (it holds constants.pkl and a code/ folder): refused, TorchScript runs code; save the weights with torch.save(model.state_dict(), "model.pt")');
+    fail(
+      file,
+      'a TorchScript archive (it holds constants.pkl and a code/ folder): refused, TorchScript runs code; save the weights with torch.save(model.state_dict(), "model.pt")',
+    );
   }
   if (pkl.length !== 1) fail(file, `a zip without exactly one <name>/data.pkl (found ${pkl.length}): not a torch.save checkpoint`);
   const prefix = pkl[0]!.name.slice(0, -'data.pkl'.length);
   const byName = new Map(entries.map((e) => [e.name, e]));
   const order = byName.get(`${prefix}byteorder`);
-  if (order && Buffer.from(member(file, fd, order, 16)).toString('latin1') !== 'little') fail(file, 'tensors stored big-endian: only little-endian checkpoints are read');
-  if (pkl[0]!.uncompressedSize > MAX_PICKLE_BYTES) fail(file, `data.pkl of ${formatBytes(pkl[0]!.uncompressedSize)}, past ${formatBytes(MAX_PICKLE_BYTES)}: not a state_dict`);
+  if (order && Buffer.from(member(file, fd, order, 16)).toString('latin1') !== 'little')
+    fail(file, 'tensors stored big-endian: only little-endian checkpoints are read');
+  if (pkl[0]!.uncompressedSize > MAX_PICKLE_BYTES)
+    fail(file, `data.pkl of ${formatBytes(pkl[0]!.uncompressedSize)}, past ${formatBytes(MAX_PICKLE_BYTES)}: not a state_dict`);
   const declared = entries.reduce((s, e) => s + e.uncompressedSize, 0);
-  if (declared > LIMITS.maxModelWeightBytes) fail(file, `its members declare ${formatBytes(declared)}, past the limit of ${formatBytes(LIMITS.maxModelWeightBytes)} for one model`);
+  if (declared > LIMITS.maxModelWeightBytes)
+    fail(file, `its members declare ${formatBytes(declared)}, past the limit of ${formatBytes(LIMITS.maxModelWeightBytes)} for one model`);
   // tensors are read later, one at a time: a bomb among them is refused now, before any is
   for (const e of entries) if (e.method === 8) checkExpansionRatio(`${file} (member ${e.name})`, e.uncompressedSize, e.compressedSize);
   const root = unpickle(member(file, fd, pkl[0]!, MAX_PICKLE_BYTES), `${file} (data.pkl)`);
@@ -113,7 +133,8 @@ function readTorchZip(file: string, fd: number, _size: number): { root: PyValue;
       const entry = byName.get(`${prefix}data/${t.storage.key}`);
       if (!entry) fail(file, `storage ${t.storage.key} named in data.pkl is missing from the archive`);
       const item = ITEM_BYTES[t.storage.dtype];
-      if (entry.uncompressedSize < t.storage.numel * item) fail(file, `storage ${t.storage.key} holds ${entry.uncompressedSize} bytes, data.pkl says ${t.storage.numel} elements of ${item} bytes`);
+      if (entry.uncompressedSize < t.storage.numel * item)
+        fail(file, `storage ${t.storage.key} holds ${entry.uncompressedSize} bytes, data.pkl says ${t.storage.numel} elements of ${item} bytes`);
       return {
         dtype: t.storage.dtype,
         shape: t.shape,
@@ -149,7 +170,8 @@ function gather(file: string, t: TensorRef, item: number, storage: Uint8Array): 
   if (n === 0) return out;
   // the last element must lie inside the storage
   const last = t.offset + t.shape.reduce((s, d, i) => s + (d - 1) * t.stride[i]!, 0);
-  if (last >= t.storage.numel || (last + 1) * item > storage.length) fail(file, `a tensor of size (${t.shape.join(', ')}) reaches past the end of storage ${t.storage.key}`);
+  if (last >= t.storage.numel || (last + 1) * item > storage.length)
+    fail(file, `a tensor of size (${t.shape.join(', ')}) reaches past the end of storage ${t.storage.key}`);
   const contiguous = t.shape.every((_, i) => t.shape[i] === 1 || t.stride[i] === t.shape.slice(i + 1).reduce((a, b) => a * b, 1));
   if (contiguous) {
     out.set(storage.subarray(t.offset * item, (t.offset + n) * item));
@@ -182,10 +204,19 @@ function readSafetensors(file: string, fd: number, size: number): { root: PyValu
     const s = spec as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = SAFETENSORS_DTYPES[String(s?.dtype)];
     if (!dtype) fail(file, `tensor '${name.slice(0, 200)}' has dtype ${String(s?.dtype).slice(0, 20)}, which PyTorch state_dicts do not hold`);
-    const shape = Array.isArray(s.shape) && s.shape.every((d) => Number.isSafeInteger(d) && d >= 0) ? (s.shape as number[]) : fail(file, `tensor '${name}' has no valid shape`);
-    const off = Array.isArray(s.data_offsets) && s.data_offsets.length === 2 && s.data_offsets.every((d) => Number.isSafeInteger(d) && d >= 0) ? (s.data_offsets as number[]) : fail(file, `tensor '${name}' has no valid data_offsets`);
+    const shape =
+      Array.isArray(s.shape) && s.shape.every((d) => Number.isSafeInteger(d) && d >= 0)
+        ? (s.shape as number[])
+        : fail(file, `tensor '${name}' has no valid shape`);
+    const off =
+      Array.isArray(s.data_offsets) && s.data_offsets.length === 2 && s.data_offsets.every((d) => Number.isSafeInteger(d) && d >= 0)
+        ? (s.data_offsets as number[])
+        : fail(file, `tensor '${name}' has no valid data_offsets`);
     if (off[1]! - off[0]! !== numelOf(shape) * ITEM_BYTES[dtype] || dataStart + off[1]! > size) {
-      fail(file, `tensor '${name}' of shape [${shape.join(', ')}] ${dtype} has data_offsets [${off.join(', ')}] that do not match its size or lie past the end of the file`);
+      fail(
+        file,
+        `tensor '${name}' of shape [${shape.join(', ')}] ${dtype} has data_offsets [${off.join(', ')}] that do not match its size or lie past the end of the file`,
+      );
     }
     specs.set(name, { dtype, shape, begin: dataStart + off[0]!, end: dataStart + off[1]! });
     root.set(name, { kind: 'tensor', storage: { kind: 'storage', dtype, key: name, numel: numelOf(shape) }, offset: 0, shape, stride: [] });
@@ -199,7 +230,8 @@ function readSafetensors(file: string, fd: number, size: number): { root: PyValu
   };
 }
 
-const isTensor = (v: PyValue | undefined): v is TensorRef => typeof v === 'object' && v !== null && !(v instanceof Map) && !Array.isArray(v) && (v as TensorRef).kind === 'tensor';
+const isTensor = (v: PyValue | undefined): v is TensorRef =>
+  typeof v === 'object' && v !== null && !(v instanceof Map) && !Array.isArray(v) && (v as TensorRef).kind === 'tensor';
 const WRAPPERS = ['model_state_dict', 'state_dict', 'model'] as const;
 
 /** Unwraps, strips prefixes, converts: the state_dict as float32 tensors. */
@@ -211,7 +243,9 @@ function finish(file: string, parsed: { root: PyValue; pending: (t: TensorRef) =
   if (wrapper) {
     const others = [...(dict as PyDict).keys()].filter((k) => k !== wrapper);
     dict = (dict as PyDict).get(wrapper)!;
-    notes.push(`weights from '${wrapper}'${others.length ? ` (also in the file, not used: ${others.slice(0, 5).join(', ')}${others.length > 5 ? ', …' : ''})` : ''}`);
+    notes.push(
+      `weights from '${wrapper}'${others.length ? ` (also in the file, not used: ${others.slice(0, 5).join(', ')}${others.length > 5 ? ', …' : ''})` : ''}`,
+    );
   }
   let entries = [...(dict as PyDict).entries()].map(([k, v]) => [String(k), v] as const);
   const notTensor = entries.find(([, v]) => !isTensor(v));
@@ -235,11 +269,15 @@ function finish(file: string, parsed: { root: PyValue; pending: (t: TensorRef) =
       if (i === main) continue;
       const names = part.map(([k]) => k.slice(i.length + 1)).sort();
       if (Number(i) < Number(main) && names.join(',') === 'mean,std') {
-        const read = (name: string) => Array.from(toFloat32(file, `${i}.${name}`, parsed.pending(part.find(([k]) => k === `${i}.${name}`)![1] as TensorRef), notes));
+        const read = (name: string) =>
+          Array.from(toFloat32(file, `${i}.${name}`, parsed.pending(part.find(([k]) => k === `${i}.${name}`)![1] as TensorRef), notes));
         normalization = { mean: read('mean'), std: read('std') };
         notes.push(`normalisation (mean/std) read from layer ${i} of the wrapping Sequential`);
       } else {
-        fail(file, `the state_dict wraps several models in a Sequential (parts ${[...parts.keys()].join(', ')}; part ${i} holds ${names.slice(0, 4).join(', ')}): export the model alone`);
+        fail(
+          file,
+          `the state_dict wraps several models in a Sequential (parts ${[...parts.keys()].join(', ')}; part ${i} holds ${names.slice(0, 4).join(', ')}): export the model alone`,
+        );
       }
     }
     entries = parts.get(main)!.map(([k, v]) => [k.slice(main.length + 1), v] as const);
@@ -252,7 +290,10 @@ function finish(file: string, parsed: { root: PyValue; pending: (t: TensorRef) =
     if (key.endsWith('num_batches_tracked')) continue;
     elements += numelOf((ref as TensorRef).shape);
     if (elements * 4 > LIMITS.maxModelWeightBytes) {
-      fail(file, `its tensors hold more than ${formatBytes(LIMITS.maxModelWeightBytes)} of float32 weights (past '${key.slice(0, 200)}'), the limit for one model`);
+      fail(
+        file,
+        `its tensors hold more than ${formatBytes(LIMITS.maxModelWeightBytes)} of float32 weights (past '${key.slice(0, 200)}'), the limit for one model`,
+      );
     }
   }
   const pending = new Map<string, Pending>();
@@ -285,7 +326,10 @@ function finish(file: string, parsed: { root: PyValue; pending: (t: TensorRef) =
 
 function checkDtype(file: string, key: string, dtype: TorchDtype): void {
   if (dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16') {
-    fail(file, `tensor '${key.slice(0, 200)}' is ${dtype}: only float32 weights are read (float16/bfloat16 are converted); convert it in PyTorch with model.float()`);
+    fail(
+      file,
+      `tensor '${key.slice(0, 200)}' is ${dtype}: only float32 weights are read (float16/bfloat16 are converted); convert it in PyTorch with model.float()`,
+    );
   }
 }
 
@@ -297,7 +341,8 @@ function toFloat32(file: string, key: string, p: Pending, notes: string[]): Floa
   let out: Float32Array;
   if (p.dtype === 'float32') {
     // aligned reads are viewed, not copied
-    out = raw.byteOffset % 4 === 0 ? new Float32Array(raw.buffer, raw.byteOffset, n) : new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + 4 * n));
+    out =
+      raw.byteOffset % 4 === 0 ? new Float32Array(raw.buffer, raw.byteOffset, n) : new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + 4 * n));
   } else {
     out = new Float32Array(n);
     const halves = new Uint16Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + 2 * n));

@@ -23,7 +23,9 @@ export function stateDictOf(model: tf.LayersModel, layers: Record<string, string
       // HWIO → OIHW
       const [h, k, i, o] = w[0]!.shape as [number, number, number, number];
       const t = new Float32Array(w[0]!.data.length);
-      for (let a = 0; a < o; a++) for (let b = 0; b < i; b++) for (let c = 0; c < h; c++) for (let d = 0; d < k; d++) t[((a * i + b) * h + c) * k + d] = w[0]!.data[((c * k + d) * i + b) * o + a]!;
+      for (let a = 0; a < o; a++)
+        for (let b = 0; b < i; b++)
+          for (let c = 0; c < h; c++) for (let d = 0; d < k; d++) t[((a * i + b) * h + c) * k + d] = w[0]!.data[((c * k + d) * i + b) * o + a]!;
       out.set(`${prefix}.weight`, { shape: [o, i, h, k], data: t });
       if (w[1]) out.set(`${prefix}.bias`, { shape: [o], data: Float32Array.from(w[1].data) });
     } else if (cls === 'Dense') {
@@ -34,7 +36,9 @@ export function stateDictOf(model: tf.LayersModel, layers: Record<string, string
       out.set(`${prefix}.weight`, { shape: [o, i], data: t });
       out.set(`${prefix}.bias`, { shape: [o], data: Float32Array.from(w[1]!.data) });
     } else if (cls === 'BatchNormalization') {
-      ['weight', 'bias', 'running_mean', 'running_var'].forEach((p, j) => out.set(`${prefix}.${p}`, { shape: [...w[j]!.shape], data: Float32Array.from(w[j]!.data) }));
+      ['weight', 'bias', 'running_mean', 'running_var'].forEach((p, j) =>
+        out.set(`${prefix}.${p}`, { shape: [...w[j]!.shape], data: Float32Array.from(w[j]!.data) }),
+      );
       // BatchNorm2d's buffer: load_state_dict (strict) expects it
       out.set(`${prefix}.num_batches_tracked`, { shape: [], data: new BigInt64Array([0n]) });
     } else {
@@ -43,7 +47,6 @@ export function stateDictOf(model: tf.LayersModel, layers: Record<string, string
   }
   return out;
 }
-
 
 /** The PyTorch side of a stored model; an error naming the model when it has none. */
 export function pytorchSide(info: ModelInfo): NonNullable<ModelInfo['provenance']['pytorch']> & { layers: Record<string, string> } {
@@ -57,12 +60,27 @@ export function pytorchSide(info: ModelInfo): NonNullable<ModelInfo['provenance'
 }
 
 /** Writes `model` (the stored model `info`) to `out` and `<out>.json`. */
-export function exportPytorch(info: ModelInfo, model: tf.LayersModel, format: ModelExportFormat, out: string, extra: Record<string, unknown> = {}): ModelExportResult {
+export function exportPytorch(
+  info: ModelInfo,
+  model: tf.LayersModel,
+  format: ModelExportFormat,
+  out: string,
+  extra: Record<string, unknown> = {},
+): ModelExportResult {
   const pt = pytorchSide(info);
   const abs = path.resolve(out);
   if (!fs.existsSync(path.dirname(abs)) || !fs.statSync(path.dirname(abs)).isDirectory()) throw new Error(`${abs}: its folder does not exist`);
   const tensors = stateDictOf(model, pt.layers);
-  const bytes = format === 'pt' ? torchSaveBytes(tensors, path.basename(abs).replace(/\.[^.]*$/, '').replace(/[^\w-]/g, '_') || 'archive') : safetensorsBytes(tensors, { architecture: info.provenance.architecture ?? '' });
+  const bytes =
+    format === 'pt'
+      ? torchSaveBytes(
+          tensors,
+          path
+            .basename(abs)
+            .replace(/\.[^.]*$/, '')
+            .replace(/[^\w-]/g, '_') || 'archive',
+        )
+      : safetensorsBytes(tensors, { architecture: info.provenance.architecture ?? '' });
   const sidecar = {
     format,
     architecture: info.provenance.architecture ?? null,
@@ -76,7 +94,9 @@ export function exportPytorch(info: ModelInfo, model: tf.LayersModel, format: Mo
     name: info.name,
     run_id: info.provenance.runId ?? null,
     imported_from: info.provenance.importedFrom ?? null,
-    accuracy: info.accuracy ? { clean: info.accuracy.clean, robust: info.accuracy.robust, eps: info.accuracy.robustEps, count: info.accuracy.count, split: info.accuracy.split } : null,
+    accuracy: info.accuracy
+      ? { clean: info.accuracy.clean, robust: info.accuracy.robust, eps: info.accuracy.robustEps, count: info.accuracy.count, split: info.accuracy.split }
+      : null,
     keys: tensors.size,
     ...extra,
   };

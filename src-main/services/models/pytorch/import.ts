@@ -5,12 +5,20 @@
  * written here: the caller stores the artifacts like any imported model.
  */
 import * as tf from '@tensorflow/tfjs';
-import { buildTorchModel, FAMILY_DEFAULT_NORMALIZATION, NORMALIZATIONS, PYTORCH_ARCHS, recognise, type PytorchArch, type Recognised } from '../../../engine/models/pytorch/families';
+import {
+  buildTorchModel,
+  FAMILY_DEFAULT_NORMALIZATION,
+  NORMALIZATIONS,
+  PYTORCH_ARCHS,
+  recognise,
+  type PytorchArch,
+  type Recognised,
+} from '../../../engine/models/pytorch/families';
 import { weightsFor, type OnWeights } from '../../../engine/models/pytorch/layers';
 import type { LayersArtifacts } from '../files';
 import { readCheckpoint, type Checkpoint } from './checkpoint';
 
-export { isPytorchFile, PYTORCH_EXTENSIONS } from '../../../../src-shared/domain/models';
+export { isPytorchFile } from '../../../../src-shared/domain/models';
 
 /** Keys public classes keep in their state_dict without using them (TRADES' WRN: sub_block1). */
 const UNUSED_KEYS = /^sub_block\d+\./;
@@ -68,7 +76,9 @@ function build(file: string, arch: string, given: Normalization | null | undefin
   const shapes = ckpt.shapes;
   const r = recognise(shapes, file);
   if (arch !== 'auto' && arch !== r.arch) {
-    throw new Error(`${file}: --arch ${arch} asked for, but the key names are those of ${r.arch} (depth ${r.depth}, width ${r.width}); use --arch auto or ${r.arch}`);
+    throw new Error(
+      `${file}: --arch ${arch} asked for, but the key names are those of ${r.arch} (depth ${r.depth}, width ${r.width}); use --arch auto or ${r.arch}`,
+    );
   }
   const notes = [...ckpt.notes, `${arch === 'auto' ? 'recognised as' : 'read as'} ${r.arch}, depth ${r.depth}, width ${r.width}, ${r.numClasses} classes`];
   let normalization: Normalization | null;
@@ -83,9 +93,12 @@ function build(file: string, arch: string, given: Normalization | null | undefin
     if (preset) notes.push(`normalisation: ${preset} (the default of ${r.arch}'s public class)`);
   }
   if (normalization && (normalization.mean.length !== r.inChannels || normalization.std.length !== r.inChannels)) {
-    throw new Error(`${file}: the normalisation has ${normalization.mean.length} means and ${normalization.std.length} stds, the model takes ${r.inChannels} channels`);
+    throw new Error(
+      `${file}: the normalisation has ${normalization.mean.length} means and ${normalization.std.length} stds, the model takes ${r.inChannels} channels`,
+    );
   }
-  if (normalization && normalization.std.some((s) => !(s > 0))) throw new Error(`${file}: a normalisation std must be > 0, got [${normalization.std.join(', ')}]`);
+  if (normalization && normalization.std.some((s) => !(s > 0)))
+    throw new Error(`${file}: a normalisation std must be > 0, got [${normalization.std.join(', ')}]`);
   if (!(r.numClasses >= 2)) throw new Error(`${file}: the final layer gives ${r.numClasses} outputs; a classifier needs at least 2`);
 
   // Memory: each layer takes its weights as soon as it is built (its random initial values freed
@@ -98,11 +111,13 @@ function build(file: string, arch: string, given: Normalization | null | undefin
   let at = 0;
   const load: OnWeights = (layer, kind, prefix) => {
     const arrays = weightsFor(kind, prefix, (k) => ckpt.read(k));
-    if (arrays.length !== layer.weights.length) throw new Error(`pytorch/import.ts: '${prefix}' gives ${arrays.length} weights, its layer has ${layer.weights.length}`);
+    if (arrays.length !== layer.weights.length)
+      throw new Error(`pytorch/import.ts: '${prefix}' gives ${arrays.length} weights, its layer has ${layer.weights.length}`);
     const views = layer.weights.map((w, i) => {
       const shape = w.shape as number[];
       const a = arrays[i]!;
-      if (a.length !== count(shape)) throw new Error(`${file}: '${prefix}' gives ${a.length} values for a weight of shape [${shape.join(', ')}] (shape mismatch)`);
+      if (a.length !== count(shape))
+        throw new Error(`${file}: '${prefix}' gives ${a.length} values for a weight of shape [${shape.join(', ')}] (shape mismatch)`);
       if (at + a.length > total) throw new Error(`${file}: '${prefix}' is used twice by ${r.arch}`);
       weightData.set(a, at);
       weightSpecs.push({ name: w.originalName, shape, dtype: 'float32' });
@@ -118,7 +133,9 @@ function build(file: string, arch: string, given: Normalization | null | undefin
     const { model, graph } = built;
     const unknown = [...shapes.keys()].filter((k) => !graph.used.has(k) && !UNUSED_KEYS.test(k));
     if (unknown.length) {
-      throw new Error(`${file}: ${unknown.length} key${unknown.length > 1 ? 's' : ''} of the state_dict that ${r.arch} does not have (unknown keys): ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}`);
+      throw new Error(
+        `${file}: ${unknown.length} key${unknown.length > 1 ? 's' : ''} of the state_dict that ${r.arch} does not have (unknown keys): ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}`,
+      );
     }
     if (at !== total) throw new Error(`pytorch/import.ts: ${at} of ${total} weights laid out`);
     const modelTopology = model.toJSON(null, false) as unknown as Record<string, unknown>;

@@ -162,7 +162,9 @@ export function unpickle(data: Uint8Array, where: string, calls?: string[]): PyV
   const global = (module: string, name: string): void => {
     const full = `${module}.${name}`;
     if (!ALLOWED_GLOBALS.has(full)) {
-      fail(`the pickle names the global ${full.slice(0, 120)}, which a PyTorch state_dict does not need: refused (a checkpoint can run code when Python loads it; only tensors, storages and OrderedDicts are read)`);
+      fail(
+        `the pickle names the global ${full.slice(0, 120)}, which a PyTorch state_dict does not need: refused (a checkpoint can run code when Python loads it; only tensors, storages and OrderedDicts are read)`,
+      );
     }
     push({ kind: 'global', name: full });
   };
@@ -200,7 +202,8 @@ export function unpickle(data: Uint8Array, where: string, calls?: string[]): PyV
           // OrderedDict([(k, v), ...])
           if (!Array.isArray(a[0])) fail('OrderedDict built from something that is not a list of pairs');
           for (const pair of a[0] as PyValue[]) {
-            if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string') fail('OrderedDict built from something that is not a list of (name, value) pairs');
+            if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string')
+              fail('OrderedDict built from something that is not a list of (name, value) pairs');
             d.set((pair as PyValue[])[0] as string, (pair as PyValue[])[1]!);
           }
         }
@@ -210,7 +213,8 @@ export function unpickle(data: Uint8Array, where: string, calls?: string[]): PyV
         calls?.push(g.name);
         if (a.length < 4) fail(`_rebuild_tensor_v2 with ${a.length} arguments, at least 4 expected`);
         const storage = a[0] as StorageRef;
-        if (!storage || typeof storage !== 'object' || (storage as StorageRef).kind !== 'storage') fail('_rebuild_tensor_v2 on something that is not a storage');
+        if (!storage || typeof storage !== 'object' || (storage as StorageRef).kind !== 'storage')
+          fail('_rebuild_tensor_v2 on something that is not a storage');
         const shape = ints(a[2]!, 'a tensor size');
         const stride = ints(a[3]!, 'a tensor stride');
         if (shape.length !== stride.length) fail(`a tensor of size (${shape.join(', ')}) has ${stride.length} strides`);
@@ -230,7 +234,8 @@ export function unpickle(data: Uint8Array, where: string, calls?: string[]): PyV
   const persistentLoad = (pid: PyValue): StorageRef => {
     if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) fail(`a persistent id that is not a ('storage', type, key, location, numel) tuple`);
     const [, type, key, , numel] = pid as PyValue[];
-    if (!isGlobal(type) || !type.name.startsWith('torch.') || !STORAGE_DTYPES[type.name.slice(6)]) fail(`a storage of type ${JSON.stringify(type)?.slice(0, 60)}`);
+    if (!isGlobal(type) || !type.name.startsWith('torch.') || !STORAGE_DTYPES[type.name.slice(6)])
+      fail(`a storage of type ${JSON.stringify(type)?.slice(0, 60)}`);
     if (typeof key !== 'string' || !/^[\w.-]{1,64}$/.test(key)) fail(`a storage key ${JSON.stringify(key)?.slice(0, 60)} that is not a plain name`);
     return { kind: 'storage', dtype: STORAGE_DTYPES[(type as GlobalRef).name.slice(6)]!, key: key as string, numel: int(numel!, 'a storage size') };
   };

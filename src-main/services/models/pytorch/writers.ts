@@ -13,7 +13,8 @@ export interface OutTensor {
   data: Float32Array | BigInt64Array;
 }
 
-const dtypeOf = (t: OutTensor) => (t.data instanceof Float32Array ? { st: 'F32', storage: 'FloatStorage', size: 4 } : { st: 'I64', storage: 'LongStorage', size: 8 });
+const dtypeOf = (t: OutTensor) =>
+  t.data instanceof Float32Array ? { st: 'F32', storage: 'FloatStorage', size: 4 } : { st: 'I64', storage: 'LongStorage', size: 8 };
 const bytesOf = (t: OutTensor) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 
 export function safetensorsBytes(tensors: ReadonlyMap<string, OutTensor>, metadata: Record<string, string> = {}): Buffer {
