@@ -15,11 +15,15 @@ import type { PhaseId, PhaseProgress } from '../../src-shared/domain/phases';
  *   (jobs/margins/worker.ts) write their margin set's rows directly: one transaction per finished
  *   chunk (margin_chunks), and the job alone completes the set (margin_sets) at the end. Chunks are
  *   large (seconds of work each), and going through main would send every margin twice.
+ * - A models job (jobs/models/job.ts) writes its one model: the model's files (temp folder, then
+ *   renamed into place) and its row with its accuracy, through the models service as the CLI
+ *   does, so an import stays atomic in one place; a cancelled or failed import removes both.
  * Why several writers are safe: the log is in WAL mode with a 5 s busy timeout (store/db.ts), so
  * writers queue for SQLite's single write lock instead of failing and readers never block; each
- * write is one short transaction; and the margin rows belong to a set the main process created
- * for this job alone (each worker commits only the chunk indices it was sent), so no two
- * processes write the same row.
+ * write is one short transaction; the margin rows belong to a set the main process created for
+ * this job alone (each worker commits only the chunk indices it was sent), and a models job
+ * inserts a new model row (or the accuracy of the one it evaluates), so no two processes write
+ * the same row.
  */
 
 /** Messages from the main process to a job process. */

@@ -91,14 +91,18 @@ export class PumaApp {
     this.datasets = new DatasetService(this.db, this.dataDir);
     this.datasetImports = new DatasetImports((name, payload) => this.emit(name, payload));
     this.models = new ModelService(this.db, this.dataDir, this.datasets);
-    this.marginModels = new MarginModelRegistry(this.runs, this.models);
+    this.marginModels = new MarginModelRegistry(this.runs, this.models, (kind, config, name) => this.startRun(kind, config, name));
     this.margins = new MarginService(this.db, this.datasets, this.models, (kind, config, name) => this.startRun(kind, config, name));
     this.training = new TrainingService(this, this.datasets);
     this.experiments = new ExperimentService(this, this.training);
     // A margin-model train run that finishes while the app runs becomes a margin model right away.
     this.onEvent((m) => {
       if (m.name !== 'run.status' || (m.payload as Events['run.status']).status !== 'finished') return;
-      this.marginModels.registerFinished().catch((e: Error) => console.error(`src-main/services/app.ts: registering margin models: ${e.message}`));
+      try {
+        this.marginModels.registerFinished();
+      } catch (e) {
+        console.error(`src-main/services/app.ts: registering margin models: ${(e as Error).message}`);
+      }
     });
     this.handlers = createHandlers(this);
   }

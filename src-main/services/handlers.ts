@@ -20,7 +20,15 @@ export function createHandlers(app: PumaApp): Handlers {
     ...datasetHandlers({ datasets, imports: app.datasetImports, paths: app.paths, picker: () => app.pathPicker }),
     ...experimentHandlers({ experiments }),
     ...trainingHandlers({ training, runs }),
-    ...modelHandlers({ models, registry: app.marginModels, training, experiments: experiments.repo, runs }),
+    ...modelHandlers({
+      models,
+      registry: app.marginModels,
+      training,
+      experiments: experiments.repo,
+      runs,
+      datasets,
+      startRun: (kind, config, name) => app.startRun(kind, config, name),
+    }),
     ...marginHandlers({ margins, runs }),
   };
 }

@@ -33,6 +33,33 @@ export const ImportModelRequest = z
 export type ImportModelRequest = z.infer<typeof ImportModelRequest>;
 export type ImportModelRequestInput = z.input<typeof ImportModelRequest>;
 
+/** What a model evaluation (`models.evaluate`) measures. */
+export const EvaluateModelRequest = z
+  .object({
+    id: z.number().int().positive(),
+    dataset: z.union([z.number().int().positive(), z.string().min(1)]),
+    count: z.number().int().positive().optional(),
+    robustEps: z.number().positive().max(1).optional(),
+  })
+  .strict();
+
+/**
+ * The config of a `models` run (src-main/jobs/models/job.ts): model work that loads TF.js and
+ * would freeze the main process — an import (with its optional evaluation), an evaluation, or
+ * the registration of a finished train run's final model.
+ */
+export const ModelJobConfig = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('import'), request: ImportModelRequest }).strict(),
+  z.object({ op: z.literal('evaluate'), request: EvaluateModelRequest }).strict(),
+  z.object({ op: z.literal('addTrainRun'), runId: z.number().int().positive(), name: z.string().min(1).max(200).optional() }).strict(),
+]);
+export type ModelJobConfig = z.infer<typeof ModelJobConfig>;
+
+/** The result a finished `models` run records: the model it created, evaluated or registered. */
+export interface ModelJobResult {
+  model_id: number;
+}
+
 /** Formats `models export` writes (a PyTorch state_dict). */
 export const MODEL_EXPORT_FORMATS = ['pt', 'safetensors'] as const;
 export type ModelExportFormat = (typeof MODEL_EXPORT_FORMATS)[number];

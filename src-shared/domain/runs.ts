@@ -9,7 +9,7 @@ export const isTerminal = (s: RunStatus): boolean => TERMINAL_STATUSES.includes(
 export const isActive = (s: RunStatus | null | undefined): boolean => s != null && !isTerminal(s);
 
 /** What kind of job a run is; each kind has one job entry point in src-main/jobs. */
-export const RunKind = z.enum(['perceptron', 'train', 'margins']);
+export const RunKind = z.enum(['perceptron', 'train', 'margins', 'models']);
 export type RunKind = z.infer<typeof RunKind>;
 
 export interface RunSummary {

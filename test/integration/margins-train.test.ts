@@ -12,6 +12,7 @@ import { forkJobLauncher } from '../../src-main/jobs/fork-launcher';
 import { PumaApp } from '../../src-main/services/app';
 import { DatasetService } from '../../src-main/services/datasets';
 import { loadModelFromDir } from '../../src-main/services/models';
+import { modelOfRun } from '../helpers/model-runs';
 import { tempDir } from '../helpers/tmp';
 import { idxFile, write } from '../unit/datasets/writers';
 
@@ -67,9 +68,9 @@ describe('training a margin model in the app', () => {
 
     const status = await app.runner.waitFor(runId);
     expect(status, app.runs.get(runId).error ?? '').toBe('finished');
-    // Registered by the run.status listener, or at the latest by models.list.
+    // Registered by a models run the run.status listener queues (or models.list, had it been missed).
     let info: ModelInfo | undefined;
-    for (let tries = 0; !info && tries < 100; tries++) {
+    for (let tries = 0; !info && tries < 600; tries++) {
       info = ((await app.dispatch('models.list', {})) as ModelInfo[]).find((m) => m.provenance.runId === runId);
       if (!info) await new Promise((r) => setTimeout(r, 100));
     }
@@ -91,7 +92,7 @@ describe('training a margin model in the app', () => {
     const stored = await loadModelFromDir(info.storageDir);
     const x = tf.randomUniform([5, ...SHAPE], 0, 1, 'float32', 3);
     expect(tf.max(tf.abs(tf.sub(final.predict(x) as tf.Tensor, stored.predict(x) as tf.Tensor))).dataSync()[0]).toBeLessThan(1e-6);
-    const again = (await app.dispatch('models.addTrainRun', { runId })) as ModelInfo;
+    const again = await modelOfRun(app, ((await app.dispatch('models.addTrainRun', { runId })) as { runId: number }).runId);
     expect(again.id).toBe(info.id);
     expect(((await app.dispatch('models.list', {})) as ModelInfo[]).filter((m) => m.provenance.runId === runId)).toHaveLength(1);
     // The CLI registers the same way (idempotent here).

@@ -19,6 +19,7 @@ import { recordRunArtifacts } from '../../src-main/services/training/artifacts';
 import { openDatabase, schemaVersion } from '../../src-main/store/db';
 import { migrations, NEWEST_VERSION } from '../../src-main/store/migrations';
 import { MarginsRepo } from '../../src-main/store/repos/margins';
+import { modelOfRun } from '../helpers/model-runs';
 import { tempDir } from '../helpers/tmp';
 import { idxFile, write } from '../unit/datasets/writers';
 
@@ -211,7 +212,7 @@ describe("a PUMA run's margin model and margin set", () => {
     expect(readNpyFloat32(set.file!).data.length).toBe(SUBSET);
     expect(first.result.margins!.path).toBe(set.file);
     // A PUMA run's own final model is not mistaken for the margin model it trained.
-    const final = (await app.dispatch('models.addTrainRun', { runId: first.runId })) as ModelInfo;
+    const final = await modelOfRun(app, ((await app.dispatch('models.addTrainRun', { runId: first.runId })) as { runId: number }).runId);
     expect(final.id).not.toBe(modelId);
     expect(final.provenance.role).toBeUndefined();
   }, 180_000);
@@ -303,7 +304,7 @@ describe("a PUMA run's margin model and margin set", () => {
     expect(model.name).toBe(`mlp (run ${first.runId})`);
     const newSet = (await app.dispatch('margins.get', { id: fromModel.result.margin_set_id! })) as MarginSetInfo;
     expect(newSet).toMatchObject({ runId: fromModel.runId, modelId: model.id, count: SUBSET });
-    expect(((await app.dispatch('models.addTrainRun', { runId: first.runId })) as ModelInfo).id).toBe(model.id);
+    expect((await modelOfRun(app, ((await app.dispatch('models.addTrainRun', { runId: first.runId })) as { runId: number }).runId)).id).toBe(model.id);
   }, 180_000);
 
   it('keeps the ids across a cancel and a resume', async () => {

@@ -1,4 +1,6 @@
 import { initEngine } from '../../engine';
+import type { ModelJobConfig } from '../../../src-shared/domain/models';
+import type { RunKind } from '../../../src-shared/domain/runs';
 import type { RunsRepo } from '../../store/repos/runs';
 import type { ModelService } from './service';
 
@@ -7,42 +9,36 @@ export const MARGIN_MODEL_TAG = 'margin-model';
 
 let engineReady: Promise<unknown> | null = null;
 
-/** Importing and evaluating run tfjs in the main process: set its backend once per process. */
+/** The margin galleries predict with tfjs in the main process: set its backend once per process. */
 export const ensureEngine = () => (engineReady ??= initEngine());
 
 /**
  * Turns finished margin-model train runs into margin models. PumaApp calls `registerFinished`
- * when a run finishes, and models.list before it answers; calls are serialised, so both may ask
- * at once.
+ * when a run finishes, and models.list before it answers. Registering loads the run's model in
+ * TF.js, so each is a `models` run (jobs/models/job.ts), queued once per run while this app
+ * lives (the job is idempotent: a run registered since returns its model).
  */
 export class MarginModelRegistry {
-  private last: Promise<void> = Promise.resolve();
+  /** Train runs whose registration this app has queued. */
+  private readonly queued = new Set<number>();
 
   constructor(
     private readonly runs: RunsRepo,
     private readonly models: ModelService,
+    private readonly startRun: (kind: RunKind, config: unknown, name: string) => number,
   ) {}
 
-  /** Registers every finished margin-model train run that has no margin model yet. */
-  registerFinished(): Promise<void> {
-    const next = this.last.then(() => this.registerPending());
-    this.last = next.catch(() => {});
-    return next;
-  }
-
-  private async registerPending(): Promise<void> {
+  /** Queues the registration of every finished margin-model train run that has no margin model yet. */
+  registerFinished(): void {
+    if (this.runs.readOnly) return; // nothing can be queued; a later start registers them
     const pending = this.runs
       .list({ kind: 'train' })
-      .filter((r) => r.status === 'finished' && r.tags.split(/[\s,]+/).includes(MARGIN_MODEL_TAG) && !this.models.findByRun(r.id));
-    if (pending.length === 0) return;
-    await ensureEngine();
+      .filter((r) => r.status === 'finished' && r.tags.split(/[\s,]+/).includes(MARGIN_MODEL_TAG) && !this.queued.has(r.id) && !this.models.findByRun(r.id));
     for (const r of pending) {
-      try {
-        await this.models.addTrainRun(this.runs.get(r.id), r.name.replace(/^Margin model: /, ''));
-      } catch (e) {
-        // A run whose final model is gone stays listed among runs; it just never becomes a margin model.
-        console.error(`src-main/services/models/registry.ts: could not register run ${r.id}: ${(e as Error).message}`);
-      }
+      this.queued.add(r.id);
+      const name = r.name.replace(/^Margin model: /, '');
+      const config: ModelJobConfig = { op: 'addTrainRun', runId: r.id, name };
+      this.startRun('models', config, `Register margin model: ${name}`);
     }
   }
 }

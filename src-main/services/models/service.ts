@@ -31,7 +31,15 @@ export interface TrainRunForModel {
   config: unknown;
   result: unknown;
 }
+/** What registering a run's final model reads of its result. */
+type TrainRunResult = { final_model?: string | null; metrics?: { clean_acc?: number; robust_acc_pgd?: number } | null };
 const EVAL_BATCH = 256;
+
+/**
+ * Called after each evaluated batch (a models job reports progress with it): it may yield so a
+ * cancel request can arrive, and throw to stop the evaluation.
+ */
+export type EvalProgress = (done: number, total: number) => Promise<void>;
 
 /** uint8 HWC images → float32 [0, 1] tensor, one batch at a time. */
 export function imagesToTensor(bytes: Uint8Array, n: number, shape: readonly [number, number, number]): tf.Tensor4D {
@@ -133,20 +141,42 @@ export class ModelService {
     return loadModelFromDir(this.get(idOrName).storageDir);
   }
 
-  async importModel(input: ImportModelRequestInput): Promise<ModelInfo> {
+  /**
+   * The checks an import makes before TF.js builds anything (file reads only, nothing written):
+   * the request, the file, the name, the evaluation dataset, and for a TF.js model its model.json
+   * and weights. The app runs them before it queues the import job, so a refused file is refused
+   * at once; the import runs them again.
+   */
+  checkImport(input: ImportModelRequestInput): { req: ImportModelRequest; file: string; artifacts: LayersArtifacts | null } {
     const parsed = ImportModelRequest.safeParse(input);
     if (!parsed.success) {
       throw new Error(`Invalid model import request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`);
     }
     const req = parsed.data;
-    if (isPytorchFile(req.path)) return this.importPytorchModel(req);
+    const clashError = () => {
+      const clash = this.repo.getByName(req.name);
+      if (clash) throw new Error(`A margin model named "${req.name}" already exists (id ${clash.id}); choose another name`);
+    };
+    if (isPytorchFile(req.path)) {
+      const file = path.resolve(req.path);
+      if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new Error(`${FILE}: ${file}: no such file`);
+      clashError();
+      if (req.evaluateOn !== undefined) this.datasets.get(req.evaluateOn);
+      return { req, file, artifacts: null };
+    }
     if ((req.arch !== undefined && req.arch !== 'auto') || req.normalize !== undefined) {
       throw new Error(`${req.path}: --arch and --normalize apply to PyTorch checkpoints (.pt, .pth, .safetensors); a TF.js model carries its own layers`);
     }
     const file = resolveModelJson(req.path);
-    const clash = this.repo.getByName(req.name);
-    if (clash) throw new Error(`A margin model named "${req.name}" already exists (id ${clash.id}); choose another name`);
+    clashError();
     const artifacts = readLayersArtifacts(file);
+    if (req.evaluateOn !== undefined) this.datasets.get(req.evaluateOn);
+    return { req, file, artifacts };
+  }
+
+  async importModel(input: ImportModelRequestInput, onProgress?: EvalProgress): Promise<ModelInfo> {
+    const { req, file, artifacts } = this.checkImport(input);
+    if (!artifacts) return this.importPytorchModel(req, file, onProgress);
     const droppedSoftmax = dropFinalSoftmax(artifacts.modelTopology);
     return this.store(artifacts, {
       name: req.name,
@@ -154,20 +184,16 @@ export class ModelService {
       provenance: { importedFrom: file },
       droppedSoftmax,
       where: file,
-      evaluate: req.evaluateOn === undefined ? undefined : { dataset: req.evaluateOn, count: req.evaluateCount, robustEps: req.robustEps },
+      evaluate: req.evaluateOn === undefined ? undefined : { dataset: req.evaluateOn, count: req.evaluateCount, robustEps: req.robustEps, onProgress },
     });
   }
 
   /**
    * A PyTorch checkpoint rebuilt as a TF.js model with PyTorch's semantics (services/models/pytorch).
-   * Everything is checked before anything is written: the file, the evaluation dataset's image
+   * Everything is checked before anything is written: the file (checkImport), the evaluation dataset's image
    * size and class count, then the model files and the row.
    */
-  private async importPytorchModel(req: ImportModelRequest): Promise<ModelInfo> {
-    const file = path.resolve(req.path);
-    if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new Error(`${FILE}: ${file}: no such file`);
-    const clash = this.repo.getByName(req.name);
-    if (clash) throw new Error(`A margin model named "${req.name}" already exists (id ${clash.id}); choose another name`);
+  private async importPytorchModel(req: ImportModelRequest, file: string, onProgress?: EvalProgress): Promise<ModelInfo> {
     const dataset = req.evaluateOn === undefined ? undefined : this.datasets.get(req.evaluateOn);
     const imp = await importPytorch(file, { arch: req.arch, normalize: req.normalize });
     const r = imp.recognised;
@@ -195,7 +221,7 @@ export class ModelService {
       },
       droppedSoftmax: false,
       where: file,
-      evaluate: dataset === undefined ? undefined : { dataset: dataset.id, count: req.evaluateCount, robustEps: req.robustEps },
+      evaluate: dataset === undefined ? undefined : { dataset: dataset.id, count: req.evaluateCount, robustEps: req.robustEps, onProgress },
       prebuilt: imp.model,
     });
   }
@@ -254,15 +280,21 @@ export class ModelService {
    * <dataDir>/runs/<id>/final/) as a margin model, with the run's clean/robust test accuracy.
    * Idempotent: a run already registered returns its model.
    */
+  /** Why a run has no final model to register (throws), else its result and final model.json (nothing loaded). */
+  checkTrainRun(run: TrainRunForModel): { result: TrainRunResult; file: string } {
+    const where = `train run ${run.id}`;
+    if (run.kind !== 'train') throw new Error(`${FILE}: run ${run.id} is a ${run.kind} run, not a train run`);
+    if (run.status !== 'finished') throw new Error(`${FILE}: ${where} is ${run.status}; only a finished run has a final model`);
+    const result = (run.result ?? {}) as TrainRunResult;
+    if (!result.final_model) throw new Error(`${FILE}: ${where} recorded no final model`);
+    return { result, file: resolveModelJson(result.final_model) };
+  }
+
   async addTrainRun(run: TrainRunForModel, name?: string): Promise<ModelInfo> {
     const existing = this.findByRun(run.id);
     if (existing) return existing;
     const where = `train run ${run.id}`;
-    if (run.kind !== 'train') throw new Error(`${FILE}: run ${run.id} is a ${run.kind} run, not a train run`);
-    if (run.status !== 'finished') throw new Error(`${FILE}: ${where} is ${run.status}; only a finished run has a final model`);
-    const result = (run.result ?? {}) as { final_model?: string | null; metrics?: { clean_acc?: number; robust_acc_pgd?: number } | null };
-    if (!result.final_model) throw new Error(`${FILE}: ${where} recorded no final model`);
-    const file = resolveModelJson(result.final_model);
+    const { result, file } = this.checkTrainRun(run);
     const artifacts = readLayersArtifacts(file);
     const droppedSoftmax = dropFinalSoftmax(artifacts.modelTopology);
     const config = (run.config ?? {}) as { arch?: string; dataset?: string | number; eps?: number; eval_subset?: number | null };
@@ -306,7 +338,7 @@ export class ModelService {
       provenance: ModelInfo['provenance'];
       droppedSoftmax: boolean;
       where: string;
-      evaluate?: { dataset: number | string; count?: number; robustEps?: number };
+      evaluate?: { dataset: number | string; count?: number; robustEps?: number; onProgress?: EvalProgress };
       /** The model the artifacts came from, disposed here like a loaded one. */
       prebuilt?: tf.LayersModel;
     },
@@ -324,10 +356,10 @@ export class ModelService {
       });
       if (meta.evaluate) {
         try {
-          const accuracy = this.evaluateLoaded(model, meta.evaluate.dataset, { count: meta.evaluate.count, robustEps: meta.evaluate.robustEps });
+          const accuracy = await this.evaluateLoaded(model, meta.evaluate.dataset, meta.evaluate);
           this.repo.setAccuracy(id, accuracy);
         } catch (e) {
-          // an import whose evaluation fails leaves no row and no files behind
+          // an import whose evaluation fails (or is cancelled) leaves no row and no files behind
           this.remove(id);
           throw e;
         }
@@ -342,12 +374,12 @@ export class ModelService {
   async evaluate(
     idOrName: number | string,
     dataset: number | string,
-    opts: { count?: number; robustEps?: number; split?: 'train' | 'test' } = {},
+    opts: { count?: number; robustEps?: number; split?: 'train' | 'test'; onProgress?: EvalProgress } = {},
   ): Promise<ModelAccuracy> {
     const info = this.get(idOrName);
     const model = await loadModelFromDir(info.storageDir);
     try {
-      const accuracy = this.evaluateLoaded(model, dataset, opts);
+      const accuracy = await this.evaluateLoaded(model, dataset, opts);
       this.repo.setAccuracy(info.id, accuracy);
       return accuracy;
     } finally {
@@ -355,11 +387,11 @@ export class ModelService {
     }
   }
 
-  private evaluateLoaded(
+  private async evaluateLoaded(
     model: tf.LayersModel,
     dataset: number | string,
-    opts: { count?: number; robustEps?: number; split?: 'train' | 'test' },
-  ): ModelAccuracy {
+    opts: { count?: number; robustEps?: number; split?: 'train' | 'test'; onProgress?: EvalProgress },
+  ): Promise<ModelAccuracy> {
     const d = this.datasets.get(dataset);
     const split = opts.split ?? (d.splits.test ? 'test' : 'train');
     const { inputShape } = describeModel(model, FILE);
@@ -387,6 +419,7 @@ export class ModelService {
           adv.dispose();
         }
         x.dispose();
+        await opts.onProgress?.(first + n, count);
       }
       return {
         datasetId: d.id,

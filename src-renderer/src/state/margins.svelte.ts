@@ -31,6 +31,10 @@ export class MarginsState {
   /** What a train run did with the chosen set (kept vs pruned, ε_i, galleries); why not, when none did. */
   selection = $state<MarginSelection | null>(null);
   selectionNote = $state<string | null>(null);
+  /** The running import or evaluation of a model (a `models` run): its progress; Cancel stops it. */
+  modelRunId = $state<number | null>(null);
+  modelProgress = $state(0);
+  modelProgressText = $state('');
   /** The last PyTorch export (file and sidecar written). */
   exported = $state<ModelExportResult | null>(null);
 
@@ -39,6 +43,7 @@ export class MarginsState {
   constructor() {
     this.offs = [
       client.on('run.progress', (p) => {
+        if (p.runId === this.modelRunId) ((this.modelProgress = p.progress), (this.modelProgressText = p.text));
         if (p.runId !== this.runId) return;
         this.progress = p.progress;
         this.progressText = p.text;
@@ -48,6 +53,12 @@ export class MarginsState {
         // A train run that finishes may have made a margin set (PUMA, PE/PD by margin) or a margin
         // model (models.list registers it); the Models page's training form is ModelTrainState.
         if (s.status === 'finished' && s.runId !== this.runId) void this.refresh();
+        if (s.runId === this.modelRunId && !isActive(s.status)) {
+          this.modelRunId = null;
+          // a file refused by a deeper check (its layers, weights, class count) ends the run failed
+          if (s.status !== 'finished')
+            this.error = s.status === 'cancelled' ? 'Model import cancelled: nothing was recorded.' : (s.error ?? `Model run ${s.runId} ${s.status}`);
+        }
         if (s.runId !== this.runId || isActive(s.status)) return;
         if (s.status !== 'finished') this.error = `Margin run ${s.runId} ended ${s.status}${s.error ? `: ${s.error}` : ''}`;
         void this.refresh().then(() => {
@@ -97,15 +108,22 @@ export class MarginsState {
     pytorch: { arch?: ImportModelRequestInput['arch']; normalize?: string } = {},
   ): Promise<void> {
     await this.guard(async () => {
-      await client.call('models.import', {
+      const { runId } = await client.call('models.import', {
         path,
         name,
         ...(evaluateOn ? { evaluateOn } : {}),
         ...(robustEps ? { robustEps } : {}),
         ...(isPytorchFile(path) ? pytorch : {}),
       });
-      this.models = await client.call('models.list', {});
+      ((this.modelRunId = runId), (this.modelProgress = 0), (this.modelProgressText = 'queued'));
     });
+  }
+
+  /** Cancels the running import: its run ends cancelled and leaves no model. */
+  async cancelModelRun(): Promise<void> {
+    if (this.modelRunId === null) return;
+    const id = this.modelRunId;
+    await this.guard(() => client.call('runs.cancel', { id }));
   }
 
   /** Writes a PyTorch-imported model as a PyTorch state_dict to `out` (plus `out`.json). */

@@ -1,23 +1,19 @@
 import { z } from 'zod';
-import { ImportModelRequest, MODEL_EXPORT_FORMATS, type ModelExportResult, type ModelInfo } from '../../domain/models';
+import { EvaluateModelRequest, ImportModelRequest, MODEL_EXPORT_FORMATS, type ModelExportResult, type ModelInfo } from '../../domain/models';
 import { TRAIN_ARCHITECTURES, TRAIN_METHODS } from '../../domain/training';
 import { empty, Id, res } from './common';
 
 export const modelOperations = {
   'models.list': { request: empty, response: res<ModelInfo[]>() },
   'models.get': { request: z.object({ id: Id }).strict(), response: res<ModelInfo>() },
-  'models.import': { request: ImportModelRequest, response: res<ModelInfo>() },
-  'models.evaluate': {
-    request: z
-      .object({
-        id: Id,
-        dataset: z.union([Id, z.string().min(1)]),
-        count: z.number().int().positive().optional(),
-        robustEps: z.number().positive().max(1).optional(),
-      })
-      .strict(),
-    response: res<ModelInfo>(),
-  },
+  /**
+   * Checks the file, the name and the dataset at once (a refused file is a 400), then queues a
+   * `models` run that imports (and evaluates) it: its progress, Cancel and end are the run's;
+   * a finished run's result is `{ model_id }`.
+   */
+  'models.import': { request: ImportModelRequest, response: res<{ runId: number }>() },
+  /** Queues a `models` run that measures the model's accuracy on a dataset and stores it. */
+  'models.evaluate': { request: EvaluateModelRequest, response: res<{ runId: number }>() },
   /**
    * Starts adversarial training of a margin model (a train run tagged "margin-model"); when the run
    * finishes its final EMA model is registered as a margin model with the run's accuracy.
@@ -42,6 +38,9 @@ export const modelOperations = {
     request: z.object({ id: Id, format: z.enum(MODEL_EXPORT_FORMATS), out: z.string().min(1).max(4096) }).strict(),
     response: res<ModelExportResult>(),
   },
-  /** Registers a finished train run's final EMA model as a margin model (idempotent). */
-  'models.addTrainRun': { request: z.object({ runId: Id, name: z.string().min(1).max(200).optional() }).strict(), response: res<ModelInfo>() },
+  /**
+   * Queues a `models` run that registers a finished train run's final EMA model as a margin model
+   * (idempotent: the run's result names the model already registered).
+   */
+  'models.addTrainRun': { request: z.object({ runId: Id, name: z.string().min(1).max(200).optional() }).strict(), response: res<{ runId: number }>() },
 } as const;

@@ -14,6 +14,7 @@ import { PumaApp } from '../../../src-main/services/app';
 import { fileSaveHandler, ModelService } from '../../../src-main/services/models';
 import { readCheckpoint } from '../../../src-main/services/models/pytorch/checkpoint';
 import { openDatabase, type Db } from '../../../src-main/store/db';
+import { modelOfRun } from '../../helpers/model-runs';
 import { tempDir } from '../../helpers/tmp';
 
 const FIXTURES = path.resolve('test/fixtures/pytorch');
@@ -129,7 +130,8 @@ describe('the models.export operation', () => {
     try {
       const src = path.join(t.dir, 'r18.pt');
       fs.copyFileSync(path.join(FIXTURES, 'resnet18_w4.pt'), src);
-      const info = (await app.dispatch('models.import', { path: src, name: 'r18' })) as { id: number };
+      const { runId } = (await app.dispatch('models.import', { path: src, name: 'r18' })) as { runId: number };
+      const info = await modelOfRun(app, runId);
       const out = path.join(t.dir, 'out.safetensors');
       expect(await app.dispatch('models.export', { id: info.id, format: 'safetensors', out })).toMatchObject({
         file: fs.realpathSync(t.dir) + '/out.safetensors',
