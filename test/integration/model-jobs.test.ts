@@ -17,7 +17,7 @@ import { int64Labels, npyFile, write, zipFile } from '../unit/datasets/writers';
 // Model import and evaluation run as `models` jobs (src-main/jobs/models/job.ts): the main
 // process, which serves the UI, only queues them and must keep answering while they compute.
 
-const N = 1200;
+const N = 800;
 const SHAPE = [16, 16, 3] as const;
 let dir: string;
 let cleanup: () => void;
@@ -124,6 +124,19 @@ describe('model work runs as jobs', () => {
     expect(models.map((m) => m.name)).not.toContain('cnn-b');
     expect(modelFolders()).toEqual(before);
   }, 240_000);
+
+  it('evaluates a model as a run and stores the accuracy; an unknown dataset is a 404 before any run', async () => {
+    const model = ((await post('models.list', {})).json.result as ModelInfo[]).find((m) => m.name === 'cnn-a')!;
+    const started = await post('models.evaluate', { id: model.id, dataset: 'toy', count: 60 });
+    expect(started.status, started.json.error).toBe(200);
+    const { runId } = started.json.result as { runId: number };
+    expect(await app.runner.waitFor(runId), app.runs.get(runId).error ?? '').toBe('finished');
+    expect((app.runs.get(runId).result as { model_id: number }).model_id).toBe(model.id);
+    const info = (await post('models.get', { id: model.id })).json.result as ModelInfo;
+    expect(info.accuracy).toMatchObject({ count: 60, robust: null, robustEps: null });
+    const unknown = await post('models.evaluate', { id: model.id, dataset: 'no-such-dataset' });
+    expect(unknown.status).toBe(404);
+  }, 120_000);
 
   it('refuses what can be checked cheaply with a 400 before any run is queued', async () => {
     const runsBefore = app.runs.list({}).length;

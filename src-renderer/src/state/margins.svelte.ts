@@ -51,7 +51,7 @@ export class MarginsState {
       }),
       client.on('run.status', (s) => {
         // A train run that finishes may have made a margin set (PUMA, PE/PD by margin) or a margin
-        // model (models.list registers it); the Models page's training form is ModelTrainState.
+        // model (a models run registers it); the Models page's training form is ModelTrainState.
         if (s.status === 'finished' && s.runId !== this.runId) void this.refresh();
         if (s.runId === this.modelRunId && !isActive(s.status)) {
           this.modelRunId = null;
