@@ -83,6 +83,8 @@ export async function storeModelFiles(
   artifacts: LayersArtifacts,
   where: string,
   prebuilt?: tf.LayersModel,
+  /** Runs on the built model before any file is written (an import's evaluation: a cancel or a failure there leaves nothing). */
+  beforeWrite?: (model: tf.LayersModel) => Promise<void>,
 ): Promise<{ model: tf.LayersModel; files: StoredModelFiles }> {
   let model: tf.LayersModel;
   try {
@@ -93,6 +95,7 @@ export async function storeModelFiles(
   }
   try {
     const { inputShape, numClasses } = describeModel(model, where);
+    await beforeWrite?.(model);
     const hash = hashArtifacts(artifacts);
     const dir = path.join(root, hash.slice(0, 32));
     if (!fs.existsSync(path.join(dir, 'model.json'))) {
@@ -343,8 +346,13 @@ export class ModelService {
       prebuilt?: tf.LayersModel;
     },
   ): Promise<ModelInfo> {
+    // The evaluation runs before the files and the row are written, so an import whose
+    // evaluation fails, is cancelled or whose process is killed leaves no row and no files.
+    let accuracy: ModelAccuracy | null = null;
+    const evaluate = meta.evaluate;
+    const beforeWrite = evaluate ? async (m: tf.LayersModel) => void (accuracy = await this.evaluateLoaded(m, evaluate.dataset, evaluate)) : undefined;
     // storeModelFiles disposes the model (a prebuilt one too) when it fails
-    const { model, files } = await storeModelFiles(this.root, artifacts, meta.where, meta.prebuilt);
+    const { model, files } = await storeModelFiles(this.root, artifacts, meta.where, meta.prebuilt, beforeWrite);
     try {
       const id = this.repo.create({
         name: meta.name,
@@ -352,18 +360,8 @@ export class ModelService {
         provenance: meta.provenance,
         droppedSoftmax: meta.droppedSoftmax,
         ...files,
-        accuracy: null,
+        accuracy,
       });
-      if (meta.evaluate) {
-        try {
-          const accuracy = await this.evaluateLoaded(model, meta.evaluate.dataset, meta.evaluate);
-          this.repo.setAccuracy(id, accuracy);
-        } catch (e) {
-          // an import whose evaluation fails (or is cancelled) leaves no row and no files behind
-          this.remove(id);
-          throw e;
-        }
-      }
       return this.get(id);
     } finally {
       model.dispose();
