@@ -57,7 +57,7 @@ export class ModelTrainState {
         if (isActive(s.status)) return;
         // Cancelled is what the user asked for: the run line says so; a failure is an error.
         if (s.status !== 'finished' && s.status !== 'cancelled') this.error = `Training run ${s.runId} ended ${s.status}${s.error ? `: ${s.error}` : ''}`;
-        this.onFinished(); // models.list registers the finished run's model
+        this.onFinished(); // the app queues a models run that registers its model; the page refreshes when that finishes
       }),
     ];
   }
