@@ -9,7 +9,7 @@ export const MARGIN_MODEL_TAG = 'margin-model';
 
 let engineReady: Promise<unknown> | null = null;
 
-/** The margin galleries predict with tfjs in the main process: set its backend once per process. */
+/** Model export and the margin galleries still run tfjs in the main process: set its backend once per process. */
 export const ensureEngine = () => (engineReady ??= initEngine());
 
 /**
