@@ -20,6 +20,7 @@ import { trainCommand, TRAIN_USAGE } from './commands/train';
 import { marginsCommand, MARGINS_USAGE } from './commands/margins';
 import { modelsCommand, MODELS_USAGE } from './commands/models';
 import { benchCommand, BENCH_USAGE } from './commands/bench';
+import { templatesCommand, TEMPLATES_USAGE } from './commands/templates';
 
 const USAGE = `puma — PUMA Lab from the command line
 
@@ -29,6 +30,7 @@ const USAGE = `puma — PUMA Lab from the command line
                   [--max-steps N] [--tol T] [--json] [--db PATH]
   puma runs list [--json] [--db PATH]
 ${SWEEP_USAGE}
+${TEMPLATES_USAGE}
 ${EXPORT_USAGE}
 ${DATASETS_USAGE}
 ${TRAIN_USAGE}
@@ -146,6 +148,7 @@ const commands: Record<string, (argv: string[]) => Promise<void>> = {
   perceptron,
   runs,
   sweep,
+  templates: templatesCommand,
   export: exportCommand,
   datasets: datasetsCommand,
   models: modelsCommand,

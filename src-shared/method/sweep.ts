@@ -73,6 +73,20 @@ export function expandGrid(base: Record<string, unknown>, grid: Record<string, u
   return configs;
 }
 
+/** Every arm × grid point of `grid` over `base` (arms outermost, then the grid in key order). */
+export function expandArms(
+  base: Record<string, unknown>,
+  arms: Array<Record<string, unknown>>,
+  grid: Record<string, unknown[]>,
+): Array<Record<string, unknown>> {
+  return arms.flatMap((arm) =>
+    expandGrid(
+      Object.entries(arm).reduce((c, [k, v]) => setConfigValue(c, k, v), base),
+      grid,
+    ),
+  );
+}
+
 /** JSON when it parses (numbers, booleans, null, arrays, objects, "quoted strings"), else the text itself. */
 export function parseValue(text: string): unknown {
   const trimmed = text.trim();

@@ -1,6 +1,7 @@
 /**
  * `puma sweep`: a grid of runs from a preset or a config file, queued under one new experiment
- * and run to the end (one at a time unless --concurrency says otherwise).
+ * and run to the end (one at a time unless --concurrency says otherwise). `--template NAME`
+ * takes the grid, seeds and export grouping from one of the paper's experiments.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -8,11 +9,13 @@ import type { Events } from '../../../src-shared/api/contract';
 import { metricInfo, TABLE_METRICS } from '../../../src-shared/domain/metrics';
 import { RunKind, type RunStatus } from '../../../src-shared/domain/runs';
 import { applySetArgs, parseGridArgs } from '../../../src-shared/method/sweep';
+import { DEFAULT_TEMPLATE_SEEDS, getTemplate, planTemplate } from '../../../src-shared/method/templates';
 import { getPreset, readPreset } from '../../services/experiments/presets';
 import { openCliApp } from '../app';
 import { CliError, parseNumber } from '../args';
 
 export const SWEEP_USAGE = `  puma sweep (--preset NAME | --config FILE) --grid key=v1,v2 [--grid ...] [--set key=value ...]
+  puma sweep --template NAME [--preset laptop|paper | --config FILE] [--seeds N] [--set key=value ...]
              [--name TEXT] [--kind train|perceptron] [--concurrency N] [--no-wait] [--json] [--db PATH]`;
 
 export async function sweep(argv: string[]): Promise<void> {
@@ -21,6 +24,8 @@ export async function sweep(argv: string[]): Promise<void> {
     options: {
       preset: { type: 'string' },
       config: { type: 'string' },
+      template: { type: 'string' },
+      seeds: { type: 'string' },
       grid: { type: 'string', multiple: true, default: [] },
       set: { type: 'string', multiple: true, default: [] },
       name: { type: 'string' },
@@ -31,30 +36,47 @@ export async function sweep(argv: string[]): Promise<void> {
       db: { type: 'string' },
     },
   });
-  if (!!values.preset === !!values.config) throw new CliError('puma sweep needs exactly one of --preset NAME or --config FILE.');
+  const template = values.template;
+  if (values.preset && values.config) throw new CliError('puma sweep takes one of --preset NAME or --config FILE, not both.');
+  if (!values.preset && !values.config && !template) throw new CliError('puma sweep needs --preset NAME, --config FILE or --template NAME.');
+  if (template && values.grid.length) throw new CliError('--template sets the grid; use --set to change its base config.');
+  if (!template && values.seeds !== undefined) throw new CliError('--seeds goes with --template (else grid seed=0,1,2).');
   let preset;
   try {
-    preset = values.preset ? getPreset(values.preset) : readPreset(path.resolve(values.config!));
+    // A template without a preset starts from the laptop preset: sized for a CPU.
+    preset = values.config ? readPreset(path.resolve(values.config)) : getPreset(values.preset ?? 'laptop');
   } catch (err) {
     throw new CliError((err as Error).message);
   }
   const kindParsed = RunKind.safeParse(values.kind ?? preset.kind);
   if (!kindParsed.success) throw new CliError(`--kind must be one of ${RunKind.options.join(', ')}, got '${values.kind}'.`);
+  if (template && kindParsed.data !== 'train') throw new CliError(`templates are train sweeps; --kind ${kindParsed.data} does not fit.`);
   let base: Record<string, unknown>;
   let grid: Record<string, unknown[]>;
+  let arms: Array<Record<string, unknown>> | undefined;
+  let groupBy: string[];
   try {
-    base = applySetArgs(preset.config, values.set);
-    grid = parseGridArgs(values.grid);
+    if (template) {
+      const t = getTemplate(template);
+      const plan = planTemplate(t, preset.config, values.set, parseNumber('seeds', values.seeds, DEFAULT_TEMPLATE_SEEDS));
+      ({ base, grid, arms } = plan);
+      groupBy = t.groupBy;
+    } else {
+      base = applySetArgs(preset.config, values.set);
+      grid = parseGridArgs(values.grid);
+      groupBy = Object.keys(grid).filter((k) => k !== 'seed');
+    }
   } catch (err) {
     throw new CliError((err as Error).message);
   }
   const app = openCliApp(values.db, { concurrency: values.concurrency !== undefined ? parseNumber('concurrency', values.concurrency, 1) : undefined });
   try {
     const service = app.experiments;
-    const name = values.name ?? `sweep ${values.preset ?? path.basename(values.config!)} ${Object.keys(grid).join('×') || 'single'}`;
+    const source = values.config ? path.basename(values.config) : preset.name;
+    const name = values.name ?? (template ? `${template} (${source})` : `sweep ${source} ${Object.keys(grid).join('×') || 'single'}`);
     let created;
     try {
-      created = await service.create({ kind: kindParsed.data, base, grid, name });
+      created = await service.create({ kind: kindParsed.data, base, grid, arms, name });
     } catch (err) {
       throw new CliError((err as Error).message);
     }
@@ -83,13 +105,7 @@ export async function sweep(argv: string[]): Promise<void> {
       const logged = Object.keys(app.runs.get(runIds[0]!).latest);
       const metrics = TABLE_METRICS.filter((m) => logged.some((k) => metricInfo(k).name === m));
       const metric = metrics.length ? metrics.join(',') : (logged.sort()[0] ?? 'clean_acc');
-      console.log(
-        `Compare: puma export --experiment ${experimentId} --group-by ${
-          Object.keys(grid)
-            .filter((k) => k !== 'seed')
-            .join(',') || 'seed'
-        } --metrics ${metric} --format md`,
-      );
+      console.log(`Compare: puma export --experiment ${experimentId} --group-by ${groupBy.join(',') || 'seed'} --metrics ${metric} --format md`);
     }
     if (!values['no-wait'] && statuses.some((s) => s !== 'finished')) process.exitCode = 1;
   } finally {

@@ -7,7 +7,7 @@ import type { CompareData, ExperimentSummary, ExportedText, QueueState, RunTable
 import type { RunKind, RunStatus } from '../../../src-shared/domain/runs';
 import type { TrainConfig } from '../../../src-shared/domain/training';
 import { configDiff } from '../../../src-shared/method/config-diff';
-import { expandGrid } from '../../../src-shared/method/sweep';
+import { expandArms } from '../../../src-shared/method/sweep';
 import { metricInfo, TABLE_METRICS } from '../../../src-shared/domain/metrics';
 import { formatGroupValue, getConfigValue, groupRuns, type GroupedTable, type RunRow } from '../../../src-shared/method/table';
 import { ExperimentsRepo, lowerIsBetter } from '../../store/repos/experiments';
@@ -22,6 +22,8 @@ export interface SweepSpec {
   kind: RunKind;
   base: Record<string, unknown>;
   grid: Record<string, unknown[]>;
+  /** Keys set together per arm, each arm × the grid (a template's PE+PD sets two ratios); none = one arm. */
+  arms?: Array<Record<string, unknown>>;
 }
 
 export interface RunsTableFilter {
@@ -128,7 +130,7 @@ export class ExperimentService {
 
   /** Expands the grid over the base config and validates every run's config (defaults filled). */
   plan(spec: SweepSpec): SweepPlan {
-    const raw = expandGrid(spec.base, spec.grid);
+    const raw = expandArms(spec.base, spec.arms ?? [{}], spec.grid);
     const configs: Array<Record<string, unknown>> = [];
     const problems: Array<Array<{ path: string; message: string }>> = [];
     for (const config of raw) {
@@ -152,8 +154,16 @@ export class ExperimentService {
       // margins files are read now, before any run of the sweep exists
       for (const c of plan.configs) this.training.checkMarginSet(c as unknown as TrainConfig);
     }
-    const experimentId = this.repo.createExperiment(spec.name, spec.kind, { base: spec.base, grid: spec.grid }, spec.description ?? '');
-    const gridKeys = Object.keys(spec.grid).filter((k) => spec.grid[k]!.length > 1);
+    const experimentId = this.repo.createExperiment(
+      spec.name,
+      spec.kind,
+      { base: spec.base, grid: spec.grid, ...(spec.arms ? { arms: spec.arms } : {}) },
+      spec.description ?? '',
+    );
+    // Run names show what tells the runs apart: arm keys whose values differ, grid keys with several values.
+    const arms = spec.arms ?? [];
+    const armKeys = [...new Set(arms.flatMap((a) => Object.keys(a)))].filter((k) => new Set(arms.map((a) => JSON.stringify(a[k]))).size > 1);
+    const gridKeys = [...armKeys, ...Object.keys(spec.grid).filter((k) => spec.grid[k]!.length > 1)];
     const runIds = plan.configs.map((config) => {
       const seed = typeof config.seed === 'number' && Number.isInteger(config.seed) ? config.seed : undefined;
       const id = this.app.runs.create({
