@@ -244,6 +244,12 @@ export function marginSetIdsToFiles(app: Pick<PumaApp, 'db'>, config: unknown, f
 type Req = Record<string, unknown>;
 const obj = (v: unknown): Record<string, unknown> => v as Record<string, unknown>;
 
+/** A sweep's base, arms and grid: each file key checked like a config's. */
+function sweepFiles(p: PathPolicy, r: Req): Req {
+  const arms = Array.isArray(r.arms) ? { arms: (r.arms as unknown[]).map((a, i) => p.configFiles(obj(a), `arms[${i}]`)) } : {};
+  return { ...r, base: p.configFiles(obj(r.base), 'base'), grid: p.gridFiles(obj(r.grid) as Record<string, unknown[]>, 'grid'), ...arms };
+}
+
 /**
  * Every operation whose request names a file, and how: each gets the request as validated by the
  * contract and returns it with the paths replaced by their checked real paths.
@@ -255,8 +261,8 @@ const NAMED_FILES: Partial<Record<OperationName, (p: PathPolicy, req: Req) => Re
   'models.export': (p, r) => ({ ...r, out: path.join(p.check(path.dirname(String(r.out)), 'out'), path.basename(String(r.out))) }),
   'training.start': (p, r) => ({ ...r, config: p.configFiles(obj(r.config), 'config') }),
   'models.train': (p, r) => (r.extra === undefined ? r : { ...r, extra: p.configFiles(obj(r.extra), 'extra') }),
-  'experiments.plan': (p, r) => ({ ...r, base: p.configFiles(obj(r.base), 'base'), grid: p.gridFiles(obj(r.grid) as Record<string, unknown[]>, 'grid') }),
-  'experiments.create': (p, r) => ({ ...r, base: p.configFiles(obj(r.base), 'base'), grid: p.gridFiles(obj(r.grid) as Record<string, unknown[]>, 'grid') }),
+  'experiments.plan': (p, r) => sweepFiles(p, r),
+  'experiments.create': (p, r) => sweepFiles(p, r),
 };
 
 /** Applies the path policy to a validated request (unchanged for operations that name no file). */

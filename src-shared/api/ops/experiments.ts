@@ -83,6 +83,8 @@ const SweepRequest = z
     base: ConfigObject,
     /** Config key → the values to sweep; the cartesian product becomes the runs. */
     grid: Grid.default({}),
+    /** Keys set together (a template's PE+PD sets two ratios); each arm × the grid. Absent = one arm. */
+    arms: z.array(ConfigObject).min(1).max(100).optional(),
   })
   .strict();
 

@@ -159,7 +159,7 @@ describe('the policy of the desktop app', () => {
 });
 
 describe('margin_set given as a margin set id', () => {
-  it('becomes the file of a complete set of the log; unknown and unfinished sets are refused by name', () => {
+  it('becomes the file of a complete set of the log; unknown and unfinished sets are refused by name', async () => {
     const t = tempDir();
     const app = new PumaApp({ dbPath: path.join(t.dir, 'log.db'), launcher: forkJobLauncher(), mode: 'browser', allowedRoots: [root] });
     try {
@@ -183,6 +183,9 @@ describe('margin_set given as a margin set id', () => {
       expect(() => app.paths.configFiles({ margin_set: pending }, 'config')).toThrow(/config\.margin_set: margin set \d+ is not complete \(0 \/ 1 chunks\)/);
       expect(() => app.paths.configFiles({ margin_set: 99 }, 'config')).toThrow(/config\.margin_set: margin set 99 does not exist/);
       expect(() => app.paths.gridFiles({ margin_set: [done, path.join(away, 'secret')] }, 'grid')).toThrow(/grid\.margin_set\[1\]: .*refused/);
+      // a sweep's arms (a template's) are checked like its base
+      const arms = [{ margin_set: done }, { margin_set: path.join(away, 'secret') }];
+      await expect(app.dispatch('experiments.plan', { kind: 'train', base: {}, arms })).rejects.toThrow(/arms\[1\]\.margin_set: .*refused/);
       // the CLI's way in: ids become files, paths stay the user's own
       expect(marginSetIdsToFiles(app, { margin_set: String(done) })).toEqual({ margin_set: file });
       expect(marginSetIdsToFiles(app, { margin_set: path.join(away, 'secret') })).toEqual({ margin_set: path.join(away, 'secret') });
