@@ -29,7 +29,8 @@ export const DEFAULT_TEMPLATE_SEEDS = 3;
 
 /** The paper states its radii for CIFAR-10's ε = 8/255; a dataset with another ε scales them. */
 const PAPER_EPS = 8 / 255;
-const scaledRadii = (eps: number, numerators: number[]): number[] => numerators.map((n) => ((n / 255) * eps) / PAPER_EPS);
+// 12 significant digits: 4/255 scaled to ε = 0.1 is 0.05, not 0.05000000000000001, in names and tables.
+const scaledRadii = (eps: number, numerators: number[]): number[] => numerators.map((n) => Number(((n * eps) / 255 / PAPER_EPS).toPrecision(12)));
 
 /** Table 2's kept size: every pruning strategy removes this share. */
 const TABLE2_RATIO = 0.2;
