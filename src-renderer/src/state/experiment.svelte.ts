@@ -3,6 +3,7 @@ import type { RunKind } from '../../../src-shared/domain/runs';
 import { TRAIN_SECTIONS } from '../../../src-shared/domain/parameter-docs';
 import { DEFAULT_PRESET } from '../../../src-shared/domain/training';
 import { parseGridArg, parseValue } from '../../../src-shared/method/sweep';
+import { getTemplate, planTemplate, TEMPLATES } from '../../../src-shared/method/templates';
 import { client } from '../api/client';
 
 /** The form's sections: config keys by topic (keys not listed go to "Other"); one list, shared with the Train form. */
@@ -38,6 +39,10 @@ export class ExperimentFormState {
   fields = $state<Record<string, string>>({});
   arrayKeys = new Set<string>();
   plan = $state.raw<SweepPlan | null>(null);
+  /** The template that filled the form, and its arms (keys set together, e.g. PE+PD's two ratios). */
+  template = $state<string | null>(null);
+  arms = $state.raw<Array<Record<string, unknown>> | undefined>(undefined);
+  readonly templates = TEMPLATES;
   error = $state<string | null>(null);
   creating = $state(false);
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -68,6 +73,7 @@ export class ExperimentFormState {
     if (!preset) return;
     this.presetName = name;
     this.kind = preset.kind;
+    this.clearTemplate();
     if (!this.name || this.presets.some((p) => this.name === `${p.name} sweep`)) this.name = `${name} sweep`;
     // The full config (defaults filled) so every field of the schema is in the form.
     const plan = await client.call('experiments.plan', { kind: preset.kind, base: preset.config, grid: {} });
@@ -78,8 +84,35 @@ export class ExperimentFormState {
     this.plan = plan;
   }
 
-  /** Base config and grid from the fields; a field that cannot be parsed is reported by name. */
-  spec(): { base: Record<string, unknown>; grid: Record<string, unknown[]> } {
+  /**
+   * Fills the fields with one of the paper's experiments over the current values (first of each
+   * list): the template's keys, its grid and seeds as comma lists, and its arms (shown apart;
+   * they win over the fields).
+   */
+  applyTemplate(name: string): void {
+    try {
+      const template = getTemplate(name);
+      const { base } = this.spec();
+      const plan = planTemplate(template, base);
+      // Every field to one value first: a list left from an earlier sweep would multiply the template's grid.
+      for (const key of this.keys) this.fields[key] = toText(plan.base[key]);
+      for (const [key, values] of Object.entries(plan.grid)) this.fields[key] = values.map(toText).join(', ');
+      this.template = name;
+      this.arms = plan.arms.length > 1 || Object.keys(plan.arms[0] ?? {}).length ? plan.arms : undefined;
+      this.name = `${name} (${this.presetName})`;
+      void this.check();
+    } catch (e) {
+      this.error = (e as Error).message;
+    }
+  }
+
+  clearTemplate(): void {
+    this.template = null;
+    this.arms = undefined;
+  }
+
+  /** Base config and grid (and a template's arms) from the fields; a field that cannot be parsed is reported by name. */
+  spec(): { base: Record<string, unknown>; grid: Record<string, unknown[]>; arms?: Array<Record<string, unknown>> } {
     const base: Record<string, unknown> = {};
     const grid: Record<string, unknown[]> = {};
     for (const key of this.keys) {
@@ -92,7 +125,7 @@ export class ExperimentFormState {
       base[key] = values[0];
       if (values.length > 1) grid[key] = values;
     }
-    return { base, grid };
+    return this.arms ? { base, grid, arms: this.arms } : { base, grid };
   }
 
   setField(key: string, text: string): void {
