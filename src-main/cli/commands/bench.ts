@@ -2,8 +2,9 @@
 import { parseArgs } from 'node:util';
 import { runEngineBench, BENCH_MODELS } from '../../engine/benchmark';
 import { CliError } from '../args';
+import { BACKEND_CHOICES } from '../../../src-shared/domain/backends';
 
-export const BENCH_USAGE = `  puma bench [--backend node-gpu|node|wasm|cpu] [--models cnn-small,resnet18] [--workers N] [--quick] [--json]
+export const BENCH_USAGE = `  puma bench [--backend ${BACKEND_CHOICES.join('|')}] [--models ${BENCH_MODELS.join(',')}] [--workers N] [--quick] [--json]
                                               engine img/s: forward, train step, input gradient, PGD-10 training`;
 
 export async function benchCommand(argv: string[]): Promise<void> {

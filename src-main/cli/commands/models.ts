@@ -1,11 +1,6 @@
 /** `puma models import|list`: margin models in the log. */
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { forkJobLauncher } from '../../jobs/fork-launcher';
-import { defaultDbPath } from '../../paths';
-import { PumaApp } from '../../services/app';
-import { ModelService } from '../../services/models';
-import { DatasetService } from '../../services/datasets';
+import { openCliApp } from '../app';
 import { initEngine } from '../../engine';
 import { CliError, parseNumber } from '../args';
 import { PYTORCH_ARCHS, type ImportModelRequestInput } from '../../../src-shared/domain/models';
@@ -44,12 +39,12 @@ export async function modelsCommand(argv: string[]): Promise<void> {
       db: { type: 'string' },
     },
   });
-  const app = new PumaApp({ dbPath: values.db ? path.resolve(values.db) : defaultDbPath(), launcher: forkJobLauncher(), mode: 'browser' });
+  const app = openCliApp(values.db);
   try {
-    const models = new ModelService(app.db, app.dataDir);
+    const models = app.models;
     if (sub === 'list') {
       const list = models.list();
-      const datasets = new Map(new DatasetService(app.db, app.dataDir).list().map((d) => [d.id, d.name]));
+      const datasets = new Map(app.datasets.list().map((d) => [d.id, d.name]));
       // Flat fields for scripts: the run that trained it (its final model, or the margin model it trained for PUMA/PE/PD).
       const rows = list.map((m) => {
         const datasetId = m.provenance.datasetId ?? m.accuracy?.datasetId ?? null;
