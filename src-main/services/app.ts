@@ -99,7 +99,7 @@ export class PumaApp {
     this.onEvent((m) => {
       if (m.name !== 'run.status' || (m.payload as Events['run.status']).status !== 'finished') return;
       try {
-        this.marginModels.registerFinished();
+        this.marginModels.registerFinished((m.payload as Events['run.status']).runId);
       } catch (e) {
         console.error(`src-main/services/app.ts: registering margin models: ${(e as Error).message}`);
       }
@@ -149,6 +149,7 @@ export class PumaApp {
 
   /** Resumes queued work (e.g. after a restart). */
   start(): void {
+    this.marginModels.registerFinished(); // margin-model runs that finished while no app was watching
     this.runner.pump();
   }
 

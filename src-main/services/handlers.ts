@@ -22,7 +22,6 @@ export function createHandlers(app: PumaApp): Handlers {
     ...trainingHandlers({ training, runs }),
     ...modelHandlers({
       models,
-      registry: app.marginModels,
       training,
       experiments: experiments.repo,
       runs,

@@ -7,13 +7,12 @@ import type { RunKind } from '../../../src-shared/domain/runs';
 import type { DomainHandlers } from '../app';
 import type { DatasetService } from '../datasets';
 import type { TrainingService } from '../training/service';
-import { ensureEngine, MARGIN_MODEL_TAG, type MarginModelRegistry } from './registry';
+import { ensureEngine, MARGIN_MODEL_TAG } from './registry';
 import type { ModelService } from './service';
 
 /** What the model operations use. */
 export interface ModelHandlerDeps {
   models: ModelService;
-  registry: MarginModelRegistry;
   training: TrainingService;
   experiments: ExperimentsRepo;
   runs: RunsRepo;
@@ -22,20 +21,9 @@ export interface ModelHandlerDeps {
   startRun: (kind: RunKind, config: unknown, name: string) => number;
 }
 
-export function modelHandlers({
-  models,
-  registry,
-  training,
-  experiments,
-  runs,
-  datasets,
-  startRun,
-}: ModelHandlerDeps): DomainHandlers<keyof typeof modelOperations> {
+export function modelHandlers({ models, training, experiments, runs, datasets, startRun }: ModelHandlerDeps): DomainHandlers<keyof typeof modelOperations> {
   return {
-    'models.list': () => {
-      registry.registerFinished(); // queues the registration of margin-model runs that finished unseen
-      return models.list();
-    },
+    'models.list': () => models.list(),
     'models.get': (req) => models.get(req.id),
     // Import and evaluation load TF.js and run a PGD over a split: they run as `models` jobs
     // (jobs/models/job.ts) with progress and Cancel, and the answer is the queued run.

@@ -13,8 +13,9 @@ let engineReady: Promise<unknown> | null = null;
 export const ensureEngine = () => (engineReady ??= initEngine());
 
 /**
- * Turns finished margin-model train runs into margin models. PumaApp calls `registerFinished`
- * when a run finishes, and models.list before it answers. Registering loads the run's model in
+ * Turns finished margin-model train runs into margin models. PumaApp calls `registerFinished(id)`
+ * when a run finishes, and `registerFinished()` once at start for runs that finished while no app
+ * was watching (reads such as models.list queue nothing). Registering loads the run's model in
  * TF.js, so each is a `models` run (jobs/models/job.ts), queued once per run while this app
  * lives (the job is idempotent: a run registered since returns its model).
  */
@@ -28,12 +29,13 @@ export class MarginModelRegistry {
     private readonly startRun: (kind: RunKind, config: unknown, name: string) => number,
   ) {}
 
-  /** Queues the registration of every finished margin-model train run that has no margin model yet. */
-  registerFinished(): void {
+  /** Queues the registration of the finished margin-model train run `runId` (all of them when omitted) that has no margin model yet. */
+  registerFinished(runId?: number): void {
     if (this.runs.readOnly) return; // nothing can be queued; a later start registers them
-    const pending = this.runs
-      .list({ kind: 'train' })
-      .filter((r) => r.status === 'finished' && r.tags.split(/[\s,]+/).includes(MARGIN_MODEL_TAG) && !this.queued.has(r.id) && !this.models.findByRun(r.id));
+    const candidates = runId === undefined ? this.runs.list({ kind: 'train' }) : [this.runs.get(runId)].filter((r) => r.kind === 'train');
+    const pending = candidates.filter(
+      (r) => r.status === 'finished' && r.tags.split(/[\s,]+/).includes(MARGIN_MODEL_TAG) && !this.queued.has(r.id) && !this.models.findByRun(r.id),
+    );
     for (const r of pending) {
       this.queued.add(r.id);
       const name = r.name.replace(/^Margin model: /, '');
