@@ -1,6 +1,7 @@
 /** Small helpers shared by the CLI's subcommands. */
 import type { Events } from '../../src-shared/api/contract';
 import { phaseLabel } from '../../src-shared/domain/phases';
+import { formatDuration } from '../../src-shared/domain/duration';
 
 export class CliError extends Error {}
 
@@ -40,7 +41,7 @@ export function printRunProgress(app: EventSource, runId: number): () => void {
     // A train run: the phase, its own share done and its own ETA (the overall % mixes phases of different speeds).
     const ph = p.phase ? p.phases?.find((x) => x.id === p.phase) : undefined;
     const where = ph
-      ? `[${phaseLabel(ph.id)} ${Math.round(ph.fraction * 100)}%${ph.status === 'running' ? (ph.eta_seconds == null ? ', estimating' : `, ${Math.ceil(ph.eta_seconds)} s left`) : ''}] `
+      ? `[${phaseLabel(ph.id)} ${Math.round(ph.fraction * 100)}%${ph.status === 'running' ? (ph.eta_seconds == null ? ', estimating' : `, ${formatDuration(ph.eta_seconds)} left`) : ''}] `
       : '';
     process.stderr.write(`${tty ? '\r' : ''}${Math.round(p.progress * 100)}% ${where}${p.text}${tty ? '   ' : '\n'}`);
   });

@@ -10,15 +10,9 @@ import type { FromWorker, WorkerStart } from './worker';
 import { openDatabase } from '../../store/db';
 import { MarginsRepo } from '../../store/repos/margins';
 import { JobCancelled, type JobHandler } from '../context';
+import { formatDuration } from '../../../src-shared/domain/duration';
 
 const FILE = 'src-main/jobs/margins/job.ts';
-
-function formatSeconds(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  if (s < 90) return `${Math.round(s)} s`;
-  if (s < 5400) return `${Math.round(s / 60)} min`;
-  return `${(s / 3600).toFixed(1)} h`;
-}
 
 /**
  * Margins of one dataset part. Chunks already committed (an earlier, interrupted run) are
@@ -61,7 +55,7 @@ export const marginsJob: JobHandler = async (ctx, rawConfig) => {
       const resumed = resumedSamples > 0 ? ` (resumed at ${resumedSamples})` : '';
       ctx.progress(
         set.count ? doneSamples / set.count : 1,
-        `${doneSamples} / ${set.count} margins${resumed}${fresh > 0 ? `, ${rate.toFixed(1)} samples/s, ${formatSeconds(eta)} left` : ''}`,
+        `${doneSamples} / ${set.count} margins${resumed}${fresh > 0 ? `, ${rate.toFixed(1)} samples/s, ${formatDuration(eta)} left` : ''}`,
         c !== null,
       );
     };
